@@ -1,0 +1,131 @@
+// Package app is the composition root: it builds the Firebase and Firestore clients, the store,
+// the domain services, the GraphQL schema and the HTTP handler from one Config. The binary, the
+// tests and the benchmarks all start Tenantry through it, so they run the same wiring.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"cloud.google.com/go/firestore"
+	firebase "firebase.google.com/go/v4"
+
+	"github.com/tenantry/tenantry/graph"
+	"github.com/tenantry/tenantry/internal/clock"
+	"github.com/tenantry/tenantry/internal/config"
+	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/plans"
+	"github.com/tenantry/tenantry/internal/ratelimit"
+	"github.com/tenantry/tenantry/internal/server"
+	"github.com/tenantry/tenantry/internal/store"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/resolvers"
+)
+
+// Options replace parts of the wiring, for tests and benchmarks.
+type Options struct {
+	Clock  clock.Clock   // nil: the system clock
+	NewID  func() string // tenant id generator; nil: random
+	Logger *slog.Logger  // non-nil: becomes the process's default logger
+}
+
+// App is a wired Tenantry.
+type App struct {
+	cfg     config.Config
+	fs      *firestore.Client
+	handler http.Handler
+	Tenancy *tenancy.Service
+	Jobs    *jobs.Registry
+	Metrics *server.Metrics
+}
+
+// New wires Tenantry. The Firebase SDKs read FIRESTORE_EMULATOR_HOST and
+// FIREBASE_AUTH_EMULATOR_HOST from the environment themselves; config.Validate has already
+// refused them in production.
+func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger != nil {
+		slog.SetDefault(opts.Logger)
+	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.System{}
+	}
+	fb, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.Project})
+	if err != nil {
+		return nil, fmt.Errorf("initialise Firebase for project %q: %w (check GOOGLE_CLOUD_PROJECT and credentials)", cfg.Project, err)
+	}
+	authClient, err := fb.Auth(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("initialise Firebase Auth: %w (check credentials, or FIREBASE_AUTH_EMULATOR_HOST locally)", err)
+	}
+	fs, err := firestore.NewClient(ctx, cfg.Project)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Firestore: %w (check credentials, or FIRESTORE_EMULATOR_HOST locally)", err)
+	}
+	catalog, err := plans.Default()
+	if err != nil {
+		_ = fs.Close()
+		return nil, err
+	}
+	st := store.New(fs)
+	var svcOpts []tenancy.Option
+	if opts.NewID != nil {
+		svcOpts = append(svcOpts, tenancy.WithIDGenerator(opts.NewID))
+	}
+	limiter := ratelimit.NewKeyed(cfg.ProvisionInterval, cfg.ProvisionBurst, clk.Now)
+	svc := tenancy.NewService(st, catalog, clk, limiter, tenancy.Config{IdempotencyRetention: cfg.IdempotencyRetention}, svcOpts...)
+
+	metrics := server.NewMetrics()
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: svc}})
+	handler := server.NewHandler(server.Deps{
+		Schema:   schema,
+		Verifier: authClient,
+		Ready:    st.Ping,
+		Metrics:  metrics,
+		GraphQL: server.GraphQLOptions{
+			Introspection: cfg.IntrospectionEnabled(),
+			MaxDepth:      cfg.MaxQueryDepth,
+			MaxComplexity: cfg.MaxQueryComplexity,
+			Metrics:       metrics,
+		},
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		AllowedOrigin: originAllowList(cfg.AllowedOrigins),
+	})
+	a := &App{cfg: cfg, fs: fs, handler: handler, Tenancy: svc, Metrics: metrics}
+	a.Jobs = jobs.NewRegistry(
+		jobs.Job{
+			Name:        "purge-idempotency-records",
+			Description: "delete idempotency records past their retention (" + cfg.IdempotencyRetention.String() + ")",
+			Run: func(ctx context.Context, progress func(string)) (string, error) {
+				n, err := svc.PurgeIdempotencyRecords(ctx, func(total int) { progress(fmt.Sprintf("deleted %d so far", total)) })
+				return fmt.Sprintf("deleted %d expired idempotency records", n), err
+			},
+		},
+	)
+	return a, nil
+}
+
+// Handler is the whole HTTP surface.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Firestore is the app's Firestore client (tests inspect documents through it).
+func (a *App) Firestore() *firestore.Client { return a.fs }
+
+// Close releases the clients.
+func (a *App) Close() error { return a.fs.Close() }
+
+func originAllowList(origins []string) func(string) bool {
+	set := make(map[string]bool, len(origins))
+	for _, o := range origins {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			set[o] = true
+		}
+	}
+	return func(origin string) bool { return set[origin] }
+}

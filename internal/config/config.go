@@ -1,0 +1,174 @@
+// Package config reads Tenantry's configuration from the environment into one validated struct,
+// once, at start. Names follow ../shared/contract/README.md: standard names first.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Environments.
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// Config is every setting of the process.
+type Config struct {
+	Env     string `env:"TENANTRY_ENV" envDefault:"development"`
+	Host    string `env:"HOST" envDefault:"127.0.0.1"`
+	Port    int    `env:"PORT" envDefault:"8080"`
+	Project string `env:"GOOGLE_CLOUD_PROJECT" envDefault:"demo-tenantry"`
+
+	FirestoreEmulatorHost string `env:"FIRESTORE_EMULATOR_HOST"`
+	AuthEmulatorHost      string `env:"FIREBASE_AUTH_EMULATOR_HOST"`
+
+	StripeSecretKey     string `env:"STRIPE_SECRET_KEY"`
+	StripeWebhookSecret string `env:"STRIPE_WEBHOOK_SECRET"`
+	StripeAPIURL        string `env:"STRIPE_API_URL"`
+	SMTPURL             string `env:"SMTP_URL"`
+
+	LogLevel  string `env:"TENANTRY_LOG_LEVEL" envDefault:"info"`
+	LogFormat string `env:"TENANTRY_LOG_FORMAT" envDefault:"json"`
+
+	// AllowedOrigins are the SPA's origins allowed to call /graphql from a browser (CORS).
+	AllowedOrigins []string `env:"TENANTRY_ALLOWED_ORIGINS" envSeparator:"," envDefault:"http://localhost:5173,http://127.0.0.1:5173,http://localhost:3000"`
+
+	// Introspection defaults to on in development and off in production.
+	Introspection *bool `env:"TENANTRY_INTROSPECTION"`
+
+	MaxBodyBytes       int64         `env:"TENANTRY_MAX_BODY_BYTES" envDefault:"65536"`
+	MaxQueryDepth      int           `env:"TENANTRY_MAX_QUERY_DEPTH" envDefault:"10"`
+	MaxQueryComplexity int           `env:"TENANTRY_MAX_QUERY_COMPLEXITY" envDefault:"300"`
+	ShutdownTimeout    time.Duration `env:"TENANTRY_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+
+	// Provisioning rate limit per user: a burst, then one new tenant per interval.
+	ProvisionBurst    int           `env:"TENANTRY_PROVISION_BURST" envDefault:"5"`
+	ProvisionInterval time.Duration `env:"TENANTRY_PROVISION_INTERVAL" envDefault:"1m"`
+
+	// IdempotencyRetention is how long replays of a creating call are answered (at least 24h).
+	IdempotencyRetention time.Duration `env:"TENANTRY_IDEMPOTENCY_RETENTION" envDefault:"48h"`
+}
+
+// Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
+// validates the result. Every problem is reported at once, each with what to do about it.
+func Load(environ map[string]string) (Config, error) {
+	var c Config
+	opts := env.Options{Environment: environ}
+	if err := env.ParseWithOptions(&c, opts); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the settings against each other.
+func (c Config) Validate() error {
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+
+	switch c.Env {
+	case Development, Production:
+	default:
+		add("TENANTRY_ENV=%q: use %q or %q", c.Env, Development, Production)
+	}
+	if c.Env == Production {
+		if c.FirestoreEmulatorHost != "" {
+			add("TENANTRY_ENV=production but FIRESTORE_EMULATOR_HOST is set: production must never talk to an emulator; unset FIRESTORE_EMULATOR_HOST")
+		}
+		if c.AuthEmulatorHost != "" {
+			add("TENANTRY_ENV=production but FIREBASE_AUTH_EMULATOR_HOST is set: production must never accept emulator tokens; unset FIREBASE_AUTH_EMULATOR_HOST")
+		}
+		if c.Project == "" || strings.HasPrefix(c.Project, "demo-") {
+			add("GOOGLE_CLOUD_PROJECT=%q: production needs the real Firebase project id (demo- projects exist only in emulators)", c.Project)
+		}
+	}
+	if c.Port < 1 || c.Port > 65535 {
+		add("PORT=%d: use a TCP port from 1 to 65535", c.Port)
+	}
+	if net.ParseIP(c.Host) == nil && c.Host != "localhost" {
+		add("HOST=%q: use an IP address such as 127.0.0.1 (or 0.0.0.0 in a container)", c.Host)
+	}
+	for name, hostport := range map[string]string{"FIRESTORE_EMULATOR_HOST": c.FirestoreEmulatorHost, "FIREBASE_AUTH_EMULATOR_HOST": c.AuthEmulatorHost} {
+		if hostport == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(hostport); err != nil {
+			add("%s=%q: use host:port, e.g. 127.0.0.1:8181", name, hostport)
+		}
+	}
+	for name, raw := range map[string]string{"STRIPE_API_URL": c.StripeAPIURL, "SMTP_URL": c.SMTPURL} {
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err != nil || u.Scheme == "" || u.Host == "" {
+			add("%s: not a URL with scheme and host (e.g. http://127.0.0.1:12111 or smtp://127.0.0.1:1025)", name)
+		}
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		add("TENANTRY_LOG_LEVEL=%q: use debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		add("TENANTRY_LOG_FORMAT=%q: use json or text", c.LogFormat)
+	}
+	if c.MaxBodyBytes < 1024 {
+		add("TENANTRY_MAX_BODY_BYTES=%d: allow at least 1024 bytes", c.MaxBodyBytes)
+	}
+	if c.MaxQueryDepth < 2 || c.MaxQueryComplexity < 10 {
+		add("TENANTRY_MAX_QUERY_DEPTH (>= 2) and TENANTRY_MAX_QUERY_COMPLEXITY (>= 10) are too low for the API's own queries")
+	}
+	if c.ProvisionBurst < 1 || c.ProvisionInterval <= 0 {
+		add("TENANTRY_PROVISION_BURST (>= 1) and TENANTRY_PROVISION_INTERVAL (> 0) must be positive")
+	}
+	if c.IdempotencyRetention < 24*time.Hour {
+		add("TENANTRY_IDEMPOTENCY_RETENTION=%s: keep idempotency records at least 24h", c.IdempotencyRetention)
+	}
+	return errors.Join(problems...)
+}
+
+// Addr is the listen address.
+func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+
+// IntrospectionEnabled applies the environment's default.
+func (c Config) IntrospectionEnabled() bool {
+	if c.Introspection != nil {
+		return *c.Introspection
+	}
+	return c.Env != Production
+}
+
+// SlogLevel parses LogLevel.
+func (c Config) SlogLevel() (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(c.LogLevel))
+	return l, err
+}
+
+// LogValue masks secrets, so logging the config at start is safe.
+func (c Config) LogValue() slog.Value {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "***"
+	}
+	smtp := c.SMTPURL
+	if u, err := url.Parse(smtp); err == nil && u.User != nil {
+		u.User = url.User(u.User.Username())
+		smtp = u.String()
+	}
+	return slog.GroupValue(
+		slog.String("env", c.Env), slog.String("addr", c.Addr()), slog.String("project", c.Project),
+		slog.String("firestoreEmulator", c.FirestoreEmulatorHost), slog.String("authEmulator", c.AuthEmulatorHost),
+		slog.String("stripeSecretKey", mask(c.StripeSecretKey)), slog.String("stripeWebhookSecret", mask(c.StripeWebhookSecret)),
+		slog.String("stripeAPIURL", c.StripeAPIURL), slog.String("smtpURL", smtp),
+		slog.Bool("introspection", c.IntrospectionEnabled()),
+	)
+}

@@ -1,0 +1,78 @@
+// Package plans is the checked-in plan catalog, loaded once at start.
+package plans
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Plan is one entry of the catalog.
+type Plan struct {
+	ID                     string `json:"id"`
+	Name                   string `json:"name"`
+	SeatCap                int    `json:"seatCap"`
+	PendingInvitationLimit int    `json:"pendingInvitationLimit"`
+	TrialDays              int    `json:"trialDays"`
+	StripePriceID          string `json:"stripePriceId"`
+	SelfServeDefault       bool   `json:"selfServeDefault"`
+}
+
+// Catalog is the immutable, ordered set of plans.
+type Catalog struct {
+	plans []Plan
+	byID  map[string]Plan
+	def   Plan
+}
+
+//go:embed plans.json
+var embedded []byte
+
+// Default loads the embedded catalog; it fails only if the checked-in file is broken, which a
+// test catches.
+func Default() (*Catalog, error) { return Parse(embedded) }
+
+// Parse reads and checks a catalog: unique ids, positive caps, exactly one self-serve default.
+func Parse(data []byte) (*Catalog, error) {
+	var list []Plan
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, fmt.Errorf("plan catalog: %w", err)
+	}
+	c := &Catalog{plans: list, byID: make(map[string]Plan, len(list))}
+	defaults := 0
+	for _, p := range list {
+		switch {
+		case p.ID == "" || p.Name == "":
+			return nil, errors.New("plan catalog: every plan needs an id and a name")
+		case p.SeatCap < 1 || p.PendingInvitationLimit < 0 || p.TrialDays < 0:
+			return nil, fmt.Errorf("plan catalog: plan %q needs seatCap >= 1, pendingInvitationLimit >= 0, trialDays >= 0", p.ID)
+		case p.StripePriceID == "":
+			return nil, fmt.Errorf("plan catalog: plan %q has no stripePriceId", p.ID)
+		}
+		if _, dup := c.byID[p.ID]; dup {
+			return nil, fmt.Errorf("plan catalog: plan id %q appears twice", p.ID)
+		}
+		c.byID[p.ID] = p
+		if p.SelfServeDefault {
+			defaults++
+			c.def = p
+		}
+	}
+	if defaults != 1 {
+		return nil, fmt.Errorf("plan catalog: exactly one plan must be the self-serve default, found %d", defaults)
+	}
+	return c, nil
+}
+
+// All returns the plans in catalog order.
+func (c *Catalog) All() []Plan { return append([]Plan(nil), c.plans...) }
+
+// Get returns a plan by id.
+func (c *Catalog) Get(id string) (Plan, bool) {
+	p, ok := c.byID[id]
+	return p, ok
+}
+
+// SelfServeDefault is the plan a self-serve signup gets when it names none.
+func (c *Catalog) SelfServeDefault() Plan { return c.def }

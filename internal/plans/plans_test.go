@@ -1,0 +1,33 @@
+package plans
+
+import "testing"
+
+func TestDefaultCatalog(t *testing.T) {
+	c, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"trial", "starter", "pro", "enterprise"} {
+		if _, ok := c.Get(id); !ok {
+			t.Errorf("catalog lacks plan %q", id)
+		}
+	}
+	if d := c.SelfServeDefault(); d.ID != "trial" || d.TrialDays != 14 {
+		t.Errorf("self-serve default = %+v, want the 14-day trial plan", d)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for name, doc := range map[string]string{
+		"not json":      `{`,
+		"duplicate id":  `[{"id":"a","name":"A","seatCap":1,"trialDays":1,"stripePriceId":"p","selfServeDefault":true},{"id":"a","name":"B","seatCap":1,"stripePriceId":"p"}]`,
+		"no default":    `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p"}]`,
+		"two defaults":  `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"p","selfServeDefault":true}]`,
+		"zero seats":    `[{"id":"a","name":"A","seatCap":0,"stripePriceId":"p","selfServeDefault":true}]`,
+		"missing price": `[{"id":"a","name":"A","seatCap":1,"selfServeDefault":true}]`,
+	} {
+		if _, err := Parse([]byte(doc)); err == nil {
+			t.Errorf("%s: Parse accepted it", name)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	fbauth "firebase.google.com/go/v4/auth"
+
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/errs"
+)
+
+// TokenVerifier checks Firebase ID tokens; *auth.Client of the Firebase Admin SDK is one.
+type TokenVerifier interface {
+	VerifyIDToken(ctx context.Context, idToken string) (*fbauth.Token, error)
+	VerifyIDTokenAndCheckRevoked(ctx context.Context, idToken string) (*fbauth.Token, error)
+}
+
+// withAuthentication verifies the bearer token, if any, and puts the Principal into the context.
+// No header means anonymous (resolvers decide what anonymous callers may do); a header that does
+// not verify is refused outright with 401, whatever the operation.
+func withAuthentication(v TokenVerifier, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Get("Authorization")
+		if header == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		token, ok := strings.CutPrefix(header, "Bearer ")
+		token = strings.TrimSpace(token)
+		if !ok || token == "" {
+			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Send the Firebase ID token as 'Authorization: Bearer <token>'.")
+			return
+		}
+		if strings.HasPrefix(token, "tnt_") {
+			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Service tokens are not accepted by this server version; sign in with a Firebase ID token.")
+			return
+		}
+		decoded, err := v.VerifyIDToken(r.Context(), token)
+		if err != nil {
+			kind := tokenErrorKind(err)
+			if kind == "unverifiable" {
+				// The identity provider or its keys could not be reached: not the caller's fault.
+				slog.ErrorContext(r.Context(), "ID token could not be verified", "error", err.Error())
+				writeError(w, http.StatusServiceUnavailable, CodeInternal, "Your sign-in could not be checked right now; try again in a moment.")
+				return
+			}
+			slog.InfoContext(r.Context(), "ID token refused", "reason", kind)
+			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Your sign-in is invalid or has expired; sign in again to get a fresh ID token.")
+			return
+		}
+		p := principalFrom(decoded)
+		ctx := auth.WithPrincipal(r.Context(), p)
+		ctx = auth.WithRecheck(ctx, func(ctx context.Context) error {
+			if _, err := v.VerifyIDTokenAndCheckRevoked(ctx, token); err != nil {
+				slog.InfoContext(ctx, "ID token refused on recheck", "reason", tokenErrorKind(err), "uid", p.UID)
+				return errs.ErrUnauthenticated
+			}
+			return nil
+		})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func principalFrom(t *fbauth.Token) auth.Principal {
+	p := auth.Principal{UID: t.UID}
+	if s, ok := t.Claims["email"].(string); ok {
+		p.Email = strings.ToLower(s)
+	}
+	if b, ok := t.Claims["email_verified"].(bool); ok {
+		p.EmailVerified = b
+	}
+	if s, ok := t.Claims["platformRole"].(string); ok {
+		p.PlatformRole = auth.ParsePlatformRole(s)
+	}
+	return p
+}
+
+// tokenErrorKind names why a token was refused, for logs; the token itself is never logged.
+func tokenErrorKind(err error) string {
+	switch {
+	case fbauth.IsIDTokenExpired(err):
+		return "expired"
+	case fbauth.IsIDTokenRevoked(err):
+		return "revoked"
+	case fbauth.IsUserDisabled(err):
+		return "user_disabled"
+	case fbauth.IsUserNotFound(err):
+		return "user_not_found"
+	case fbauth.IsIDTokenInvalid(err):
+		return "invalid"
+	case fbauth.IsCertificateFetchFailed(err):
+		return "unverifiable"
+	}
+
+	return "unverifiable"
+}

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+type requestIDKey struct{}
+
+// RequestID returns the request's id, or "" outside a request.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// withRequestID takes a sane X-Request-Id from a trusted proxy or makes one, and echoes it back.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID.MatchString(id) {
+			id = rand.Text()[:16]
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// ContextHandler adds the request id of the record's context to every log line, so every line
+// of a request can be found by the id the client was given.
+type ContextHandler struct{ slog.Handler }
+
+// Handle implements slog.Handler.
+func (h ContextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (h ContextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return ContextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup implements slog.Handler.
+func (h ContextHandler) WithGroup(name string) slog.Handler {
+	return ContextHandler{h.Handler.WithGroup(name)}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// withAccessLog logs one line per request (never headers or bodies: they carry tokens) and
+// recovers panics outside GraphQL execution.
+func withAccessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				slog.ErrorContext(r.Context(), "panic in HTTP handler", "panic", p, "stack", stack())
+				if rec.status == 0 {
+					writeError(rec, http.StatusInternalServerError, CodeInternal, "Something went wrong on our side. Try again; if it keeps failing, contact support and quote request id "+RequestID(r.Context())+".")
+				}
+			}
+			slog.InfoContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func stack() string { return string(debug.Stack()) }
+
+// writeError answers outside GraphQL execution in the GraphQL response shape, so clients
+// handle every failure the same way.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"data":   nil,
+		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},
+	})
+}
+
+// withJSONBody bounds the body and rejects what is not a JSON value before gqlgen sees it, so an
+// oversized or malformed request gets a clear, coded answer and costs no more than the limit.
+func withJSONBody(limit int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		switch ct := r.Header.Get("Content-Type"); {
+		case ct == "":
+			// curl and some fetch wrappers omit it; the body is checked to be JSON below.
+			r.Header.Set("Content-Type", "application/json")
+		case !strings.HasPrefix(strings.ToLower(ct), "application/json"):
+			writeError(w, http.StatusUnsupportedMediaType, CodeBadUserInput, "Send the request with Content-Type application/json.")
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				writeError(w, http.StatusRequestEntityTooLarge, CodeBadUserInput,
+					"The request body is larger than the server accepts; send smaller requests (split batches).")
+				return
+			}
+			writeError(w, http.StatusBadRequest, CodeBadUserInput, "The request body could not be read; send it again.")
+			return
+		}
+		if !json.Valid(body) {
+			writeError(w, http.StatusBadRequest, CodeBadUserInput,
+				`The request body is not valid JSON; send {"query": "...", "variables": {...}} with Content-Type application/json.`)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}

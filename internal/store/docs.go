@@ -1,0 +1,130 @@
+// Package store is Tenantry's Firestore persistence. It owns the document layout (see the
+// contract's Firestore table), converts between documents and domain types (toDB…/to…), and
+// translates Firestore errors into the domain's: NotFound into errs.ErrNotFound, AlreadyExists
+// into tenancy.ErrConflict.
+package store
+
+import (
+	"time"
+
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// Collection names. tenants/{id}/<anything else> is the application's own data.
+const (
+	colTenants     = "tenants"
+	colMembers     = "members"
+	colUsers       = "users"
+	colBilling     = "billing"
+	colSubdomains  = "subdomains"
+	colIdempotency = "idempotencyRecords"
+	colOutbox      = "outbox"
+)
+
+type tenantDoc struct {
+	Name               string    `firestore:"name"`
+	Subdomain          *string   `firestore:"subdomain"`
+	Status             string    `firestore:"status"`
+	PlanID             string    `firestore:"planId"`
+	SeatCap            int       `firestore:"seatCap"`
+	SeatsUsed          int       `firestore:"seatsUsed"`
+	PendingInvitations int       `firestore:"pendingInvitations"`
+	TrialEndsAt        time.Time `firestore:"trialEndsAt"`
+	Source             string    `firestore:"source"`
+	CreatedAt          time.Time `firestore:"createdAt"`
+	CreatedBy          string    `firestore:"createdBy"`
+	StatusChangedAt    time.Time `firestore:"statusChangedAt"`
+}
+
+func toDBTenant(t tenancy.Tenant) tenantDoc {
+	d := tenantDoc{
+		Name: t.Name, Status: string(t.Status), PlanID: t.PlanID, SeatCap: t.SeatCap,
+		SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations, TrialEndsAt: t.TrialEndsAt,
+		Source: string(t.Source), CreatedAt: t.CreatedAt, CreatedBy: t.CreatedBy,
+		StatusChangedAt: t.StatusChangedAt,
+	}
+	if t.Subdomain != "" {
+		d.Subdomain = &t.Subdomain
+	}
+	return d
+}
+
+func toTenant(id string, d tenantDoc) tenancy.Tenant {
+	t := tenancy.Tenant{
+		ID: id, Name: d.Name, Status: rules.Status(d.Status), PlanID: d.PlanID, SeatCap: d.SeatCap,
+		SeatsUsed: d.SeatsUsed, PendingInvitations: d.PendingInvitations, TrialEndsAt: d.TrialEndsAt,
+		Source: tenancy.Source(d.Source), CreatedAt: d.CreatedAt, CreatedBy: d.CreatedBy,
+		StatusChangedAt: d.StatusChangedAt,
+	}
+	if d.Subdomain != nil {
+		t.Subdomain = *d.Subdomain
+	}
+	return t
+}
+
+type memberDoc struct {
+	Role     string    `firestore:"role"`
+	Email    string    `firestore:"email"`
+	JoinedAt time.Time `firestore:"joinedAt"`
+}
+
+func toDBMember(m tenancy.Member) memberDoc {
+	return memberDoc{Role: string(m.Role), Email: m.Email, JoinedAt: m.JoinedAt}
+}
+
+func toMember(tenantID, uid string, d memberDoc) tenancy.Member {
+	return tenancy.Member{TenantID: tenantID, UID: uid, Email: d.Email, Role: rules.Role(d.Role), JoinedAt: d.JoinedAt}
+}
+
+type billingDoc struct {
+	TenantID  string    `firestore:"tenantId"`
+	PlanID    string    `firestore:"planId"`
+	Status    string    `firestore:"status"`
+	CreatedAt time.Time `firestore:"createdAt"`
+}
+
+func toDBBilling(b tenancy.BillingRecord) billingDoc {
+	return billingDoc{TenantID: b.TenantID, PlanID: b.PlanID, Status: b.Status, CreatedAt: b.CreatedAt}
+}
+
+type subdomainDoc struct {
+	TenantID  string    `firestore:"tenantId"`
+	ClaimedAt time.Time `firestore:"claimedAt"`
+}
+
+type idempotencyDoc struct {
+	UID        string    `firestore:"uid"`
+	Operation  string    `firestore:"operation"`
+	ParamsHash string    `firestore:"paramsHash"`
+	TenantID   string    `firestore:"tenantId"`
+	CreatedAt  time.Time `firestore:"createdAt"`
+	ExpiresAt  time.Time `firestore:"expiresAt"`
+}
+
+func toDBIdempotency(r tenancy.IdempotencyRecord) idempotencyDoc {
+	return idempotencyDoc{UID: r.UID, Operation: r.Operation, ParamsHash: r.ParamsHash, TenantID: r.TenantID, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}
+}
+
+func toIdempotency(id string, d idempotencyDoc) tenancy.IdempotencyRecord {
+	return tenancy.IdempotencyRecord{ID: id, UID: d.UID, Operation: d.Operation, ParamsHash: d.ParamsHash, TenantID: d.TenantID, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt}
+}
+
+// Outbox states.
+const (
+	OutboxPending = "pending"
+)
+
+type outboxDoc struct {
+	Kind          string         `firestore:"kind"`
+	TenantID      string         `firestore:"tenantId"`
+	Payload       map[string]any `firestore:"payload"`
+	State         string         `firestore:"state"`
+	Attempts      int            `firestore:"attempts"`
+	CreatedAt     time.Time      `firestore:"createdAt"`
+	NextAttemptAt time.Time      `firestore:"nextAttemptAt"`
+}
+
+func toDBOutbox(e tenancy.OutboxEntry) outboxDoc {
+	return outboxDoc{Kind: e.Kind, TenantID: e.TenantID, Payload: e.Payload, State: OutboxPending, CreatedAt: e.CreatedAt, NextAttemptAt: e.NextAttemptAt}
+}

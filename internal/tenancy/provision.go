@@ -1,0 +1,215 @@
+package tenancy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/plans"
+	"github.com/tenantry/tenantry/internal/validate"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// SelfServeInput is what the SPA's signup form sends.
+type SelfServeInput struct {
+	IdempotencyKey   string
+	OrganizationName string
+	PlanID           string // "" means the catalog's self-serve default
+	Subdomain        string // "" means none
+}
+
+// ProvisionResult is the answer of a provisioning call.
+type ProvisionResult struct {
+	Tenant   Tenant
+	Replayed bool // the answer comes from an earlier call with the same idempotency key
+}
+
+// spec is what the one provisioning function needs, whoever calls it. Callers fill it from
+// their own inputs (self-serve defaults, or a sales contract's terms).
+type spec struct {
+	operation   string
+	key         string
+	name        string
+	subdomain   string
+	plan        plans.Plan
+	seatCap     int
+	trialEndsAt time.Time
+	source      Source
+}
+
+// params is the normalized request whose hash decides whether a repeated key is a replay.
+func (sp spec) params() map[string]any {
+	return map[string]any{
+		"operation":   sp.operation,
+		"name":        sp.name,
+		"subdomain":   sp.subdomain,
+		"planId":      sp.plan.ID,
+		"seatCap":     sp.seatCap,
+		"trialEndsAt": sp.trialEndsAt.UTC().Format(time.RFC3339Nano),
+		"source":      string(sp.source),
+	}
+}
+
+// ProvisionSelfServe provisions a tenant for the signed-in caller, who becomes its owner.
+func (s *Service) ProvisionSelfServe(ctx context.Context, in SelfServeInput) (ProvisionResult, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return ProvisionResult{}, errs.ErrUnauthenticated
+	}
+	key, err := validate.IdempotencyKey(in.IdempotencyKey)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	name, err := validate.OrganizationName(in.OrganizationName)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	sub := ""
+	if in.Subdomain != "" {
+		if sub, err = validate.Subdomain(in.Subdomain); err != nil {
+			return ProvisionResult{}, err
+		}
+	}
+	plan := s.plans.SelfServeDefault()
+	if in.PlanID != "" {
+		var found bool
+		if plan, found = s.plans.Get(in.PlanID); !found {
+			return ProvisionResult{}, errs.Invalid("planId", "no such plan; the plans query lists the valid ids")
+		}
+	}
+	return s.provision(ctx, p, spec{
+		operation: "provisionTenant",
+		key:       key,
+		name:      name,
+		subdomain: sub,
+		plan:      plan,
+		seatCap:   plan.SeatCap,
+		// The trial end is derived from the commit time, so it is not part of the request's
+		// identity: a replay a minute later is still the same request.
+		source: SourceSelfServe,
+	})
+}
+
+// provision is the one provisioning function. It writes the tenant, owner membership, user link,
+// billing record, subdomain claim, idempotency record and outbox entries in one create-only
+// commit and reads nothing first: under contention a loser fails fast on the idempotency record
+// and then reads the winner's result, instead of queueing on locks.
+func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (ProvisionResult, error) {
+	if err := auth.RequireFresh(ctx); err != nil {
+		return ProvisionResult{}, err
+	}
+	recordID := IdempotencyRecordID(p.UID, sp.key)
+	if s.limiter != nil && !s.limiter.AllowOnce(p.UID, recordID) {
+		return ProvisionResult{}, errs.ErrRateLimited
+	}
+	paramsHash, err := hashParams(sp.params())
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	now := s.clock.Now()
+	trialEnds := sp.trialEndsAt
+	if trialEnds.IsZero() {
+		trialEnds = now.AddDate(0, 0, sp.plan.TrialDays)
+	}
+	tenantID := s.newID()
+	t := Tenant{
+		ID:              tenantID,
+		Name:            sp.name,
+		Subdomain:       sp.subdomain,
+		Status:          rules.StatusTrial,
+		PlanID:          sp.plan.ID,
+		SeatCap:         sp.seatCap,
+		SeatsUsed:       1, // the owner
+		TrialEndsAt:     trialEnds,
+		Source:          sp.source,
+		CreatedAt:       now,
+		CreatedBy:       p.UID,
+		StatusChangedAt: now,
+	}
+	bundle := Provisioning{
+		Idempotency: IdempotencyRecord{
+			ID: recordID, UID: p.UID, Operation: sp.operation, ParamsHash: paramsHash,
+			TenantID: tenantID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyRetention),
+		},
+		Tenant:  t,
+		Owner:   Member{TenantID: tenantID, UID: p.UID, Email: p.Email, Role: rules.RoleOwner, JoinedAt: now},
+		Billing: BillingRecord{TenantID: tenantID, PlanID: sp.plan.ID, Status: BillingPending, CreatedAt: now},
+		Outbox: []OutboxEntry{
+			{
+				ID: OutboxWelcomeEmail + "-" + tenantID, Kind: OutboxWelcomeEmail, TenantID: tenantID,
+				Payload:   map[string]any{"to": p.Email, "uid": p.UID, "organizationName": sp.name},
+				CreatedAt: now, NextAttemptAt: now,
+			},
+			{
+				ID: OutboxBillingSetup + "-" + tenantID, Kind: OutboxBillingSetup, TenantID: tenantID,
+				Payload: map[string]any{
+					"planId": sp.plan.ID, "stripePriceId": sp.plan.StripePriceID,
+					"email": p.Email, "trialEndsAt": trialEnds,
+				},
+				CreatedAt: now, NextAttemptAt: now,
+			},
+		},
+	}
+	if sp.subdomain != "" {
+		bundle.Subdomain = &SubdomainClaim{Subdomain: sp.subdomain, TenantID: tenantID, ClaimedAt: now}
+	}
+
+	err = s.store.CreateProvisioning(ctx, bundle)
+	if err == nil {
+		return ProvisionResult{Tenant: t}, nil
+	}
+	if !errors.Is(err, ErrConflict) {
+		return ProvisionResult{}, fmt.Errorf("provision tenant: %w", err)
+	}
+	return s.resolveConflict(ctx, recordID, paramsHash, sp.subdomain, err)
+}
+
+// resolveConflict explains a failed create-only commit. The commit is atomic, so whatever made
+// it fail was fully written by someone else before we read it.
+func (s *Service) resolveConflict(ctx context.Context, recordID, paramsHash, subdomain string, commitErr error) (ProvisionResult, error) {
+	rec, err := s.store.IdempotencyRecord(ctx, recordID)
+	switch {
+	case err == nil && rec.ParamsHash == paramsHash:
+		t, err := s.store.Tenant(ctx, rec.TenantID)
+		if err != nil {
+			return ProvisionResult{}, fmt.Errorf("replay provisioning: read tenant %s: %w", rec.TenantID, err)
+		}
+		return ProvisionResult{Tenant: t, Replayed: true}, nil
+	case err == nil:
+		return ProvisionResult{}, errs.ErrIdempotencyKeyReused
+	case !errors.Is(err, errs.ErrNotFound):
+		return ProvisionResult{}, fmt.Errorf("replay provisioning: read idempotency record: %w", err)
+	}
+	if subdomain != "" {
+		if _, err := s.store.SubdomainClaim(ctx, subdomain); err == nil {
+			return ProvisionResult{}, errs.ErrSubdomainTaken
+		} else if !errors.Is(err, errs.ErrNotFound) {
+			return ProvisionResult{}, fmt.Errorf("provision tenant: read subdomain claim: %w", err)
+		}
+	}
+	// Neither the key nor the subdomain explains it: an id collision or a document left by hand.
+	return ProvisionResult{}, fmt.Errorf("provision tenant: unexplained conflict: %w", commitErr)
+}
+
+// IdempotencyRecordID scopes a client's key to the caller, so two users' identical keys never
+// meet, and bounds the document id's length and alphabet.
+func IdempotencyRecordID(uid, key string) string {
+	sum := sha256.Sum256([]byte(uid + "\x00" + key))
+	return hex.EncodeToString(sum[:])
+}
+
+func hashParams(params map[string]any) (string, error) {
+	// encoding/json sorts map keys, so equal parameters always hash alike.
+	b, err := json.Marshal(params)
+	if err != nil {
+		return "", fmt.Errorf("hash provisioning parameters: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}

@@ -1,0 +1,25 @@
+package tenancy
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the tenant domain needs. Implementations translate their own
+// not-found into errs.ErrNotFound and create-only conflicts into ErrConflict.
+type Store interface {
+	// CreateProvisioning writes every document of p in one atomic commit with create-only
+	// semantics, or nothing at all (ErrConflict when any of them already exists).
+	CreateProvisioning(ctx context.Context, p Provisioning) error
+	IdempotencyRecord(ctx context.Context, id string) (IdempotencyRecord, error)
+	SubdomainClaim(ctx context.Context, subdomain string) (SubdomainClaim, error)
+	Tenant(ctx context.Context, id string) (Tenant, error)
+	// TenantAndMember reads both in one round trip; found is false when uid is not a member.
+	TenantAndMember(ctx context.Context, tenantID, uid string) (t Tenant, m Member, found bool, err error)
+	Members(ctx context.Context, tenantID string) ([]Member, error)
+	// MembershipsOf lists the tenants uid belongs to, with the role in each.
+	MembershipsOf(ctx context.Context, uid string) ([]Membership, error)
+	// DeleteIdempotencyRecordsBefore removes up to limit records that expired before t and says
+	// how many it removed.
+	DeleteIdempotencyRecordsBefore(ctx context.Context, t time.Time, limit int) (int, error)
+}

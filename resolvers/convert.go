@@ -1,0 +1,80 @@
+package resolvers
+
+import (
+	"strings"
+
+	"github.com/tenantry/tenantry/graph/model"
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/plans"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// Domain values are lowercase snake case (as stored in Firestore, where the rules read them);
+// GraphQL enums are their upper-case spelling. These converters are the one place that knows it.
+
+func toGraphStatus(s rules.Status) model.TenantStatus {
+	return model.TenantStatus(strings.ToUpper(string(s)))
+}
+
+func toGraphRole(r rules.Role) model.Role { return model.Role(strings.ToUpper(string(r))) }
+
+func toGraphSource(s tenancy.Source) model.ProvisioningSource {
+	return model.ProvisioningSource(strings.ToUpper(string(s)))
+}
+
+func toGraphPlatformRole(r auth.PlatformRole) *model.PlatformRole {
+	if r == auth.PlatformNone {
+		return nil
+	}
+	g := model.PlatformRole(strings.ToUpper(string(r)))
+	return &g
+}
+
+func toGraphPlan(p plans.Plan) *model.Plan {
+	return &model.Plan{ID: p.ID, Name: p.Name, SeatCap: p.SeatCap, PendingInvitationLimit: p.PendingInvitationLimit, TrialDays: p.TrialDays}
+}
+
+// toGraphTenant converts a tenant as the caller sees it; access depends on the caller's role.
+func (r *Resolver) toGraphTenant(v tenancy.TenantView) *model.Tenant {
+	t := v.Tenant
+	plan, ok := r.Tenancy.Plans().Get(t.PlanID)
+	if !ok {
+		// A plan retired from the catalog keeps its id so the tenant still renders.
+		plan = plans.Plan{ID: t.PlanID, Name: t.PlanID, SeatCap: t.SeatCap}
+	}
+	a := tenancy.AccessOf(v)
+	g := &model.Tenant{
+		ID:                 t.ID,
+		Name:               t.Name,
+		Status:             toGraphStatus(t.Status),
+		Plan:               toGraphPlan(plan),
+		SeatCap:            t.SeatCap,
+		SeatsUsed:          t.SeatsUsed,
+		PendingInvitations: t.PendingInvitations,
+		Source:             toGraphSource(t.Source),
+		CreatedAt:          t.CreatedAt,
+		Access:             &model.TenantAccess{CanRead: a.CanRead, CanWrite: a.CanWrite},
+	}
+	if t.Subdomain != "" {
+		g.Subdomain = &t.Subdomain
+	}
+	if !t.TrialEndsAt.IsZero() {
+		g.TrialEndsAt = &t.TrialEndsAt
+	}
+	if a.Reason != "" {
+		g.Access.Reason = &a.Reason
+	}
+	return g
+}
+
+func toGraphMember(m tenancy.Member) *model.Member {
+	return &model.Member{User: &model.User{ID: m.UID, Email: m.Email}, Role: toGraphRole(m.Role), JoinedAt: m.JoinedAt}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

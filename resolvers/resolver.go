@@ -1,0 +1,15 @@
+//go:generate go tool gqlgen generate
+
+// Package resolvers holds the thin GraphQL resolvers: each parses its input, calls one domain
+// method and converts the result. Helpers live in files other than *.resolvers.go, which gqlgen
+// regenerates.
+package resolvers
+
+import (
+	"github.com/tenantry/tenantry/internal/tenancy"
+)
+
+// Resolver is the root resolver; its fields are the domain services.
+type Resolver struct {
+	Tenancy *tenancy.Service
+}

@@ -1,0 +1,175 @@
+// Package rules is Tenantry's one access policy: which tenant statuses allow reading and writing,
+// and which role may take which action. The API enforces it in the domain layer, and
+// firestore.rules is generated from the same tables, so the two cannot disagree.
+package rules
+
+import (
+	"fmt"
+
+	"github.com/tenantry/tenantry/internal/errs"
+)
+
+// Status is a tenant's lifecycle state, as stored in tenants/{id}.status.
+type Status string
+
+// Tenant statuses.
+const (
+	StatusProvisioning Status = "provisioning"
+	StatusTrial        Status = "trial"
+	StatusTrialExpired Status = "trial_expired"
+	StatusActive       Status = "active"
+	StatusPastDue      Status = "past_due"
+	StatusSuspended    Status = "suspended"
+	StatusCancelled    Status = "cancelled"
+)
+
+// Role is a member's role in a tenant, as stored in tenants/{id}/members/{uid}.role.
+type Role string
+
+// Member roles, strongest first.
+const (
+	RoleOwner   Role = "owner"
+	RoleAdmin   Role = "admin"
+	RoleManager Role = "manager"
+	RoleMember  Role = "member"
+	RoleViewer  Role = "viewer"
+)
+
+// Roles lists every role, strongest first.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleManager, RoleMember, RoleViewer}
+
+// StatusAccess says what a tenant's status leaves open to its members, whatever their role.
+type StatusAccess struct {
+	Status Status
+	Read   bool
+	Write  bool
+}
+
+// StatusTable is the contract's table: reads stay open while a customer must see what they would
+// lose; writes close at once when the trial ends or a payment fails.
+var StatusTable = []StatusAccess{
+	{StatusProvisioning, false, false},
+	{StatusTrial, true, true},
+	{StatusTrialExpired, true, false},
+	{StatusActive, true, true},
+	{StatusPastDue, true, false},
+	{StatusSuspended, false, false},
+	{StatusCancelled, false, false},
+}
+
+// Kind says which part of the status table an action needs.
+type Kind int
+
+// Action kinds.
+const (
+	KindRead    Kind = iota // needs the status to allow reads
+	KindWrite               // needs the status to allow writes
+	KindBilling             // open in every status but cancelled, so a customer can pay their way back
+)
+
+// Action is something a member can do in a tenant.
+type Action string
+
+// Actions.
+const (
+	ReadData          Action = "read_data"
+	WriteData         Action = "write_data"
+	ManageMembers     Action = "manage_members"
+	InviteMembers     Action = "invite_members"
+	ManageBilling     Action = "manage_billing"
+	TransferOwnership Action = "transfer_ownership"
+	ReadAuditLog      Action = "read_audit_log"
+)
+
+// ActionPolicy is one row of the role table.
+type ActionPolicy struct {
+	Action Action
+	Kind   Kind
+	Roles  []Role
+}
+
+// ActionTable says which roles may take each action. A manager's invitations are further limited
+// to the member and viewer roles by the members domain.
+var ActionTable = []ActionPolicy{
+	{ReadData, KindRead, Roles},
+	{WriteData, KindWrite, []Role{RoleOwner, RoleAdmin, RoleManager, RoleMember}},
+	{ManageMembers, KindWrite, []Role{RoleOwner, RoleAdmin}},
+	{InviteMembers, KindWrite, []Role{RoleOwner, RoleAdmin, RoleManager}},
+	{ManageBilling, KindBilling, []Role{RoleOwner}},
+	{TransferOwnership, KindWrite, []Role{RoleOwner}},
+	{ReadAuditLog, KindRead, []Role{RoleOwner, RoleAdmin}},
+}
+
+// ValidStatus reports whether s is a known status.
+func ValidStatus(s Status) bool {
+	_, ok := statusAccess(s)
+	return ok
+}
+
+// ValidRole reports whether r is a known role.
+func ValidRole(r Role) bool {
+	for _, x := range Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// StatusAllows returns the read and write access a status leaves open.
+func StatusAllows(s Status) StatusAccess {
+	a, _ := statusAccess(s)
+	return a
+}
+
+func statusAccess(s Status) (StatusAccess, bool) {
+	for _, a := range StatusTable {
+		if a.Status == s {
+			return a, true
+		}
+	}
+	return StatusAccess{Status: s}, false
+}
+
+func actionPolicy(a Action) (ActionPolicy, bool) {
+	for _, p := range ActionTable {
+		if p.Action == a {
+			return p, true
+		}
+	}
+	return ActionPolicy{}, false
+}
+
+// Check decides whether a member with role may take action in a tenant with status. The status
+// is checked first, because it applies whatever the role: errs.ErrTenantSuspended when the status
+// closes reads, errs.ErrTenantReadOnly when it closes writes, then errs.ErrForbidden for the role.
+func Check(status Status, role Role, action Action) error {
+	p, ok := actionPolicy(action)
+	if !ok {
+		return fmt.Errorf("rules: unknown action %q", action)
+	}
+	sa := StatusAllows(status)
+	switch p.Kind {
+	case KindRead:
+		if !sa.Read {
+			return errs.ErrTenantSuspended
+		}
+	case KindWrite:
+		if !sa.Read {
+			return errs.ErrTenantSuspended
+		}
+		if !sa.Write {
+			return errs.ErrTenantReadOnly
+		}
+	case KindBilling:
+		if status == StatusCancelled {
+			return errs.ErrTenantSuspended
+		}
+	}
+	for _, r := range p.Roles {
+		if r == role {
+			return nil
+		}
+	}
+	return errs.ErrForbidden
+}
