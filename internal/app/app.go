@@ -86,8 +86,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	handler := server.NewHandler(server.Deps{
 		Schema:   schema,
 		Verifier: authClient,
-		Ready:    st.Ping,
-		Metrics:  metrics,
+		// The Admin SDK checks revocation on every verification against the emulator.
+		VerifyChecksRevocation: cfg.AuthEmulatorHost != "",
+		Ready:                  st.Ping,
+		Metrics:                metrics,
 		GraphQL: server.GraphQLOptions{
 			Introspection: cfg.IntrospectionEnabled(),
 			MaxDepth:      cfg.MaxQueryDepth,

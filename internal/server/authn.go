@@ -20,8 +20,10 @@ type TokenVerifier interface {
 
 // withAuthentication verifies the bearer token, if any, and puts the Principal into the context.
 // No header means anonymous (resolvers decide what anonymous callers may do); a header that does
-// not verify is refused outright with 401, whatever the operation.
-func withAuthentication(v TokenVerifier, next http.Handler) http.Handler {
+// not verify is refused outright with 401, whatever the operation. verifyChecksRevocation says
+// that VerifyIDToken already checks revocation and disabled users (the Admin SDK does so against
+// the Auth emulator), so the recheck would only repeat the same call.
+func withAuthentication(v TokenVerifier, verifyChecksRevocation bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
 		if header == "" {
@@ -53,6 +55,10 @@ func withAuthentication(v TokenVerifier, next http.Handler) http.Handler {
 		}
 		p := principalFrom(decoded)
 		ctx := auth.WithPrincipal(r.Context(), p)
+		if verifyChecksRevocation {
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
 		ctx = auth.WithRecheck(ctx, func(ctx context.Context) error {
 			if _, err := v.VerifyIDTokenAndCheckRevoked(ctx, token); err != nil {
 				slog.InfoContext(ctx, "ID token refused on recheck", "reason", tokenErrorKind(err), "uid", p.UID)

@@ -25,7 +25,7 @@ func TestProductionVerifierRefusesEmulatorTokens(t *testing.T) {
 	// First the emulator-mode verifier, to prove the token itself is good.
 	check := func(v TokenVerifier) (int, string) {
 		var sawPrincipal bool
-		h := withAuthentication(v, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := withAuthentication(v, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := auth.FromContext(r.Context())
 			sawPrincipal = ok && p.UID == user.UID
 		}))

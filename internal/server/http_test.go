@@ -25,7 +25,7 @@ func TestSelectionDepth(t *testing.T) {
 		`{ a { ...F } } fragment F on A { b { leaf } }`: 3,
 		`{ a { ... on A { b { b { leaf } } } } }`:       4,
 	} {
-		doc, err := gqlparser.LoadQuery(schema, q)
+		doc, err := gqlparser.LoadQueryWithRules(schema, q, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

@@ -1,0 +1,34 @@
+# Tenantry. `make test` is what CI runs (.ci/run); the local stack is scripts/stack.sh.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+STACK := scripts/stack.sh
+
+.PHONY: help run test lint generate bench stack-up stack-down stack-status
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
+
+run: stack-up ## start the emulators (if needed) and run the server on 127.0.0.1:8080
+	eval "$$($(STACK) env)" && go run ./cmd/tenantry serve
+
+test: ## everything CI checks: generated code, gofmt, vet, staticcheck, go test against the emulators
+	scripts/test.sh
+
+lint: ## gofmt, go vet and staticcheck only
+	scripts/test.sh lint
+
+generate: ## regenerate the checked-in generated code (gqlgen, firestore.rules)
+	go generate ./...
+
+bench: stack-up ## run the benchmarks against the emulators (BENCHFLAGS="-benchtime 1x" for one pass) (figures are printed, not asserted)
+	eval "$$($(STACK) env)" && go test -run '^$$' -bench . $(BENCHFLAGS) ./bench/...
+
+stack-up: ## start the local emulators (idempotent)
+	$(STACK) up
+
+stack-down: ## stop the emulators stack-up started
+	$(STACK) down
+
+stack-status: ## show which emulators answer
+	$(STACK) status

@@ -1,0 +1,105 @@
+package rules_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/testenv"
+)
+
+// TestFirstRules runs the repository's firestore.rules in the Firestore emulator and checks them
+// with real ID tokens over REST (the Go server SDK's "Bearer owner" would bypass the rules).
+//
+// SetRules replaces the emulator's rules for every client, so this is one test function with
+// sequential subtests; do not run it in parallel with other rules-setting tests.
+func TestFirstRules(t *testing.T) {
+	env := testenv.Require(t)
+	src, err := os.ReadFile(filepath.Join("..", "firestore.rules"))
+	if err != nil {
+		t.Fatalf("read firestore.rules: %v", err)
+	}
+	env.SetRules(t, string(src))
+
+	ctx := context.Background()
+	fs := env.Firestore(t)
+	member := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	outsider := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+
+	tenantID := testenv.UniqueID("t-")
+	tenantPath := "tenants/" + tenantID
+	now := time.Now()
+	if _, err := fs.Doc(tenantPath).Set(ctx, map[string]any{
+		"name": "Rules Test Org", "status": "trial", "planId": "starter",
+		"seatCap": 5, "seatsUsed": 1, "pendingInvitations": 0,
+		"source": "self_serve", "createdAt": now,
+	}); err != nil {
+		t.Fatalf("seed tenant: %v", err)
+	}
+	if _, err := fs.Doc(tenantPath+"/members/"+member.UID).Set(ctx, map[string]any{
+		"role": "owner", "email": member.Email, "joinedAt": now,
+	}); err != nil {
+		t.Fatalf("seed membership: %v", err)
+	}
+	for _, u := range []testenv.User{member, outsider} {
+		if _, err := fs.Doc("users/"+u.UID).Set(ctx, map[string]any{
+			"email": u.Email, "tenantIds": []string{},
+		}); err != nil {
+			t.Fatalf("seed users/%s: %v", u.UID, err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_, _ = fs.Doc(tenantPath + "/members/" + member.UID).Delete(ctx)
+		_, _ = fs.Doc(tenantPath).Delete(ctx)
+		_, _ = fs.Doc("users/" + member.UID).Delete(ctx)
+		_, _ = fs.Doc("users/" + outsider.UID).Delete(ctx)
+	})
+
+	patch := map[string]any{"fields": map[string]any{"name": map[string]any{"stringValue": "hijacked"}}}
+
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		token  string
+		body   any
+		want   int
+	}{
+		{"member reads their tenant", http.MethodGet, tenantPath, member.IDToken, nil, http.StatusOK},
+		{"member reads their membership", http.MethodGet, tenantPath + "/members/" + member.UID, member.IDToken, nil, http.StatusOK},
+		{"non-member cannot read the tenant", http.MethodGet, tenantPath, outsider.IDToken, nil, http.StatusForbidden},
+		{"non-member cannot read a membership", http.MethodGet, tenantPath + "/members/" + member.UID, outsider.IDToken, nil, http.StatusForbidden},
+		{"member cannot update the tenant", http.MethodPatch, tenantPath + "?updateMask.fieldPaths=name", member.IDToken, patch, http.StatusForbidden},
+		{"member cannot create a membership", http.MethodPatch, tenantPath + "/members/" + outsider.UID, member.IDToken,
+			map[string]any{"fields": map[string]any{"role": map[string]any{"stringValue": "admin"}}}, http.StatusForbidden},
+		{"member cannot write an invitation", http.MethodPatch, tenantPath + "/invitations/" + testenv.UniqueID("i-"), member.IDToken,
+			map[string]any{"fields": map[string]any{"email": map[string]any{"stringValue": "x@example.test"}}}, http.StatusForbidden},
+		{"user reads their own users doc", http.MethodGet, "users/" + member.UID, member.IDToken, nil, http.StatusOK},
+		{"user cannot read another user's doc", http.MethodGet, "users/" + outsider.UID, member.IDToken, nil, http.StatusForbidden},
+		{"user cannot write their own users doc", http.MethodPatch, "users/" + member.UID + "?updateMask.fieldPaths=tenantIds", member.IDToken,
+			map[string]any{"fields": map[string]any{"tenantIds": map[string]any{"arrayValue": map[string]any{}}}}, http.StatusForbidden},
+		{"unauthenticated cannot read the tenant", http.MethodGet, tenantPath, "", nil, http.StatusForbidden},
+		{"unauthenticated cannot read a users doc", http.MethodGet, "users/" + member.UID, "", nil, http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := env.FirestoreREST(t, tc.method, tc.path, tc.token, tc.body)
+			if status != tc.want {
+				t.Errorf("%s %s: HTTP %d, want %d; body: %s", tc.method, tc.path, status, tc.want, body)
+			}
+		})
+	}
+
+	// The denied PATCH must not have changed anything.
+	snap, err := fs.Doc(tenantPath).Get(ctx)
+	if err != nil {
+		t.Fatalf("read tenant back: %v", err)
+	}
+	if name, _ := snap.DataAt("name"); name != "Rules Test Org" {
+		t.Errorf("tenant name after denied PATCH = %v, want unchanged", name)
+	}
+}

@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# Tenantry's local stack: real emulators on loopback, fixed ports.
+#
+#   scripts/stack.sh up [service...]      start what is not already answering, wait until ready
+#   scripts/stack.sh down [service...]    stop what `up` started (quiet no-op when nothing runs)
+#   scripts/stack.sh status [service...]  one line per service; exit 1 if any is not answering
+#   scripts/stack.sh env                  export lines: eval "$(scripts/stack.sh env)"
+#   scripts/stack.sh services             the known service names, one per line
+#
+# Services (all bound to 127.0.0.1):
+#   firestore  Firestore emulator (java)                  127.0.0.1:8181  project demo-tenantry
+#   auth       Firebase Auth emulator (firebase-tools)    127.0.0.1:9099
+#
+# A service that already answers on its port is reused, not restarted, and `down` leaves it alone
+# (it only stops processes whose pid file `up` wrote in .stack/). Logs are in .stack/logs/ (NAME.log,
+# and NAME.log.1 from the run before).
+#
+# Rules: the Firestore emulator loads firestore.rules once, at start, and does not watch the file.
+# After editing firestore.rules run `scripts/stack.sh down && scripts/stack.sh up`, or load rules at
+# run time with PUT /emulator/v1/projects/demo-tenantry:securityRules (the rules tests do this via
+# internal/testenv's Env.SetRules).
+#
+# Adding a service (stripe-mock on 12111/12112 and mailpit on 1025/8025 come next): write the
+# svc_<name>_* functions in the "services" section below, append the name to SERVICES, and add its
+# variables to cmd_env.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK_DIR="$ROOT/.stack"
+LOG_DIR="$STACK_DIR/logs"
+SCRATCH_DIR="$STACK_DIR/scratch" # HOME and TMPDIR for the firebase CLI
+
+PROJECT_ID="demo-tenantry"
+HOST="127.0.0.1"
+FIRESTORE_PORT=8181
+AUTH_PORT=9099
+FIRESTORE_JAR="${FIRESTORE_EMULATOR_JAR:-/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar}"
+
+# Start order; `down` stops in reverse order.
+SERVICES=(firestore auth)
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() {
+	printf 'stack: ERROR: %s\n' "$*" >&2
+	exit 1
+}
+
+now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# http_code URL prints the HTTP status code, or 000 when nothing answers.
+http_code() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# services: for each name in SERVICES, define
+#   svc_<name>_addr      host:port, for messages
+#   svc_<name>_ready     exit 0 when the service answers as expected
+#   svc_<name>_start     start it in the background in its own session; the started process must
+#                        write its own pid to "$(pid_file <name>)" (see spawn)
+#   svc_<name>_timeout   seconds to wait for readiness
+#   svc_<name>_signal    signal for a graceful stop (sent to the whole process group)
+#   svc_<name>_match     a string the process's command line contains (guards against pid reuse)
+# ---------------------------------------------------------------------------------------------
+
+# --- firestore: the Firestore emulator, the java process itself (no gcloud wrapper) ---
+svc_firestore_addr() { echo "$HOST:$FIRESTORE_PORT"; }
+svc_firestore_ready() {
+	local body
+	body="$(curl -s --max-time 2 "http://$HOST:$FIRESTORE_PORT/" 2>/dev/null || true)"
+	[[ "$body" == Ok* ]]
+}
+svc_firestore_timeout() { echo 60; }
+svc_firestore_signal() { echo TERM; }
+svc_firestore_match() { echo CloudFirestore; }
+svc_firestore_start() {
+	[[ -f "$FIRESTORE_JAR" ]] || die "Firestore emulator jar not found at $FIRESTORE_JAR (set FIRESTORE_EMULATOR_JAR)"
+	command -v java >/dev/null || die "java not found (the Firestore emulator needs Java 11+)"
+	spawn firestore "$ROOT" \
+		java -Duser.language=en -cp "$FIRESTORE_JAR" \
+		com.google.cloud.datastore.emulator.firestore.CloudFirestore \
+		--host "$HOST" --port "$FIRESTORE_PORT" --project_id "$PROJECT_ID" \
+		--rules "$ROOT/firestore.rules"
+}
+
+# --- auth: the Firebase Auth emulator from the pinned firebase-tools ---
+svc_auth_addr() { echo "$HOST:$AUTH_PORT"; }
+svc_auth_ready() { [[ "$(http_code "http://$HOST:$AUTH_PORT/")" != 000 ]]; }
+svc_auth_timeout() { echo 90; }
+svc_auth_signal() { echo INT; }
+svc_auth_match() { echo firebase; }
+svc_auth_start() {
+	if [[ ! -x "$ROOT/node_modules/.bin/firebase" ]]; then
+		log "node_modules/.bin/firebase missing: npm ci --ignore-scripts --no-audit --no-fund"
+		(cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund) >&2 || die "npm ci failed"
+	fi
+	mkdir -p "$SCRATCH_DIR/home" "$SCRATCH_DIR/tmp"
+	HOME="$SCRATCH_DIR/home" TMPDIR="$SCRATCH_DIR/tmp" \
+		NO_UPDATE_NOTIFIER=1 \
+		spawn auth "$ROOT" \
+		npx --no firebase emulators:start --only auth --project "$PROJECT_ID"
+}
+
+# --- (next: stripe-mock on 12111/12112, mailpit on SMTP 1025 / HTTP 8025) ---
+
+# ---------------------------------------------------------------------------------------------
+# machinery
+# ---------------------------------------------------------------------------------------------
+
+pid_file() { echo "$STACK_DIR/$1.pid"; }
+log_file() { echo "$LOG_DIR/$1.log"; }
+
+is_service() {
+	local s
+	for s in "${SERVICES[@]}"; do [[ "$s" == "$1" ]] && return 0; done
+	return 1
+}
+
+# spawn NAME DIR CMD... runs CMD in DIR in a new session (so it is its own process group and a
+# Ctrl-C in the calling terminal does not reach it), logging to .stack/logs/NAME.log. The inner
+# shell writes its own pid and then execs CMD, so the pid file holds CMD's pid (for java: the java
+# process itself) and that pid is also the process group id.
+spawn() {
+	local name="$1" dir="$2"
+	shift 2
+	local pf lf
+	pf="$(pid_file "$name")"
+	lf="$(log_file "$name")"
+	rm -f "$pf"
+	if [[ -f "$lf" ]]; then mv -f "$lf" "$lf.1"; fi # keep the previous run's log
+	printf '=== %s: %s\n' "$(date -u +%FT%TZ)" "$*" >"$lf"
+	(cd "$dir" && setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@" </dev/null >>"$lf" 2>&1 &)
+	local i
+	for i in $(seq 1 50); do
+		[[ -s "$pf" ]] && return 0
+		sleep 0.05
+	done
+	die "$name: the process did not start (see $lf)"
+}
+
+# owned_pid NAME prints the pid of the process `up` started for NAME, if it still runs.
+owned_pid() {
+	local pf pid cmdline=""
+	pf="$(pid_file "$1")"
+	[[ -s "$pf" ]] || return 1
+	pid="$(<"$pf")"
+	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+		cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+		if [[ "$cmdline" == *"$("svc_$1_match")"* ]]; then
+			echo "$pid"
+			return 0
+		fi
+	fi
+	rm -f "$pf" # stale
+	return 1
+}
+
+tail_log() {
+	local lf
+	lf="$(log_file "$1")"
+	if [[ -f "$lf" ]]; then
+		printf -- '--- last 40 lines of %s ---\n' "$lf" >&2
+		tail -n 40 "$lf" >&2
+		printf -- '--- end of %s ---\n' "$lf" >&2
+	fi
+}
+
+# launch_service NAME starts NAME unless it already answers; returns 1 when it was reused.
+declare -A STARTED_AT=()
+launch_service() {
+	local s="$1" pid
+	if "svc_${s}_ready"; then
+		if pid="$(owned_pid "$s")"; then
+			log "$s: already running on $("svc_${s}_addr") (pid $pid)"
+		else
+			log "$s: already answering on $("svc_${s}_addr"), reusing it (not started by this script; down leaves it alone)"
+		fi
+		return 1
+	fi
+	if pid="$(owned_pid "$s")"; then
+		log "$s: pid $pid from an earlier up is not answering; stopping it first"
+		stop_service "$s"
+	fi
+	STARTED_AT[$s]="$(now)"
+	"svc_${s}_start"
+}
+
+# await_service NAME waits until NAME (launched by launch_service) answers, or fails with its log.
+await_service() {
+	local s="$1" t0="${STARTED_AT[$1]}" timeout pid
+	pid="$(<"$(pid_file "$s")")"
+	timeout="$("svc_${s}_timeout")"
+	while ! "svc_${s}_ready"; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			tail_log "$s"
+			rm -f "$(pid_file "$s")"
+			die "$s: the process (pid $pid) exited before $("svc_${s}_addr") answered; log: $(log_file "$s")"
+		fi
+		if awk -v a="$t0" -v b="$(now)" -v t="$timeout" 'BEGIN { exit !(b - a > t) }'; then
+			tail_log "$s"
+			stop_service "$s"
+			die "$s: not ready on $("svc_${s}_addr") after ${timeout}s; log: $(log_file "$s")"
+		fi
+		sleep 0.2
+	done
+	log "$s: ready on $("svc_${s}_addr") in $(elapsed "$t0")s (pid $pid, log $(log_file "$s"))"
+}
+
+stop_service() {
+	local s="$1" pid sig i
+	pid="$(owned_pid "$s")" || return 0
+	sig="$("svc_${s}_signal")"
+	# The pid is its own process group (setsid): signal the group, so npx's children go too.
+	kill -s "$sig" -- "-$pid" 2>/dev/null || kill -s "$sig" "$pid" 2>/dev/null || true
+	# Wait for the whole group: npx may exit before the firebase CLI has finished shutting down.
+	for i in $(seq 1 100); do # up to 20 s
+		kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null; then
+		log "$s: pid $pid ignored SIG$sig for 20s, sending SIGKILL"
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+		sleep 0.2
+	fi
+	# Leftovers in the group (a node child that outlived npx, say).
+	kill -KILL -- "-$pid" 2>/dev/null || true
+	rm -f "$(pid_file "$s")"
+	log "$s: stopped (pid $pid)"
+}
+
+# select_services SERVICE... sets NAMES to the given services (validated), or to all of them.
+NAMES=()
+select_services() {
+	if [[ $# -eq 0 ]]; then
+		NAMES=("${SERVICES[@]}")
+		return
+	fi
+	local s
+	for s in "$@"; do
+		is_service "$s" || die "unknown service '$s' (known: ${SERVICES[*]})"
+	done
+	NAMES=("$@")
+}
+
+cmd_up() {
+	local s launched=()
+	select_services "$@"
+	mkdir -p "$LOG_DIR" "$SCRATCH_DIR"
+	# Start everything first, then wait: the services boot in parallel.
+	for s in "${NAMES[@]}"; do
+		if launch_service "$s"; then launched+=("$s"); fi
+	done
+	for s in "${launched[@]}"; do await_service "$s"; done
+}
+
+cmd_down() {
+	local i
+	select_services "$@"
+	for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do stop_service "${NAMES[i]}"; done
+}
+
+cmd_status() {
+	local s pid rc=0
+	select_services "$@"
+	for s in "${NAMES[@]}"; do
+		if "svc_${s}_ready"; then
+			if pid="$(owned_pid "$s")"; then
+				echo "$s: up on $("svc_${s}_addr") (pid $pid, started by stack.sh)"
+			else
+				echo "$s: up on $("svc_${s}_addr") (external)"
+			fi
+		else
+			if pid="$(owned_pid "$s")"; then
+				echo "$s: NOT answering on $("svc_${s}_addr") (pid $pid running; log $(log_file "$s"))"
+			else
+				echo "$s: down"
+			fi
+			rc=1
+		fi
+	done
+	return "$rc"
+}
+
+cmd_env() {
+	cat <<EOF
+export FIRESTORE_EMULATOR_HOST=$HOST:$FIRESTORE_PORT
+export FIREBASE_AUTH_EMULATOR_HOST=$HOST:$AUTH_PORT
+export GOOGLE_CLOUD_PROJECT=$PROJECT_ID
+EOF
+}
+
+usage() {
+	sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit "${1:-2}"
+}
+
+main() {
+	[[ $# -ge 1 ]] || usage
+	local cmd="$1"
+	shift
+	case "$cmd" in
+	up) cmd_up "$@" ;;
+	down) cmd_down "$@" ;;
+	status) cmd_status "$@" ;;
+	env) cmd_env ;;
+	services) printf '%s\n' "${SERVICES[@]}" ;;
+	-h | --help | help) usage 0 ;;
+	*)
+		log "unknown command '$cmd'"
+		usage
+		;;
+	esac
+}
+
+main "$@"
