@@ -84,12 +84,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	metrics := server.NewMetrics()
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: svc}})
 	handler := server.NewHandler(server.Deps{
-		Schema:   schema,
-		Verifier: authClient,
-		// The Admin SDK checks revocation on every verification against the emulator.
-		VerifyChecksRevocation: cfg.AuthEmulatorHost != "",
-		Ready:                  st.Ping,
-		Metrics:                metrics,
+		Schema:       schema,
+		Verifier:     authClient,
+		AuthEmulator: cfg.AuthEmulatorHost != "",
+		Ready:        st.Ping,
+		Metrics:      metrics,
 		GraphQL: server.GraphQLOptions{
 			Introspection: cfg.IntrospectionEnabled(),
 			MaxDepth:      cfg.MaxQueryDepth,

@@ -16,9 +16,9 @@ import (
 )
 
 const (
-	// replayWindow is how long an admitted request key keeps passing for free. It matches how
-	// long idempotency records are honoured, so a retried provisioning call is never throttled
-	// while its outcome can still be replayed.
+	// replayWindow is how long an admitted request key keeps passing for free in this process.
+	// It only saves work: callers that must honour replays for longer (provisioning keeps its
+	// idempotency records for days, across replicas) check their own records when refused.
 	replayWindow = 24 * time.Hour
 	// maxKeysPerSubject bounds memory per subject; past it the oldest key is forgotten, and a
 	// replay of that key then costs a token like a new request would.

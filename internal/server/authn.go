@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -20,24 +22,31 @@ type TokenVerifier interface {
 
 // withAuthentication verifies the bearer token, if any, and puts the Principal into the context.
 // No header means anonymous (resolvers decide what anonymous callers may do); a header that does
-// not verify is refused outright with 401, whatever the operation. verifyChecksRevocation says
-// that VerifyIDToken already checks revocation and disabled users (the Admin SDK does so against
-// the Auth emulator), so the recheck would only repeat the same call.
-func withAuthentication(v TokenVerifier, verifyChecksRevocation bool, next http.Handler) http.Handler {
+// not verify is refused outright with 401, whatever the operation. emulator says v talks to the
+// Auth emulator: the Admin SDK then checks revocation and disabled users on every verification
+// (so no recheck is needed) but no signature at all (so only unsigned tokens are let through).
+func withAuthentication(v TokenVerifier, emulator bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
 		if header == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		token, ok := strings.CutPrefix(header, "Bearer ")
+		scheme, token, _ := strings.Cut(header, " ")
 		token = strings.TrimSpace(token)
-		if !ok || token == "" {
+		if !strings.EqualFold(scheme, "Bearer") || token == "" { // RFC 7235: the scheme is case-insensitive
 			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Send the Firebase ID token as 'Authorization: Bearer <token>'.")
 			return
 		}
 		if strings.HasPrefix(token, "tnt_") {
 			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Service tokens are not accepted by this server version; sign in with a Firebase ID token.")
+			return
+		}
+		if emulator && !isUnsignedEmulatorToken(token) {
+			// Against the emulator the Admin SDK skips signature checks, so a JWT signed by anyone
+			// would pass; the emulator itself only issues unsigned tokens.
+			slog.InfoContext(r.Context(), "ID token refused", "reason", "signed_token_in_emulator_mode")
+			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Your sign-in is invalid or has expired; sign in again to get a fresh ID token.")
 			return
 		}
 		decoded, err := v.VerifyIDToken(r.Context(), token)
@@ -55,7 +64,7 @@ func withAuthentication(v TokenVerifier, verifyChecksRevocation bool, next http.
 		}
 		p := principalFrom(decoded)
 		ctx := auth.WithPrincipal(r.Context(), p)
-		if verifyChecksRevocation {
+		if emulator {
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
@@ -102,4 +111,21 @@ func tokenErrorKind(err error) string {
 	}
 
 	return "unverifiable"
+}
+
+// isUnsignedEmulatorToken reports whether a JWT is of the form the Auth emulator issues: header
+// alg "none" and an empty signature segment.
+func isUnsignedEmulatorToken(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || parts[2] != "" {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return false
+	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	return json.Unmarshal(raw, &header) == nil && header.Alg == "none"
 }

@@ -19,14 +19,13 @@ import (
 type Deps struct {
 	Schema   graphql.ExecutableSchema
 	Verifier TokenVerifier
-	// VerifyChecksRevocation is true against the Auth emulator, where every verification
-	// already checks revocation and disabled users.
-	VerifyChecksRevocation bool
-	Ready                  func(context.Context) error // Firestore answers
-	Metrics                *Metrics
-	GraphQL                GraphQLOptions
-	MaxBodyBytes           int64
-	AllowedOrigin          func(origin string) bool // CORS for the SPA; nil allows none
+	// AuthEmulator is true when Verifier talks to the Auth emulator (development only).
+	AuthEmulator  bool
+	Ready         func(context.Context) error // Firestore answers
+	Metrics       *Metrics
+	GraphQL       GraphQLOptions
+	MaxBodyBytes  int64
+	AllowedOrigin func(origin string) bool // CORS for the SPA; nil allows none
 }
 
 // NewHandler builds the routes of the contract.
@@ -35,7 +34,7 @@ func NewHandler(d Deps) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", d.Metrics.instrument("/graphql",
-		withCORS(d.AllowedOrigin, withJSONBody(d.MaxBodyBytes, withAuthentication(d.Verifier, d.VerifyChecksRevocation, gql)))))
+		withCORS(d.AllowedOrigin, withJSONBody(d.MaxBodyBytes, withAuthentication(d.Verifier, d.AuthEmulator, gql)))))
 	mux.Handle("OPTIONS /graphql", withCORS(d.AllowedOrigin, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})))

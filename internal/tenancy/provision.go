@@ -105,12 +105,15 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 		return ProvisionResult{}, err
 	}
 	recordID := IdempotencyRecordID(p.UID, sp.key)
-	if s.limiter != nil && !s.limiter.AllowOnce(p.UID, recordID) {
-		return ProvisionResult{}, errs.ErrRateLimited
-	}
 	paramsHash, err := hashParams(sp.params())
 	if err != nil {
 		return ProvisionResult{}, err
+	}
+	if s.limiter != nil && !s.limiter.AllowOnce(p.UID, recordID) {
+		// The limiter is per replica and forgets; the idempotency record is the truth. A replay
+		// of an earlier call is answered even when new calls are refused, so a client retrying
+		// on another replica, or the next day, is never locked out of its own answer.
+		return s.replayOr(ctx, recordID, paramsHash, errs.ErrRateLimited)
 	}
 	now := s.clock.Now()
 	trialEnds := sp.trialEndsAt
@@ -170,21 +173,30 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 	return s.resolveConflict(ctx, recordID, paramsHash, sp.subdomain, err)
 }
 
+// replayOr answers a replay from the idempotency record, or returns otherwise.
+func (s *Service) replayOr(ctx context.Context, recordID, paramsHash string, otherwise error) (ProvisionResult, error) {
+	rec, err := s.store.IdempotencyRecord(ctx, recordID)
+	switch {
+	case errors.Is(err, errs.ErrNotFound):
+		return ProvisionResult{}, otherwise
+	case err != nil:
+		return ProvisionResult{}, fmt.Errorf("replay provisioning: read idempotency record: %w", err)
+	case rec.ParamsHash != paramsHash:
+		return ProvisionResult{}, errs.ErrIdempotencyKeyReused
+	}
+	t, err := s.store.Tenant(ctx, rec.TenantID)
+	if err != nil {
+		return ProvisionResult{}, fmt.Errorf("replay provisioning: read tenant %s: %w", rec.TenantID, err)
+	}
+	return ProvisionResult{Tenant: t, Replayed: true}, nil
+}
+
 // resolveConflict explains a failed create-only commit. The commit is atomic, so whatever made
 // it fail was fully written by someone else before we read it.
 func (s *Service) resolveConflict(ctx context.Context, recordID, paramsHash, subdomain string, commitErr error) (ProvisionResult, error) {
-	rec, err := s.store.IdempotencyRecord(ctx, recordID)
-	switch {
-	case err == nil && rec.ParamsHash == paramsHash:
-		t, err := s.store.Tenant(ctx, rec.TenantID)
-		if err != nil {
-			return ProvisionResult{}, fmt.Errorf("replay provisioning: read tenant %s: %w", rec.TenantID, err)
-		}
-		return ProvisionResult{Tenant: t, Replayed: true}, nil
-	case err == nil:
-		return ProvisionResult{}, errs.ErrIdempotencyKeyReused
-	case !errors.Is(err, errs.ErrNotFound):
-		return ProvisionResult{}, fmt.Errorf("replay provisioning: read idempotency record: %w", err)
+	res, err := s.replayOr(ctx, recordID, paramsHash, errNoRecord)
+	if !errors.Is(err, errNoRecord) {
+		return res, err
 	}
 	if subdomain != "" {
 		if _, err := s.store.SubdomainClaim(ctx, subdomain); err == nil {
@@ -196,6 +208,9 @@ func (s *Service) resolveConflict(ctx context.Context, recordID, paramsHash, sub
 	// Neither the key nor the subdomain explains it: an id collision or a document left by hand.
 	return ProvisionResult{}, fmt.Errorf("provision tenant: unexplained conflict: %w", commitErr)
 }
+
+// errNoRecord says that no idempotency record explains a conflict.
+var errNoRecord = errors.New("no idempotency record")
 
 // IdempotencyRecordID scopes a client's key to the caller, so two users' identical keys never
 // meet, and bounds the document id's length and alphabet.

@@ -1,0 +1,167 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/config"
+)
+
+func TestProductionRefusesEmulators(t *testing.T) {
+	t.Parallel()
+	base := func(extra map[string]string) map[string]string {
+		m := map[string]string{"TENANTRY_ENV": "production", "GOOGLE_CLOUD_PROJECT": "acme-prod"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name  string
+		env   map[string]string
+		names []string
+	}{
+		{"firestore emulator", base(map[string]string{"FIRESTORE_EMULATOR_HOST": "127.0.0.1:8181"}), []string{"FIRESTORE_EMULATOR_HOST"}},
+		{"auth emulator", base(map[string]string{"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}), []string{"FIREBASE_AUTH_EMULATOR_HOST"}},
+		{"both", base(map[string]string{"FIRESTORE_EMULATOR_HOST": "127.0.0.1:8181", "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}),
+			[]string{"FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := config.Load(c.env)
+			if err == nil {
+				t.Fatal("production config with an emulator variable loaded, want an error")
+			}
+			msg := err.Error()
+			for _, name := range c.names {
+				if !strings.Contains(msg, name) || !strings.Contains(msg, "unset "+name) {
+					t.Errorf("error does not name %s and tell to unset it: %q", name, msg)
+				}
+			}
+		})
+	}
+
+	t.Run("demo project", func(t *testing.T) {
+		_, err := config.Load(map[string]string{"TENANTRY_ENV": "production", "GOOGLE_CLOUD_PROJECT": "demo-tenantry"})
+		if err == nil || !strings.Contains(err.Error(), "GOOGLE_CLOUD_PROJECT") {
+			t.Errorf("production with a demo- project: err = %v, want one naming GOOGLE_CLOUD_PROJECT", err)
+		}
+	})
+
+	t.Run("clean production config", func(t *testing.T) {
+		cfg, err := config.Load(base(nil))
+		if err != nil {
+			t.Fatalf("clean production config: %v", err)
+		}
+		if cfg.Env != config.Production || cfg.Project != "acme-prod" || cfg.FirestoreEmulatorHost != "" || cfg.AuthEmulatorHost != "" {
+			t.Errorf("loaded %+v", cfg)
+		}
+		if cfg.IntrospectionEnabled() {
+			t.Error("introspection is on by default in production")
+		}
+	})
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+	binOut  []byte
+)
+
+// tenantryBinary builds ./cmd/tenantry once per package run.
+func tenantryBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tenantry-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		closersMu.Lock()
+		closers = append(closers, func() { _ = os.RemoveAll(dir) })
+		closersMu.Unlock()
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		}
+		binPath = filepath.Join(dir, "tenantry")
+		cmd := exec.Command(goTool, "build", "-o", binPath, "./cmd/tenantry")
+		cmd.Dir = ".." // the module root; go test runs in the package directory
+		binOut, binErr = cmd.CombinedOutput()
+	})
+	if binErr != nil {
+		t.Fatalf("go build ./cmd/tenantry: %v\n%s", binErr, binOut)
+	}
+	return binPath
+}
+
+// freePort returns a port nothing listens on right now, so a binary that wrongly starts cannot
+// collide with anything.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestServeRefusesEmulatorsInProduction(t *testing.T) {
+	t.Parallel()
+	bin := tenantryBinary(t)
+
+	for _, name := range []string{"FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var env []string
+			for _, kv := range os.Environ() {
+				k, _, _ := strings.Cut(kv, "=")
+				switch k {
+				case "FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT",
+					"TENANTRY_ENV", "PORT", "HOST":
+					continue
+				}
+				env = append(env, kv)
+			}
+			env = append(env, "TENANTRY_ENV=production", "GOOGLE_CLOUD_PROJECT=acme-prod",
+				name+"=127.0.0.1:8181", "HOST=127.0.0.1", "PORT="+strconv.Itoa(freePort(t)))
+
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "serve")
+			cmd.Env = env
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			start := time.Now()
+			err := cmd.Run()
+			took := time.Since(start)
+			t.Logf("tenantry serve exited after %s: %v", took, err)
+
+			if ctx.Err() != nil {
+				t.Fatalf("tenantry serve was still running after 10s; stderr:\n%s", stderr.String())
+			}
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+				t.Fatalf("tenantry serve: err %v, want a non-zero exit; stderr:\n%s", err, stderr.String())
+			}
+			if took > 5*time.Second {
+				t.Errorf("tenantry serve took %s to refuse, want a few seconds at most", took)
+			}
+			msg := stderr.String()
+			if !strings.Contains(msg, name) || !strings.Contains(msg, "unset "+name) {
+				t.Errorf("stderr does not name %s and tell to unset it:\n%s", name, msg)
+			}
+		})
+	}
+}

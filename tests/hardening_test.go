@@ -1,0 +1,263 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/tenantry/tenantry/internal/app"
+	"github.com/tenantry/tenantry/internal/config"
+)
+
+// wantHealthy checks the server still answers after an abusive request.
+func wantHealthy(t *testing.T, s *testServer) {
+	t.Helper()
+	_, data, errs := s.gql(t, "", `{ plans { id } }`, nil)
+	if len(errs) > 0 || !strings.Contains(string(data), "trial") {
+		t.Errorf("server unhealthy afterwards: data %s errors %+v", data, errs)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, func(c *config.Config) { c.MaxBodyBytes = 2048 }, app.Options{})
+	u := newUser(t)
+
+	big := func(n int) []byte {
+		b, _ := json.Marshal(map[string]any{
+			"query":     provisionMutation,
+			"variables": map[string]any{"input": provisionInput(uniqueKey(), strings.Repeat("x", n), "", "")},
+		})
+		return b
+	}
+	for _, c := range []struct {
+		name    string
+		body    []byte
+		chunked bool
+	}{
+		{"just over the limit", big(2100), false},
+		{"10 MB", big(10 << 20), false},
+		{"10 MB chunked", big(10 << 20), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var rd io.Reader = bytes.NewReader(c.body)
+			if c.chunked {
+				rd = io.MultiReader(rd) // hides the length: sent chunked
+			}
+			req, err := http.NewRequest(http.MethodPost, s.URL+"/graphql", rd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+u.IDToken)
+			resp, err := httpClient.Do(req)
+			if err != nil {
+				// The server may close the connection once the limit is hit; that is a refusal too.
+				t.Logf("transport error (connection closed early): %v", err)
+				wantHealthy(t, s)
+				return
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var r gqlResponse
+			if err := json.Unmarshal(raw, &r); err != nil {
+				t.Fatalf("HTTP %d, body not GraphQL-shaped: %.300s", resp.StatusCode, raw)
+			}
+			if resp.StatusCode != http.StatusRequestEntityTooLarge && len(r.Errors) == 0 {
+				t.Fatalf("HTTP %d without errors, want 413 or a GraphQL error: %.300s", resp.StatusCode, raw)
+			}
+			if resp.StatusCode >= 500 {
+				t.Errorf("HTTP %d, want a client error", resp.StatusCode)
+			}
+			for _, e := range r.Errors {
+				if !contractCodes[e.Code()] {
+					t.Errorf("error without a contract code: %+v", e)
+				}
+			}
+			t.Logf("HTTP %d %s", resp.StatusCode, strings.TrimSpace(string(raw)))
+		})
+	}
+	nothingWrittenFor(t, u.UID)
+	wantHealthy(t, s)
+	// A request under the limit from the same user still works.
+	s.mustProvision(t, u.IDToken, provisionInput(uniqueKey(), "Small Body", "", ""))
+}
+
+func TestQueryDepthLimit(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, func(c *config.Config) { c.MaxQueryDepth = 3 }, app.Options{})
+	u := newUser(t)
+	// The provisioning mutation itself is deeper than 3: provision on the shared app.
+	shared(t).mustProvision(t, u.IDToken, provisionInput(uniqueKey(), "Deep Org", "", ""))
+
+	for _, c := range []struct{ name, query string }{
+		{"nested", `{ me { memberships { tenant { members { user { id } } } } } }`},
+		{"through a fragment", `query { ...F } fragment F on Query { me { memberships { tenant { members { user { id } } } } } }`},
+		{"through an inline fragment", `{ me { memberships { ... on Membership { tenant { id } } } } }`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, data, errs := s.gql(t, u.IDToken, c.query, nil)
+			wantCode(t, errs, "BAD_USER_INPUT", "")
+			if len(data) != 0 && string(data) != "null" {
+				t.Errorf("data = %s, want none (refused before execution)", data)
+			}
+		})
+	}
+	// Within the limit (3 levels) is fine.
+	status, data, errs := s.gql(t, u.IDToken, `{ me { user { id } } }`, nil)
+	var d struct {
+		Me struct{ User struct{ ID string } } `json:"me"`
+	}
+	mustData(t, status, data, errs, &d)
+	if d.Me.User.ID != u.UID {
+		t.Errorf("me.user.id = %q, want %q", d.Me.User.ID, u.UID)
+	}
+}
+
+func TestQueryComplexityLimit(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 400 {
+		fmt.Fprintf(&b, " p%d: plans { id }", i)
+	}
+	b.WriteString(" }")
+	_, data, errs := gql(t, "", b.String(), nil)
+	if len(errs) == 0 {
+		t.Fatalf("400 aliased plans queries were answered (%d bytes of data), want a refusal", len(data))
+	}
+	if c := errs[0].Code(); c != "BAD_USER_INPUT" {
+		t.Errorf("code = %s, want BAD_USER_INPUT", c)
+	}
+}
+
+func TestMalformedRequests(t *testing.T) {
+	t.Parallel()
+	s := shared(t)
+	for _, c := range []struct {
+		name string
+		body string
+	}{
+		{"not JSON", `{"query": "{ plans { id } }"`},
+		{"JSON but not an object", `[1, 2, 3]`},
+		{"empty body", ``},
+		{"syntax error", `{"query": "{ me { user { id "}`},
+		{"unknown field", `{"query": "{ nope }"}`},
+		{"missing required argument", `{"query": "mutation { provisionTenant { replayed } }"}`},
+		{"variables of the wrong type", `{"query": "mutation($i: ProvisionTenantInput!) { provisionTenant(input: $i) { replayed } }", "variables": {"i": {"idempotencyKey": 5}}}`},
+		{"no query", `{"variables": {}}`},
+		{"unknown operation name", `{"query": "query A { plans { id } }", "operationName": "B"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			status, data, errs := s.postRaw(t, "", []byte(c.body))
+			if len(errs) == 0 {
+				t.Fatalf("HTTP %d, data %s: want an error", status, data)
+			}
+			for _, e := range errs {
+				if e.Code() != "BAD_USER_INPUT" {
+					t.Errorf("code %q (message %q), want BAD_USER_INPUT", e.Code(), e.Message)
+				}
+			}
+			if status >= 500 {
+				t.Errorf("HTTP %d, want a client error", status)
+			}
+		})
+	}
+	// Nothing is served on GET /graphql (no query strings with tokens in logs), and it is no 5xx.
+	resp, _ := s.do(t, http.MethodGet, "/graphql?query=%7Bplans%7Bid%7D%7D", nil, nil)
+	if resp.StatusCode == http.StatusOK || resp.StatusCode >= 500 {
+		t.Errorf("GET /graphql: HTTP %d, want a 4xx", resp.StatusCode)
+	}
+}
+
+func TestIntrospection(t *testing.T) {
+	t.Parallel()
+	const q = `{ __schema { types { name } } }`
+
+	t.Run("enabled in development", func(t *testing.T) {
+		t.Parallel()
+		status, data, errs := gql(t, "", q, nil)
+		var d struct {
+			Schema struct {
+				Types []struct{ Name string } `json:"types"`
+			} `json:"__schema"`
+		}
+		mustData(t, status, data, errs, &d)
+		names := map[string]bool{}
+		for _, ty := range d.Schema.Types {
+			names[ty.Name] = true
+		}
+		for _, want := range []string{"Tenant", "ProvisionTenantInput", "TenantStatus", "Viewer"} {
+			if !names[want] {
+				t.Errorf("introspection lacks type %s", want)
+			}
+		}
+	})
+
+	t.Run("refused when disabled", func(t *testing.T) {
+		t.Parallel()
+		off := false
+		s := newServer(t, func(c *config.Config) { c.Introspection = &off }, app.Options{})
+		_, data, errs := s.gql(t, "", q, nil)
+		if len(errs) == 0 {
+			t.Fatalf("introspection answered with it disabled: %.200s", data)
+		}
+		wantHealthy(t, s)
+	})
+}
+
+func TestOperationalEndpoints(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, app.Options{})
+
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, body := s.do(t, http.MethodGet, path, nil, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: HTTP %d %s, want 200", path, resp.StatusCode, body)
+		}
+	}
+
+	resp, body := s.do(t, http.MethodGet, "/playground", nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /playground: HTTP %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("GET /playground: Content-Type %q, want text/html", ct)
+	}
+	if !strings.Contains(strings.ToLower(string(body)), "<html") || !strings.Contains(string(body), "/graphql") {
+		t.Errorf("GET /playground: not an HTML page pointing at /graphql: %.200s", body)
+	}
+
+	u := newUser(t)
+	s.mustProvision(t, u.IDToken, provisionInput(uniqueKey(), "Metric Org", "", ""))
+	resp, body = s.do(t, http.MethodGet, "/metrics", nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: HTTP %d", resp.StatusCode)
+	}
+	var sample string
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "tenantry_graphql_requests_total{") && strings.Contains(line, "provisionTenant") {
+			sample = line
+		}
+	}
+	if sample == "" {
+		t.Errorf("GET /metrics: no tenantry_graphql_requests_total sample for provisionTenant in:\n%s", body)
+	} else {
+		t.Logf("metrics: %s", sample)
+	}
+
+	// Request ids: a sane one from a proxy is echoed, anything else is replaced.
+	resp, _ = s.do(t, http.MethodGet, "/healthz", http.Header{"X-Request-Id": {"trace-12345678"}}, nil)
+	if got := resp.Header.Get("X-Request-Id"); got != "trace-12345678" {
+		t.Errorf("X-Request-Id = %q, want the proxy's trace-12345678", got)
+	}
+	resp, _ = s.do(t, http.MethodGet, "/healthz", http.Header{"X-Request-Id": {"bad id\twith\"junk"}}, nil)
+	if got := resp.Header.Get("X-Request-Id"); got == "" || strings.ContainsAny(got, " \t\"") {
+		t.Errorf("X-Request-Id = %q, want a fresh sane id", got)
+	}
+}
