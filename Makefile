@@ -4,12 +4,12 @@ SHELL := /bin/bash
 
 STACK := scripts/stack.sh
 
-.PHONY: help run test lint generate bench stack-up stack-down stack-status
+.PHONY: help run test lint generate bench stack-up stack-down stack-status stack-tools outbox-status
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
 
-run: stack-up ## start the emulators (if needed) and run the server on 127.0.0.1:8080
+run: stack-up ## start the stack (if needed) and run the server on 127.0.0.1:8080 (mail lands in mailpit, http://127.0.0.1:8025)
 	eval "$$($(STACK) env)" && go run ./cmd/tenantry serve
 
 test: ## everything CI checks: generated code, gofmt, vet, staticcheck, go test against the emulators
@@ -21,14 +21,20 @@ lint: ## gofmt, go vet and staticcheck only
 generate: ## regenerate the checked-in generated code (gqlgen, firestore.rules)
 	go generate ./...
 
-bench: stack-up ## run the benchmarks against the emulators (BENCHFLAGS="-benchtime 1x" for one pass) (figures are printed, not asserted)
+bench: stack-up ## run the benchmarks against the emulators and mailpit (BENCHFLAGS="-benchtime 1x" for one pass) (figures are printed, not asserted)
 	eval "$$($(STACK) env)" && go test -run '^$$' -bench . $(BENCHFLAGS) ./bench/...
 
-stack-up: ## start the local emulators (idempotent)
+outbox-status: stack-up ## outbox counts by state and the dead-lettered entries (local stack)
+	eval "$$($(STACK) env)" && go run ./cmd/tenantry jobs outbox-status
+
+stack-tools: ## install the pinned tools the stack needs (mailpit) into .stack/bin
+	$(STACK) tools
+
+stack-up: ## start the local emulators and mailpit (idempotent)
 	$(STACK) up
 
-stack-down: ## stop the emulators stack-up started
+stack-down: ## stop the services stack-up started
 	$(STACK) down
 
-stack-status: ## show which emulators answer
+stack-status: ## show which services answer
 	$(STACK) status

@@ -17,6 +17,10 @@ func toGraphStatus(s rules.Status) model.TenantStatus {
 	return model.TenantStatus(strings.ToUpper(string(s)))
 }
 
+func fromGraphStatus(s model.TenantStatus) rules.Status {
+	return rules.Status(strings.ToLower(string(s)))
+}
+
 func toGraphRole(r rules.Role) model.Role { return model.Role(strings.ToUpper(string(r))) }
 
 func toGraphSource(s tenancy.Source) model.ProvisioningSource {
@@ -77,4 +81,24 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+func toGraphStatusChange(e tenancy.HistoryEntry) *model.TenantStatusChange {
+	g := &model.TenantStatusChange{
+		From: toGraphStatus(e.From), To: toGraphStatus(e.To), At: e.At, Reason: e.Reason,
+		ActorPlatformRole: toGraphPlatformRole(e.Actor.PlatformRole),
+	}
+	if e.Actor.UID != "" {
+		g.ActorUserID = &e.Actor.UID
+	}
+	if e.Actor.System != "" {
+		g.ActorSystem = &e.Actor.System
+	}
+	if e.RequestID != "" {
+		g.RequestID = &e.RequestID
+	}
+	if !e.TrialEndsAt.IsZero() {
+		g.TrialEndsAt = &e.TrialEndsAt
+	}
+	return g
 }

@@ -6,10 +6,14 @@
 package resolvers
 
 import (
+	"github.com/tenantry/tenantry/internal/members"
 	"github.com/tenantry/tenantry/internal/tenancy"
 )
 
 // Resolver is the root resolver; its fields are the domain services.
 type Resolver struct {
 	Tenancy *tenancy.Service
+	// Membership is the members domain (invitations, roles, ownership); not "Members", which
+	// would collide with the Tenant.members field resolver.
+	Membership *members.Service
 }

@@ -7,12 +7,28 @@ package resolvers
 
 import (
 	"context"
+	"time"
 
 	"github.com/tenantry/tenantry/graph"
 	"github.com/tenantry/tenantry/graph/model"
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/members"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
+
+// Tenant is the resolver for the tenant field.
+func (r *invitationResolver) Tenant(ctx context.Context, obj *model.Invitation) (*model.Tenant, error) {
+	tenantID, ok := members.SplitInvitationID(obj.ID)
+	if !ok {
+		return nil, errs.ErrNotFound
+	}
+	v, err := r.Tenancy.Tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphTenant(v), nil
+}
 
 // ProvisionTenant is the resolver for the provisionTenant field.
 func (r *mutationResolver) ProvisionTenant(ctx context.Context, input model.ProvisionTenantInput) (*model.ProvisionTenantPayload, error) {
@@ -29,6 +45,104 @@ func (r *mutationResolver) ProvisionTenant(ctx context.Context, input model.Prov
 		Tenant:   r.toGraphTenant(tenancy.TenantView{Tenant: res.Tenant, Role: rules.RoleOwner}),
 		Replayed: res.Replayed,
 	}, nil
+}
+
+// SetTenantStatus is the resolver for the setTenantStatus field.
+func (r *mutationResolver) SetTenantStatus(ctx context.Context, tenantID string, status model.TenantStatus, reason string) (*model.Tenant, error) {
+	v, err := r.Tenancy.SetStatus(ctx, tenantID, fromGraphStatus(status), reason)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphTenant(v), nil
+}
+
+// ExtendTrial is the resolver for the extendTrial field.
+func (r *mutationResolver) ExtendTrial(ctx context.Context, tenantID string, trialEndsAt time.Time, reason string) (*model.Tenant, error) {
+	v, err := r.Tenancy.ExtendTrial(ctx, tenantID, trialEndsAt, reason)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphTenant(v), nil
+}
+
+// InviteMember is the resolver for the inviteMember field.
+func (r *mutationResolver) InviteMember(ctx context.Context, input model.InviteMemberInput) (*model.Invitation, error) {
+	res, err := r.Membership.Invite(ctx, input.TenantID, members.InviteRequest{Email: input.Email, Role: fromGraphRole(input.Role)})
+	if err != nil {
+		return nil, err
+	}
+	return toGraphInvitation(res.Invitation), nil
+}
+
+// InviteMembers is the resolver for the inviteMembers field.
+func (r *mutationResolver) InviteMembers(ctx context.Context, input model.InviteMembersInput) ([]*model.Invitation, error) {
+	res, err := r.Membership.InviteMany(ctx, input.TenantID, inviteRequests(input.Emails, input.Role))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphInviteResults(res), nil
+}
+
+// RevokeInvitation is the resolver for the revokeInvitation field.
+func (r *mutationResolver) RevokeInvitation(ctx context.Context, id string) (*model.Invitation, error) {
+	inv, err := r.Membership.Revoke(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toGraphInvitation(inv), nil
+}
+
+// ResendInvitation is the resolver for the resendInvitation field.
+func (r *mutationResolver) ResendInvitation(ctx context.Context, id string) (*model.Invitation, error) {
+	inv, err := r.Membership.Resend(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toGraphInvitation(inv), nil
+}
+
+// AcceptInvitation is the resolver for the acceptInvitation field.
+func (r *mutationResolver) AcceptInvitation(ctx context.Context, token string) (*model.Membership, error) {
+	m, err := r.Membership.Accept(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return &model.Membership{Tenant: r.toGraphTenant(tenancy.TenantView{Tenant: m.Tenant, Role: m.Role}), Role: toGraphRole(m.Role)}, nil
+}
+
+// ChangeMemberRole is the resolver for the changeMemberRole field.
+func (r *mutationResolver) ChangeMemberRole(ctx context.Context, tenantID string, userID string, role model.Role) (*model.Member, error) {
+	m, err := r.Membership.ChangeRole(ctx, tenantID, userID, fromGraphRole(role))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphMember(m), nil
+}
+
+// RemoveMember is the resolver for the removeMember field.
+func (r *mutationResolver) RemoveMember(ctx context.Context, tenantID string, userID string) (bool, error) {
+	if err := r.Membership.Remove(ctx, tenantID, userID); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// TransferOwnership is the resolver for the transferOwnership field.
+func (r *mutationResolver) TransferOwnership(ctx context.Context, tenantID string, userID string) (*model.Tenant, error) {
+	v, err := r.Membership.TransferOwnership(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphTenant(v), nil
+}
+
+// SetInvitationExpiryDays is the resolver for the setInvitationExpiryDays field.
+func (r *mutationResolver) SetInvitationExpiryDays(ctx context.Context, tenantID string, days int) (*model.Tenant, error) {
+	v, err := r.Membership.SetExpiryDays(ctx, tenantID, days)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphTenant(v), nil
 }
 
 // Me is the resolver for the me field.
@@ -67,6 +181,11 @@ func (r *queryResolver) Plans(ctx context.Context) ([]*model.Plan, error) {
 	return out, nil
 }
 
+// PendingInvitations is the resolver for the pendingInvitations field.
+func (r *tenantResolver) PendingInvitations(ctx context.Context, obj *model.Tenant) (int, error) {
+	return r.Membership.PendingCount(ctx, tenancy.Tenant{ID: obj.ID, PendingInvitations: obj.PendingInvitations})
+}
+
 // Members is the resolver for the members field.
 func (r *tenantResolver) Members(ctx context.Context, obj *model.Tenant) ([]*model.Member, error) {
 	ms, err := r.Tenancy.Members(ctx, obj.ID)
@@ -80,6 +199,40 @@ func (r *tenantResolver) Members(ctx context.Context, obj *model.Tenant) ([]*mod
 	return out, nil
 }
 
+// Invitations is the resolver for the invitations field.
+func (r *tenantResolver) Invitations(ctx context.Context, obj *model.Tenant, status *model.InvitationStatus) ([]*model.Invitation, error) {
+	list, err := r.Membership.Invitations(ctx, obj.ID, fromGraphInvitationStatus(status))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphInvitations(list), nil
+}
+
+// InvitationExpiryDays is the resolver for the invitationExpiryDays field.
+func (r *tenantResolver) InvitationExpiryDays(ctx context.Context, obj *model.Tenant) (int, error) {
+	return r.Membership.ExpiryDays(ctx, obj.ID)
+}
+
+// StatusHistory is the resolver for the statusHistory field.
+func (r *tenantResolver) StatusHistory(ctx context.Context, obj *model.Tenant, first *int) ([]*model.TenantStatusChange, error) {
+	limit := 20
+	if first != nil {
+		limit = *first
+	}
+	h, err := r.Tenancy.StatusHistory(ctx, obj.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.TenantStatusChange, 0, len(h))
+	for _, e := range h {
+		out = append(out, toGraphStatusChange(e))
+	}
+	return out, nil
+}
+
+// Invitation returns graph.InvitationResolver implementation.
+func (r *Resolver) Invitation() graph.InvitationResolver { return &invitationResolver{r} }
+
 // Mutation returns graph.MutationResolver implementation.
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
@@ -90,7 +243,8 @@ func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 func (r *Resolver) Tenant() graph.TenantResolver { return &tenantResolver{r} }
 
 type (
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
-	tenantResolver   struct{ *Resolver }
+	invitationResolver struct{ *Resolver }
+	mutationResolver   struct{ *Resolver }
+	queryResolver      struct{ *Resolver }
+	tenantResolver     struct{ *Resolver }
 )

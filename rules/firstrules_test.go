@@ -3,8 +3,6 @@ package rules_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,15 +12,11 @@ import (
 // TestFirstRules runs the repository's firestore.rules in the Firestore emulator and checks them
 // with real ID tokens over REST (the Go server SDK's "Bearer owner" would bypass the rules).
 //
-// SetRules replaces the emulator's rules for every client, so this is one test function with
-// sequential subtests; do not run it in parallel with other rules-setting tests.
+// The rules are loaded once for the package (loadRules): the generated text, which
+// TestCheckedInRulesAreGenerated proves equal to the checked-in file.
 func TestFirstRules(t *testing.T) {
-	env := testenv.Require(t)
-	src, err := os.ReadFile(filepath.Join("..", "firestore.rules"))
-	if err != nil {
-		t.Fatalf("read firestore.rules: %v", err)
-	}
-	env.SetRules(t, string(src))
+	t.Parallel()
+	env := loadRules(t)
 
 	ctx := context.Background()
 	fs := env.Firestore(t)
@@ -87,7 +81,7 @@ func TestFirstRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := env.FirestoreREST(t, tc.method, tc.path, tc.token, tc.body)
+			status, body := firestoreREST(t, env, tc.method, tc.path, tc.token, tc.body)
 			if status != tc.want {
 				t.Errorf("%s %s: HTTP %d, want %d; body: %s", tc.method, tc.path, status, tc.want, body)
 			}

@@ -131,6 +131,15 @@ func statusAccess(s Status) (StatusAccess, bool) {
 	return StatusAccess{Status: s}, false
 }
 
+// KindOf returns which part of the status table action needs; an unknown action is KindWrite,
+// the most restrictive.
+func KindOf(a Action) Kind {
+	if p, ok := actionPolicy(a); ok {
+		return p.Kind
+	}
+	return KindWrite
+}
+
 func actionPolicy(a Action) (ActionPolicy, bool) {
 	for _, p := range ActionTable {
 		if p.Action == a {

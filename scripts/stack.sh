@@ -6,10 +6,12 @@
 #   scripts/stack.sh status [service...]  one line per service; exit 1 if any is not answering
 #   scripts/stack.sh env                  export lines: eval "$(scripts/stack.sh env)"
 #   scripts/stack.sh services             the known service names, one per line
+#   scripts/stack.sh tools                install the pinned tools the services need (mailpit), if missing
 #
 # Services (all bound to 127.0.0.1):
 #   firestore  Firestore emulator (java)                  127.0.0.1:8181  project demo-tenantry
 #   auth       Firebase Auth emulator (firebase-tools)    127.0.0.1:9099
+#   mailpit    SMTP sink with an HTTP API (mailpit)       SMTP 127.0.0.1:1025, HTTP 127.0.0.1:8025
 #
 # A service that already answers on its port is reused, not restarted, and `down` leaves it alone
 # (it only stops processes whose pid file `up` wrote in .stack/). Logs are in .stack/logs/ (NAME.log,
@@ -20,7 +22,11 @@
 # run time with PUT /emulator/v1/projects/demo-tenantry:securityRules (the rules tests do this via
 # internal/testenv's Env.SetRules).
 #
-# Adding a service (stripe-mock on 12111/12112 and mailpit on 1025/8025 come next): write the
+# Tools: mailpit is a Go module pinned below (MAILPIT_VERSION); `up` (or `tools`) installs it with
+# `go install` into .stack/bin when that binary is missing, so CI needs nothing but Go. Tests read
+# delivered mail through mailpit's HTTP API (internal/testenv/mailpit.go).
+#
+# Adding a service (stripe-mock on 12111/12112 comes next): write the
 # svc_<name>_* functions in the "services" section below, append the name to SERVICES, and add its
 # variables to cmd_env.
 set -euo pipefail
@@ -35,9 +41,14 @@ HOST="127.0.0.1"
 FIRESTORE_PORT=8181
 AUTH_PORT=9099
 FIRESTORE_JAR="${FIRESTORE_EMULATOR_JAR:-/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar}"
+MAILPIT_SMTP_PORT=1025
+MAILPIT_HTTP_PORT=8025
+MAILPIT_VERSION="v1.33.1"
+BIN_DIR="$STACK_DIR/bin" # pinned tools installed by `go install` (GOBIN)
+MAILPIT_BIN="$BIN_DIR/mailpit"
 
 # Start order; `down` stops in reverse order.
-SERVICES=(firestore auth)
+SERVICES=(firestore auth mailpit)
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() {
@@ -102,7 +113,43 @@ svc_auth_start() {
 		npx --no firebase emulators:start --only auth --project "$PROJECT_ID"
 }
 
-# --- (next: stripe-mock on 12111/12112, mailpit on SMTP 1025 / HTTP 8025) ---
+# --- mailpit: the SMTP sink, pinned Go module, with its HTTP API for tests ---
+svc_mailpit_addr() { echo "smtp $HOST:$MAILPIT_SMTP_PORT, http $HOST:$MAILPIT_HTTP_PORT"; }
+svc_mailpit_ready() {
+	[[ "$(http_code "http://$HOST:$MAILPIT_HTTP_PORT/readyz")" == 200 ]] &&
+		(exec 3<>"/dev/tcp/$HOST/$MAILPIT_SMTP_PORT") 2>/dev/null
+}
+svc_mailpit_timeout() { echo 30; }
+svc_mailpit_signal() { echo TERM; }
+svc_mailpit_match() { echo mailpit; }
+svc_mailpit_start() {
+	install_mailpit
+	# --max 0: keep every message (the default prunes beyond 500, and benchmarks send thousands);
+	# no version check and no reverse DNS (there is no network here). No TLS and no SMTP auth:
+	# SMTP_URL has no credentials locally (Tenantry never sends a password without TLS).
+	spawn mailpit "$ROOT" \
+		"$MAILPIT_BIN" \
+		--smtp "$HOST:$MAILPIT_SMTP_PORT" --listen "$HOST:$MAILPIT_HTTP_PORT" \
+		--max 0 --disable-version-check --smtp-disable-rdns --quiet
+}
+
+# install_mailpit installs the pinned mailpit into .stack/bin unless it is already there.
+install_mailpit() {
+	# The stamp records which version the binary is (mailpit built by go install reports "dev").
+	if [[ -x "$MAILPIT_BIN" && "$(cat "$MAILPIT_BIN.version" 2>/dev/null)" == "$MAILPIT_VERSION" ]]; then
+		return 0
+	fi
+	command -v go >/dev/null || die "go not found: mailpit is installed with go install"
+	mkdir -p "$BIN_DIR"
+	log "mailpit: go install github.com/axllent/mailpit@$MAILPIT_VERSION into $BIN_DIR (once; takes a minute or two)"
+	GOBIN="$BIN_DIR" GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "github.com/axllent/mailpit@$MAILPIT_VERSION" >&2 ||
+		die "mailpit: go install failed"
+	echo "$MAILPIT_VERSION" >"$MAILPIT_BIN.version"
+}
+
+cmd_tools() { install_mailpit; }
+
+# --- (next: stripe-mock on 12111/12112) ---
 
 # ---------------------------------------------------------------------------------------------
 # machinery
@@ -287,11 +334,13 @@ cmd_env() {
 export FIRESTORE_EMULATOR_HOST=$HOST:$FIRESTORE_PORT
 export FIREBASE_AUTH_EMULATOR_HOST=$HOST:$AUTH_PORT
 export GOOGLE_CLOUD_PROJECT=$PROJECT_ID
+export SMTP_URL=smtp://$HOST:$MAILPIT_SMTP_PORT
+export MAILPIT_API=http://$HOST:$MAILPIT_HTTP_PORT
 EOF
 }
 
 usage() {
-	sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit "${1:-2}"
 }
 
@@ -305,6 +354,7 @@ main() {
 	status) cmd_status "$@" ;;
 	env) cmd_env ;;
 	services) printf '%s\n' "${SERVICES[@]}" ;;
+	tools) cmd_tools ;;
 	-h | --help | help) usage 0 ;;
 	*)
 		log "unknown command '$cmd'"

@@ -3,8 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,9 +21,13 @@ import (
 const usage = `tenantry: tenant provisioning and lifecycle for Firebase apps
 
 Usage:
-  tenantry serve                 run the HTTP server (GraphQL at /graphql, playground at /playground)
-  tenantry jobs list             list the maintenance jobs
-  tenantry jobs run NAME         run one job once and print what it did
+  tenantry serve                       run the HTTP server (GraphQL at /graphql, playground at
+                                       /playground), the outbox dispatcher and the jobs scheduler
+  tenantry jobs list                   list the jobs
+  tenantry jobs run NAME               run one job once and print what it did
+  tenantry jobs run NAME --loop        run it again and again (every --interval) until interrupted
+  tenantry jobs outbox-status          count outbox entries by state and list the dead-lettered ones
+  tenantry jobs outbox-retry ID        send a dead-lettered outbox entry back to pending
 
 Configuration comes from the environment; see the README's configuration table.
 `
@@ -95,64 +97,23 @@ func serve(stderr io.Writer) int {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	wait, err := a.StartBackground(ctx)
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(stderr, "tenantry: cannot start the background jobs: %v\n", err)
+		return 2
+	}
 	slog.Info("tenantry listening", "addr", "http://"+ln.Addr().String(), "config", cfg)
+	rc := 0
 	if err := server.Serve(ctx, srv, ln, cfg.ShutdownTimeout); err != nil {
 		slog.Error("server stopped with an error", "error", err.Error())
-		return 1
+		rc = 1
 	}
-	return 0
-}
-
-func jobsCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "run") {
-		fmt.Fprint(stderr, "usage: tenantry jobs list | tenantry jobs run NAME\n")
-		return 2
+	// Serve returns once ctx is cancelled (or the listener failed): stop the background loops too.
+	stop()
+	if !wait(cfg.ShutdownTimeout) {
+		slog.Warn("background jobs did not stop in time; leased outbox entries run again after their lease expires",
+			"timeout", cfg.ShutdownTimeout.String())
 	}
-	cfg, ok := load(stderr)
-	if !ok {
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	a, err := app.New(ctx, cfg, app.Options{})
-	if err != nil {
-		fmt.Fprintf(stderr, "tenantry: cannot start: %v\n", err)
-		return 1
-	}
-	defer a.Close()
-
-	if args[0] == "list" {
-		for _, j := range a.Jobs.List() {
-			fmt.Fprintf(stdout, "%-28s %s\n", j.Name, j.Description)
-		}
-		return 0
-	}
-	fs := flag.NewFlagSet("jobs run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
-		fmt.Fprint(stderr, "usage: tenantry jobs run NAME (see `tenantry jobs list`)\n")
-		return 2
-	}
-	name := fs.Arg(0)
-	job, found := a.Jobs.Get(name)
-	if !found {
-		fmt.Fprintf(stderr, "tenantry: no job named %q; `tenantry jobs list` shows the jobs\n", name)
-		return 2
-	}
-	start := time.Now()
-	fmt.Fprintf(stdout, "%s: started\n", name)
-	summary, err := job.Run(ctx, func(line string) { fmt.Fprintf(stdout, "%s: %s\n", name, line) })
-	if summary != "" {
-		fmt.Fprintf(stdout, "%s: %s\n", name, summary)
-	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(stderr, "%s: interrupted after %s; it is safe to run again\n", name, time.Since(start).Round(time.Millisecond))
-			return 130
-		}
-		fmt.Fprintf(stderr, "%s: failed after %s: %v; it is safe to run again\n", name, time.Since(start).Round(time.Millisecond), err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s: done in %s\n", name, time.Since(start).Round(time.Millisecond))
-	return 0
+	return rc
 }

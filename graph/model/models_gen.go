@@ -10,6 +10,31 @@ import (
 	"time"
 )
 
+type Invitation struct {
+	// The invitation's document id (tenants/{tenantId}/invitations/{id}); it starts with the tenant id.
+	ID string `json:"id"`
+	// Lowercased and trimmed.
+	Email     string           `json:"email"`
+	Role      Role             `json:"role"`
+	Status    InvitationStatus `json:"status"`
+	ExpiresAt time.Time        `json:"expiresAt"`
+	Tenant    *Tenant          `json:"tenant"`
+}
+
+type InviteMemberInput struct {
+	TenantID string `json:"tenantId"`
+	Email    string `json:"email"`
+	Role     Role   `json:"role"`
+}
+
+// Invites several addresses with one role, in one transaction. (Addition to the contract.)
+type InviteMembersInput struct {
+	TenantID string `json:"tenantId"`
+	// 1 to 100 addresses; duplicates are sent once.
+	Emails []string `json:"emails"`
+	Role   Role     `json:"role"`
+}
+
 type Member struct {
 	User     *User     `json:"user"`
 	Role     Role      `json:"role"`
@@ -51,19 +76,30 @@ type Query struct {
 }
 
 type Tenant struct {
-	ID                 string             `json:"id"`
-	Name               string             `json:"name"`
-	Subdomain          *string            `json:"subdomain,omitempty"`
-	Status             TenantStatus       `json:"status"`
-	Plan               *Plan              `json:"plan"`
-	SeatCap            int                `json:"seatCap"`
-	SeatsUsed          int                `json:"seatsUsed"`
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Subdomain *string      `json:"subdomain,omitempty"`
+	Status    TenantStatus `json:"status"`
+	Plan      *Plan        `json:"plan"`
+	SeatCap   int          `json:"seatCap"`
+	SeatsUsed int          `json:"seatsUsed"`
+	// Pending invitations that have not expired, counted as of now (each holds a seat).
 	PendingInvitations int                `json:"pendingInvitations"`
 	TrialEndsAt        *time.Time         `json:"trialEndsAt,omitempty"`
 	Source             ProvisioningSource `json:"source"`
 	CreatedAt          time.Time          `json:"createdAt"`
 	Access             *TenantAccess      `json:"access"`
 	Members            []*Member          `json:"members"`
+	// The tenant's invitations, newest first (at most 200), for owners and admins (the roles the
+	// Firestore rules let read them) and for platform staff. status filters by the status as of now: a pending invitation past its expiry is
+	// EXPIRED even before the expire-invitations job has run.
+	Invitations []*Invitation `json:"invitations"`
+	// How many days a new invitation stays valid: the tenant's setting (1 to 30), 7 by default. (Addition to the contract.)
+	InvitationExpiryDays int `json:"invitationExpiryDays"`
+	// Status changes (and trial extensions), newest first, at most `first` (1 to 200). Readable by
+	// owners and admins while the status allows reads, and by platform staff; null with an error for
+	// anyone else, so the rest of the tenant still answers. (Addition to the contract.)
+	StatusHistory []*TenantStatusChange `json:"statusHistory,omitempty"`
 }
 
 // What the caller may do in a tenant right now, from the same policy table the Firestore rules use.
@@ -72,6 +108,24 @@ type TenantAccess struct {
 	CanWrite bool `json:"canWrite"`
 	// A sentence for the SPA's banner when access is restricted; null when nothing is restricted.
 	Reason *string `json:"reason,omitempty"`
+}
+
+// One change of a tenant's status, or of its trial's end, as recorded in tenants/{id}/history. (Addition to the contract.)
+type TenantStatusChange struct {
+	From   TenantStatus `json:"from"`
+	To     TenantStatus `json:"to"`
+	At     time.Time    `json:"at"`
+	Reason string       `json:"reason"`
+	// The user who made the change; null when the system did (see actorSystem).
+	ActorUserID *string `json:"actorUserId,omitempty"`
+	// The actor's platform role when they made the change.
+	ActorPlatformRole *PlatformRole `json:"actorPlatformRole,omitempty"`
+	// The job or integration that made the change, e.g. expire-trials; null for users.
+	ActorSystem *string `json:"actorSystem,omitempty"`
+	// The API request (X-Request-Id) or job run that made the change; quote it to support.
+	RequestID *string `json:"requestId,omitempty"`
+	// The trial's end after the change, when the change moved it.
+	TrialEndsAt *time.Time `json:"trialEndsAt,omitempty"`
 }
 
 type User struct {
@@ -83,6 +137,65 @@ type Viewer struct {
 	User         *User         `json:"user"`
 	PlatformRole *PlatformRole `json:"platformRole,omitempty"`
 	Memberships  []*Membership `json:"memberships"`
+}
+
+type InvitationStatus string
+
+const (
+	InvitationStatusPending  InvitationStatus = "PENDING"
+	InvitationStatusAccepted InvitationStatus = "ACCEPTED"
+	InvitationStatusRevoked  InvitationStatus = "REVOKED"
+	InvitationStatusExpired  InvitationStatus = "EXPIRED"
+)
+
+var AllInvitationStatus = []InvitationStatus{
+	InvitationStatusPending,
+	InvitationStatusAccepted,
+	InvitationStatusRevoked,
+	InvitationStatusExpired,
+}
+
+func (e InvitationStatus) IsValid() bool {
+	switch e {
+	case InvitationStatusPending, InvitationStatusAccepted, InvitationStatusRevoked, InvitationStatusExpired:
+		return true
+	}
+	return false
+}
+
+func (e InvitationStatus) String() string {
+	return string(e)
+}
+
+func (e *InvitationStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InvitationStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InvitationStatus", str)
+	}
+	return nil
+}
+
+func (e InvitationStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InvitationStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InvitationStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type PlatformRole string

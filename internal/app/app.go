@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/firestore"
 	firebase "firebase.google.com/go/v4"
@@ -16,7 +17,10 @@ import (
 	"github.com/tenantry/tenantry/graph"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
+	"github.com/tenantry/tenantry/internal/identity"
 	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/members"
+	"github.com/tenantry/tenantry/internal/outbox"
 	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/ratelimit"
 	"github.com/tenantry/tenantry/internal/server"
@@ -30,6 +34,8 @@ type Options struct {
 	Clock  clock.Clock   // nil: the system clock
 	NewID  func() string // tenant id generator; nil: random
 	Logger *slog.Logger  // non-nil: becomes the process's default logger
+	// DispatcherOwner names this process's outbox dispatcher in leases; "": host-pid-random.
+	DispatcherOwner string
 }
 
 // App is a wired Tenantry.
@@ -38,8 +44,11 @@ type App struct {
 	fs      *firestore.Client
 	handler http.Handler
 	Tenancy *tenancy.Service
+	Members *members.Service // invitations, roles, ownership and the signup logic (members.go)
 	Jobs    *jobs.Registry
 	Metrics *server.Metrics
+	Outbox  *outbox.Dispatcher // outbox dispatcher with its handlers (background.go)
+	bg      *background
 }
 
 // New wires Tenantry. The Firebase SDKs read FIRESTORE_EMULATOR_HOST and
@@ -79,10 +88,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		svcOpts = append(svcOpts, tenancy.WithIDGenerator(opts.NewID))
 	}
 	limiter := ratelimit.NewKeyed(cfg.ProvisionInterval, cfg.ProvisionBurst, clk.Now)
-	svc := tenancy.NewService(st, catalog, clk, limiter, tenancy.Config{IdempotencyRetention: cfg.IdempotencyRetention}, svcOpts...)
+	kick := &outboxKicker{} // wakes this process's outbox dispatcher after a provisioning commit
+	svc := tenancy.NewService(kickingStore{st, kick}, catalog, clk, limiter, tenancy.Config{IdempotencyRetention: cfg.IdempotencyRetention}, svcOpts...)
 
 	metrics := server.NewMetrics()
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: svc}})
+	mw := wireMembers(cfg, st, svc, clk, kick)
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: svc, Membership: mw.svc}})
 	handler := server.NewHandler(server.Deps{
 		Schema:       schema,
 		Verifier:     authClient,
@@ -97,8 +108,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		},
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		AllowedOrigin: originAllowList(cfg.AllowedOrigins),
+		BeforeCreate:  mw.blocking.Handler(identity.BeforeCreate),
+		BeforeSignIn:  mw.blocking.Handler(identity.BeforeSignIn),
+		Signup:        mw.lazy.Ensure,
 	})
-	a := &App{cfg: cfg, fs: fs, handler: handler, Tenancy: svc, Metrics: metrics}
+	a := &App{cfg: cfg, fs: fs, handler: handler, Tenancy: svc, Members: mw.svc, Metrics: metrics}
 	a.Jobs = jobs.NewRegistry(
 		jobs.Job{
 			Name:        "purge-idempotency-records",
@@ -108,7 +122,22 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 				return fmt.Sprintf("deleted %d expired idempotency records", n), err
 			},
 		},
+		jobs.Job{
+			Name:        "expire-trials",
+			Description: "move trial tenants past trialEndsAt to trial_expired (active with a signed contract) and queue the conversion email; nightly",
+			// Nightly: a trial ends on a date, and the expiry is idempotent, so a run a day is enough.
+			Interval: 24 * time.Hour,
+			Run: func(ctx context.Context, progress func(string)) (string, error) {
+				r, err := svc.ExpireTrials(ctx, tenancy.ExpireTrialsOptions{}, func(r tenancy.ExpireTrialsResult) { progress(r.String() + " so far") })
+				return r.String(), err
+			},
+		},
 	)
+	a.Jobs.Add(mw.expireJob())
+	if err := a.wireBackground(st, clk, kick, opts); err != nil {
+		_ = fs.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -56,6 +56,48 @@ type Config struct {
 
 	// IdempotencyRetention is how long replays of a creating call are answered (at least 24h).
 	IdempotencyRetention time.Duration `env:"TENANTRY_IDEMPOTENCY_RETENTION" envDefault:"48h"`
+
+	// Email. SMTP_URL (above) is smtp://[user:pass@]host[:port] or smtps://… for implicit TLS;
+	// unset, email outbox entries stay pending until a dispatcher with SMTP picks them up.
+	MailFrom string `env:"TENANTRY_MAIL_FROM" envDefault:"Tenantry <no-reply@tenantry.local>"`
+	// AppURL is the SPA's base URL; every link in an email starts with it.
+	AppURL string `env:"TENANTRY_APP_URL" envDefault:"http://localhost:5173"`
+	// SMTPStartTLS is mandatory, opportunistic or off for smtp:// URLs; empty means mandatory
+	// when SMTP_URL carries credentials and opportunistic otherwise.
+	SMTPStartTLS string        `env:"TENANTRY_SMTP_STARTTLS"`
+	SMTPTimeout  time.Duration `env:"TENANTRY_SMTP_TIMEOUT" envDefault:"15s"`
+
+	// Outbox dispatcher. `serve` runs it continuously unless TENANTRY_DISPATCHER=off (when Cloud
+	// Functions dispatch instead, say).
+	Dispatcher            string        `env:"TENANTRY_DISPATCHER" envDefault:"on"`
+	OutboxPollInterval    time.Duration `env:"TENANTRY_OUTBOX_POLL_INTERVAL" envDefault:"1s"`
+	OutboxBatchSize       int           `env:"TENANTRY_OUTBOX_BATCH_SIZE" envDefault:"50"`
+	OutboxConcurrency     int           `env:"TENANTRY_OUTBOX_CONCURRENCY" envDefault:"4"`
+	OutboxLease           time.Duration `env:"TENANTRY_OUTBOX_LEASE" envDefault:"2m"`
+	OutboxMaxAttempts     int           `env:"TENANTRY_OUTBOX_MAX_ATTEMPTS" envDefault:"8"`
+	OutboxBackoffBase     time.Duration `env:"TENANTRY_OUTBOX_BACKOFF_BASE" envDefault:"2s"`
+	OutboxBackoffCap      time.Duration `env:"TENANTRY_OUTBOX_BACKOFF_CAP" envDefault:"10m"`
+	OutboxRetention       time.Duration `env:"TENANTRY_OUTBOX_RETENTION" envDefault:"168h"`
+	OutboxMetricsInterval time.Duration `env:"TENANTRY_OUTBOX_METRICS_INTERVAL" envDefault:"30s"`
+
+	// Scheduler of the maintenance jobs in `serve`. JobIntervals overrides the jobs' own
+	// intervals: "purge-idempotency-records=1h,sweep-provisioning=5m,expire-trials=off".
+	Scheduler              string        `env:"TENANTRY_SCHEDULER" envDefault:"on"`
+	JobIntervals           string        `env:"TENANTRY_JOB_INTERVALS"`
+	SweepProvisioningAfter time.Duration `env:"TENANTRY_SWEEP_PROVISIONING_AFTER" envDefault:"30m"`
+
+	// Members (config/members.go): invitation rate limits (a burst, then one per interval, per
+	// inviter and per tenant; resends per invitation), the default invitation lifetime, the batch
+	// size of inviteMembers, and what the blocking functions accept as their JWT audience.
+	InviteBurst          int           `env:"TENANTRY_INVITE_BURST" envDefault:"50"`
+	InviteInterval       time.Duration `env:"TENANTRY_INVITE_INTERVAL" envDefault:"2s"`
+	TenantInviteBurst    int           `env:"TENANTRY_TENANT_INVITE_BURST" envDefault:"200"`
+	TenantInviteInterval time.Duration `env:"TENANTRY_TENANT_INVITE_INTERVAL" envDefault:"1s"`
+	ResendBurst          int           `env:"TENANTRY_INVITE_RESEND_BURST" envDefault:"1"`
+	ResendInterval       time.Duration `env:"TENANTRY_INVITE_RESEND_INTERVAL" envDefault:"1m"`
+	InvitationExpiryDays int           `env:"TENANTRY_INVITATION_EXPIRY_DAYS" envDefault:"7"`
+	InviteBatchMax       int           `env:"TENANTRY_INVITE_BATCH_MAX" envDefault:"100"`
+	PublicURL            string        `env:"TENANTRY_PUBLIC_URL"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -130,6 +172,8 @@ func (c Config) Validate() error {
 	if c.IdempotencyRetention < 24*time.Hour {
 		add("TENANTRY_IDEMPOTENCY_RETENTION=%s: keep idempotency records at least 24h", c.IdempotencyRetention)
 	}
+	problems = append(problems, c.validateBackground()...)
+	problems = append(problems, c.validateMembers()...)
 	return errors.Join(problems...)
 }
 
@@ -170,5 +214,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("stripeSecretKey", mask(c.StripeSecretKey)), slog.String("stripeWebhookSecret", mask(c.StripeWebhookSecret)),
 		slog.String("stripeAPIURL", c.StripeAPIURL), slog.String("smtpURL", smtp),
 		slog.Bool("introspection", c.IntrospectionEnabled()),
+		slog.String("mailFrom", c.MailFrom), slog.String("appURL", c.AppURL),
+		slog.Bool("dispatcher", c.DispatcherOn()), slog.Bool("scheduler", c.SchedulerOn()),
+		slog.String("jobIntervals", c.JobIntervals),
 	)
 }

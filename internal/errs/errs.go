@@ -46,3 +46,21 @@ func Field(err error) string {
 	}
 	return ""
 }
+
+// DetailedError is a sentinel with a message written for this one case ("an active organization
+// cannot go back to trial; ..."), where the sentinel's general text would not tell the user what
+// to do next. It matches its sentinel with errors.Is, and the API shows Message.
+type DetailedError struct {
+	Sentinel error
+	Message  string // user-safe: it is shown to the caller as is
+}
+
+func (e *DetailedError) Error() string { return e.Message }
+
+// Unwrap makes errors.Is(err, e.Sentinel) true.
+func (e *DetailedError) Unwrap() error { return e.Sentinel }
+
+// Detail builds a DetailedError; format and args must produce user-safe text.
+func Detail(sentinel error, format string, args ...any) error {
+	return &DetailedError{Sentinel: sentinel, Message: fmt.Sprintf(format, args...)}
+}

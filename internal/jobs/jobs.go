@@ -1,11 +1,13 @@
-// Package jobs is the registry of named background jobs. The CLI (`tenantry jobs run NAME`), the
-// server's scheduler and Cloud Functions all run the same registered functions.
+// Package jobs is the registry of named background jobs and their scheduler. The CLI
+// (`tenantry jobs run NAME`), the server's scheduler (Scheduler, with a lease per job and period)
+// and the Cloud Functions in functions/ all run the same registered functions.
 package jobs
 
 import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Job is one named unit of maintenance work. Run must be idempotent and safe to interrupt: it
@@ -13,6 +15,9 @@ import (
 type Job struct {
 	Name        string
 	Description string
+	// Interval is how often `tenantry serve` runs the job: 0 means DefaultInterval (1h),
+	// NotScheduled keeps it out of the scheduler; TENANTRY_JOB_INTERVALS overrides either.
+	Interval time.Duration
 	// Run does the work, calling progress with a short line on long runs, and returns a
 	// one-line summary of what it did.
 	Run func(ctx context.Context, progress func(string)) (summary string, err error)
@@ -31,6 +36,15 @@ func NewRegistry(list ...Job) *Registry {
 		r.jobs[j.Name] = j
 	}
 	return r
+}
+
+// Add registers one more job (for wiring that builds its jobs after the registry); a duplicate
+// name is a programming error.
+func (r *Registry) Add(j Job) {
+	if _, dup := r.jobs[j.Name]; dup {
+		panic(fmt.Sprintf("jobs: %q registered twice", j.Name))
+	}
+	r.jobs[j.Name] = j
 }
 
 // List returns the jobs sorted by name.

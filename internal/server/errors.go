@@ -95,12 +95,16 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	return gerr
 }
 
-// publicMessage is the domain error's own text: domain code wraps sentinels only with user-safe
-// words, and the store's internals never wrap a sentinel.
+// publicMessage is the domain error's own text: a validation error's or errs.Detail's message,
+// else the sentinel's, never the wrapping text (which may carry internals).
 func publicMessage(err error) string {
 	var ve *errs.ValidationError
 	if errors.As(err, &ve) {
 		return ve.Error()
+	}
+	var de *errs.DetailedError
+	if errors.As(err, &de) {
+		return de.Message
 	}
 	for _, m := range errorCodes {
 		if errors.Is(err, m.err) {

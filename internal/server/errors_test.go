@@ -72,3 +72,14 @@ func TestPanicIsInternal(t *testing.T) {
 		t.Fatalf("got %v %q", got.Extensions, got.Message)
 	}
 }
+
+func TestPresentErrorDetailKeepsItsMessage(t *testing.T) {
+	err := fmt.Errorf("store layer: %w", errs.Detail(errs.ErrInvalidTransition, "an active organization cannot go to trial; allowed: %s", "past_due"))
+	got := presentInField(err)
+	if got.Extensions["code"] != CodeInvalidTransition {
+		t.Fatalf("code = %v", got.Extensions["code"])
+	}
+	if got.Message != "an active organization cannot go to trial; allowed: past_due" {
+		t.Errorf("message = %q, want the detail without the wrapping text", got.Message)
+	}
+}

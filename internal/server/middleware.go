@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/tenantry/tenantry/internal/reqctx"
 )
 
 type requestIDKey struct{}
@@ -33,7 +35,9 @@ func withRequestID(next http.Handler) http.Handler {
 			id = rand.Text()[:16]
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		// Also stored for the domain, which records it in history and audit entries.
+		ctx := reqctx.WithRequestID(context.WithValue(r.Context(), requestIDKey{}, id), id)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

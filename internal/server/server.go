@@ -13,6 +13,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/tenantry/tenantry/internal/auth"
 )
 
 // Deps is what the HTTP surface is built from.
@@ -26,6 +28,12 @@ type Deps struct {
 	GraphQL       GraphQLOptions
 	MaxBodyBytes  int64
 	AllowedOrigin func(origin string) bool // CORS for the SPA; nil allows none
+	// BeforeCreate and BeforeSignIn serve the Identity Platform blocking functions (nil: not
+	// mounted). Signup, if set, runs the signup logic on a signed-in caller's request before
+	// GraphQL sees it (see withSignup).
+	BeforeCreate http.Handler
+	BeforeSignIn http.Handler
+	Signup       func(context.Context, auth.Principal) error
 }
 
 // NewHandler builds the routes of the contract.
@@ -34,7 +42,7 @@ func NewHandler(d Deps) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", d.Metrics.instrument("/graphql",
-		withCORS(d.AllowedOrigin, withJSONBody(d.MaxBodyBytes, withAuthentication(d.Verifier, d.AuthEmulator, gql)))))
+		withCORS(d.AllowedOrigin, withJSONBody(d.MaxBodyBytes, withAuthentication(d.Verifier, d.AuthEmulator, withSignup(d.Signup, gql))))))
 	mux.Handle("OPTIONS /graphql", withCORS(d.AllowedOrigin, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})))
@@ -57,6 +65,12 @@ func NewHandler(d Deps) http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})))
 	mux.Handle("GET /metrics", d.Metrics.Handler())
+	if d.BeforeCreate != nil {
+		mux.Handle("POST /auth/beforeCreate", d.Metrics.instrument("/auth/beforeCreate", d.BeforeCreate))
+	}
+	if d.BeforeSignIn != nil {
+		mux.Handle("POST /auth/beforeSignIn", d.Metrics.instrument("/auth/beforeSignIn", d.BeforeSignIn))
+	}
 	return withRequestID(withAccessLog(mux))
 }
 

@@ -20,7 +20,13 @@ const (
 	colSubdomains  = "subdomains"
 	colIdempotency = "idempotencyRecords"
 	colOutbox      = "outbox"
+	colHistory     = "history" // tenants/{id}/history: one entry per status change
+	colAudit       = "audit"   // tenants/{id}/audit: one entry per staff action
 )
+
+// tenantSubcollections are server-owned collections under tenants/{id}; firestore.rules must
+// keep them out of the application data it opens to clients (TestTenantSubcollectionsAreServerOwned).
+var tenantSubcollections = []string{colMembers, colHistory, colAudit}
 
 type tenantDoc struct {
 	Name               string    `firestore:"name"`
@@ -35,6 +41,9 @@ type tenantDoc struct {
 	CreatedAt          time.Time `firestore:"createdAt"`
 	CreatedBy          string    `firestore:"createdBy"`
 	StatusChangedAt    time.Time `firestore:"statusChangedAt"`
+	// Contract is written by the sales flow when a contract is signed; the lifecycle only needs
+	// to know whether it is there (whatever its shape), and provisioning never writes it.
+	Contract any `firestore:"contract,omitempty"`
 }
 
 func toDBTenant(t tenancy.Tenant) tenantDoc {
@@ -55,7 +64,7 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 		ID: id, Name: d.Name, Status: rules.Status(d.Status), PlanID: d.PlanID, SeatCap: d.SeatCap,
 		SeatsUsed: d.SeatsUsed, PendingInvitations: d.PendingInvitations, TrialEndsAt: d.TrialEndsAt,
 		Source: tenancy.Source(d.Source), CreatedAt: d.CreatedAt, CreatedBy: d.CreatedBy,
-		StatusChangedAt: d.StatusChangedAt,
+		StatusChangedAt: d.StatusChangedAt, ContractSigned: d.Contract != nil,
 	}
 	if d.Subdomain != nil {
 		t.Subdomain = *d.Subdomain
@@ -110,11 +119,14 @@ func toIdempotency(id string, d idempotencyDoc) tenancy.IdempotencyRecord {
 	return tenancy.IdempotencyRecord{ID: id, UID: d.UID, Operation: d.Operation, ParamsHash: d.ParamsHash, TenantID: d.TenantID, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt}
 }
 
-// Outbox states.
+// Outbox states (see package outbox).
 const (
 	OutboxPending = "pending"
 )
 
+// outboxDoc is outbox/{id}. Provisioning (and later state changes) create it pending; the
+// dispatcher (package outbox, OutboxStore below) adds the lease and the outcome fields, which are
+// omitted while unset so that a fresh entry carries no zero timestamps.
 type outboxDoc struct {
 	Kind          string         `firestore:"kind"`
 	TenantID      string         `firestore:"tenantId"`
@@ -123,6 +135,15 @@ type outboxDoc struct {
 	Attempts      int            `firestore:"attempts"`
 	CreatedAt     time.Time      `firestore:"createdAt"`
 	NextAttemptAt time.Time      `firestore:"nextAttemptAt"`
+
+	LeaseOwner     string    `firestore:"leaseOwner,omitempty"`
+	LeaseExpiresAt time.Time `firestore:"leaseExpiresAt,omitempty"`
+	LastError      string    `firestore:"lastError,omitempty"`
+	LastErrorAt    time.Time `firestore:"lastErrorAt,omitempty"`
+	DoneAt         time.Time `firestore:"doneAt,omitempty"`
+	DeadAt         time.Time `firestore:"deadAt,omitempty"`
+	// ExpireAt is set on done entries; a Firestore TTL policy on this field deletes them.
+	ExpireAt time.Time `firestore:"expireAt,omitempty"`
 }
 
 func toDBOutbox(e tenancy.OutboxEntry) outboxDoc {

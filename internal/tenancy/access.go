@@ -1,8 +1,11 @@
 package tenancy
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/rules"
 )
 
@@ -41,4 +44,34 @@ func AccessOf(v TenantView) Access {
 		}
 	}
 	return a
+}
+
+// Authorize is the API's policy check for a tenant-scoped operation: it reads the tenant and the
+// caller's membership and applies the policy table (rules.Check: the status first, then the role).
+// A tenant the caller cannot see is errs.ErrNotFound. Platform staff who are not members may take
+// read actions in any status (support must see a suspended tenant) and nothing else: they change
+// tenants through the staff operations, which have their own checks.
+//
+// An operation that writes must check again inside its own transaction, on the tenant as read
+// there (see transition), so that a status change committed in between cannot be overtaken.
+func (s *Service) Authorize(ctx context.Context, tenantID string, action rules.Action) (TenantView, error) {
+	v, err := s.Tenant(ctx, tenantID)
+	if err != nil {
+		return TenantView{}, err
+	}
+	if v.Staff {
+		if rules.KindOf(action) == rules.KindRead {
+			return v, nil
+		}
+		return TenantView{}, errs.Detail(errs.ErrForbidden,
+			"platform staff change an organization through the staff operations (setTenantStatus, extendTrial), not as a member")
+	}
+	if err := rules.Check(v.Tenant.Status, v.Role, action); err != nil {
+		// Staff who are also members keep the staff view for reads.
+		if p, _ := auth.FromContext(ctx); staffCanRead(p.PlatformRole) && rules.KindOf(action) == rules.KindRead {
+			return TenantView{Tenant: v.Tenant, Staff: true}, nil
+		}
+		return TenantView{}, err
+	}
+	return v, nil
 }

@@ -80,14 +80,8 @@ func (s *Service) Tenant(ctx context.Context, id string) (TenantView, error) {
 
 // Members lists a tenant's members, for callers allowed to read its data.
 func (s *Service) Members(ctx context.Context, tenantID string) ([]Member, error) {
-	v, err := s.Tenant(ctx, tenantID)
-	if err != nil {
+	if _, err := s.Authorize(ctx, tenantID, rules.ReadData); err != nil {
 		return nil, err
-	}
-	if !v.Staff {
-		if err := rules.Check(v.Tenant.Status, v.Role, rules.ReadData); err != nil {
-			return nil, err
-		}
 	}
 	ms, err := s.store.Members(ctx, tenantID)
 	if err != nil {

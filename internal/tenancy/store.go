@@ -22,4 +22,16 @@ type Store interface {
 	// DeleteIdempotencyRecordsBefore removes up to limit records that expired before t and says
 	// how many it removed.
 	DeleteIdempotencyRecordsBefore(ctx context.Context, t time.Time, limit int) (int, error)
+
+	// ChangeStatus runs one short transaction: it reads the tenant, asks decide what to write,
+	// and writes that change (tenant fields, history entry, audit entry, outbox entries)
+	// atomically with the read; it returns the tenant as changed. decide may run more than once
+	// (the transaction retries on contention), so it only computes. An error from decide aborts
+	// with nothing written and is returned as is; a missing tenant is errs.ErrNotFound.
+	ChangeStatus(ctx context.Context, tenantID string, decide func(Tenant) (StatusChange, error)) (Tenant, error)
+	// DueTrials lists up to limit tenants in trial whose trialEndsAt is at or before cutoff,
+	// ordered by trialEndsAt then id, starting after the cursor.
+	DueTrials(ctx context.Context, cutoff time.Time, after TrialCursor, limit int) ([]DueTrial, error)
+	// StatusHistory lists up to limit history entries of a tenant, newest first.
+	StatusHistory(ctx context.Context, tenantID string, limit int) ([]HistoryEntry, error)
 }

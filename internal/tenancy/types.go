@@ -34,6 +34,9 @@ type Tenant struct {
 	CreatedAt          time.Time
 	CreatedBy          string // uid of the caller who provisioned it
 	StatusChangedAt    time.Time
+	// ContractSigned is true when tenants/{id}.contract exists: the sales flow (issue 6) writes it
+	// when a contract is signed, and a signed contract turns an ending trial into active.
+	ContractSigned bool
 }
 
 // Member is a user's membership in a tenant.
@@ -56,10 +59,13 @@ type BillingRecord struct {
 // BillingPending is the status of a billing record whose Stripe setup has not run yet.
 const BillingPending = "pending"
 
-// Outbox entry kinds written by provisioning.
+// Outbox entry kinds written by the domain.
 const (
 	OutboxWelcomeEmail = "email.welcome"
 	OutboxBillingSetup = "billing.setup"
+	// OutboxTrialExpiredEmail is the conversion email, emitted by every move to trial_expired;
+	// payload {"tenantId", "trialEndedAt"}; the email handler looks up the owner itself.
+	OutboxTrialExpiredEmail = "email.trial_expired"
 )
 
 // OutboxEntry is a side effect promised in the same commit as the change that caused it and

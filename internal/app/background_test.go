@@ -1,0 +1,255 @@
+package app_test
+
+// Tests of the wiring around the outbox: provisioning through the domain, the dispatcher and the
+// email handler together; the scheduler's leases; the sweep job; /metrics. Each test runs in a
+// Firestore project of its own (a dispatcher claims every due entry it sees).
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tenantry/tenantry/internal/app"
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/clock"
+	"github.com/tenantry/tenantry/internal/config"
+	"github.com/tenantry/tenantry/internal/email"
+	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/store"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/internal/testenv"
+)
+
+type fixture struct {
+	app *app.App
+	fs  *firestore.Client
+	mp  *testenv.MailpitClient
+	box testenv.Mailbox
+}
+
+func newApp(t *testing.T, clk clock.Clock, mutate func(*config.Config)) fixture {
+	t.Helper()
+	env := testenv.Require(t).IsolatedProject(t)
+	mp := testenv.Mailpit(t)
+	cfg, err := config.Load(nil)
+	if err != nil {
+		t.Fatalf("config.Load: %v", err)
+	}
+	cfg.Project = env.Project
+	cfg.SMTPURL = mp.SMTPURL
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	a, err := app.New(context.Background(), cfg, app.Options{Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return fixture{app: a, fs: env.Firestore(t), mp: mp, box: mp.NewMailbox()}
+}
+
+func TestFiftyReplaysOfOneProvisioningSendOneWelcomeEmail(t *testing.T) {
+	t.Parallel()
+	f := newApp(t, nil, nil)
+	owner := auth.Principal{UID: testenv.UniqueID("uid-"), Email: f.box.Address("owner"), EmailVerified: true}
+	ctx := auth.WithPrincipal(context.Background(), owner)
+	in := tenancy.SelfServeInput{IdempotencyKey: testenv.UniqueID("key-") + "-0000", OrganizationName: "Initech"}
+
+	const calls = 50
+	results := make([]tenancy.ProvisionResult, calls)
+	errs := make([]error, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Add(1)
+		go func() { defer wg.Done(); results[i], errs[i] = f.app.Tenancy.ProvisionSelfServe(ctx, in) }()
+	}
+	wg.Wait()
+	tenantID, fresh := "", 0
+	for i := range calls {
+		if errs[i] != nil {
+			t.Fatalf("call %d: %v", i, errs[i])
+		}
+		if tenantID == "" {
+			tenantID = results[i].Tenant.ID
+		}
+		if results[i].Tenant.ID != tenantID {
+			t.Fatalf("call %d provisioned tenant %s, another call %s", i, results[i].Tenant.ID, tenantID)
+		}
+		if !results[i].Replayed {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d calls were answered as new, want 1 (and 49 replays)", fresh)
+	}
+	// Dispatch more than once: a later pass must not send again.
+	for range 3 {
+		if _, err := f.app.Outbox.RunPass(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.box.WaitFor(1, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	msgs := f.box.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d welcome emails for 50 replays of one provisioning, want 1", len(msgs))
+	}
+	entryID := tenancy.OutboxWelcomeEmail + "-" + tenantID
+	if msgs[0].MessageID != email.MessageID(entryID) || !strings.Contains(msgs[0].Subject, "Initech") {
+		t.Errorf("welcome email: Message-ID %q subject %q", msgs[0].MessageID, msgs[0].Subject)
+	}
+	ob := store.New(f.fs).Outbox()
+	if e, err := ob.Get(context.Background(), entryID); err != nil || e.State != outbox.StateDone || e.Attempts != 1 {
+		t.Errorf("welcome entry: %+v, %v; want done after 1 attempt", e, err)
+	}
+	// billing.setup belongs to the Stripe handler (a later issue): left pending and untouched.
+	b, err := ob.Get(context.Background(), tenancy.OutboxBillingSetup+"-"+tenantID)
+	if err != nil || b.State != outbox.StatePending || b.Attempts != 0 || b.LeaseOwner != "" {
+		t.Errorf("billing.setup entry: %+v, %v; want pending and never claimed", b, err)
+	}
+}
+
+func TestSweepProvisioningRemovesStaleTenantsWithAnAuditEntry(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewManual(time.Now())
+	f := newApp(t, clk, nil)
+	ctx := context.Background()
+	now := clk.Now()
+	seed := func(id, status string, age time.Duration) {
+		t.Helper()
+		tref := f.fs.Collection("tenants").Doc(id)
+		sub := id + "-sub"
+		set(t, tref, map[string]any{"name": "Org " + id, "status": status, "subdomain": sub, "createdAt": now.Add(-age), "createdBy": "u-" + id})
+		set(t, tref.Collection("members").Doc("u-"+id), map[string]any{"role": "owner", "email": "o@" + id + ".test", "joinedAt": now})
+		set(t, tref.Collection("invitations").Doc("i1"), map[string]any{"email": "x@y.test", "status": "pending"})
+		set(t, f.fs.Collection("billing").Doc(id), map[string]any{"tenantId": id, "status": "pending"})
+		set(t, f.fs.Collection("subdomains").Doc(sub), map[string]any{"tenantId": id})
+		set(t, f.fs.Collection("users").Doc("u-"+id), map[string]any{"email": "o@" + id + ".test", "tenantIds": []any{id, "other-tenant"}})
+		set(t, f.fs.Collection("idempotencyRecords").Doc("rec-"+id), map[string]any{"tenantId": id, "expiresAt": now.Add(time.Hour)})
+		set(t, f.fs.Collection("outbox").Doc("email.welcome-"+id), map[string]any{"kind": "email.welcome", "tenantId": id, "state": "pending", "nextAttemptAt": now.Add(time.Hour)})
+	}
+	seed("stale", "provisioning", 31*time.Minute)
+	seed("young", "provisioning", 29*time.Minute)
+	seed("trial", "trial", 48*time.Hour)
+
+	job, ok := f.app.Jobs.Get(app.JobSweepProvisioning)
+	if !ok {
+		t.Fatal("no sweep-provisioning job")
+	}
+	summary, err := job.Run(ctx, func(string) {})
+	if err != nil || !strings.Contains(summary, "removed 1 ") {
+		t.Fatalf("sweep: %q, %v; want 1 removed", summary, err)
+	}
+	for _, path := range []string{"tenants/stale", "tenants/stale/members/u-stale", "tenants/stale/invitations/i1", "billing/stale",
+		"subdomains/stale-sub", "idempotencyRecords/rec-stale", "outbox/email.welcome-stale"} {
+		if _, err := f.fs.Doc(path).Get(ctx); status.Code(err) != codes.NotFound {
+			t.Errorf("%s survived the sweep (err %v)", path, err)
+		}
+	}
+	u, err := f.fs.Doc("users/u-stale").Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := u.DataAt("tenantIds"); fmt.Sprint(ids) != "[other-tenant]" {
+		t.Errorf("users/u-stale.tenantIds = %v, want only the other tenant", ids)
+	}
+	for _, path := range []string{"tenants/young", "billing/young", "subdomains/young-sub", "tenants/trial", "outbox/email.welcome-trial"} {
+		if _, err := f.fs.Doc(path).Get(ctx); err != nil {
+			t.Errorf("%s was removed: %v", path, err)
+		}
+	}
+	audit, err := f.fs.Collection("auditLog").Where("tenantId", "==", "stale").Documents(ctx).GetAll()
+	if err != nil || len(audit) != 1 {
+		t.Fatalf("auditLog entries for the swept tenant: %d, %v; want 1", len(audit), err)
+	}
+	d := audit[0].Data()
+	if d["action"] != "tenant.swept" || d["actor"] != "job:sweep-provisioning" || !strings.Contains(fmt.Sprint(d["reason"]), "30m") {
+		t.Errorf("audit entry: %v", d)
+	}
+	// Idempotent: a second run finds nothing.
+	if summary, err := job.Run(ctx, func(string) {}); err != nil || !strings.Contains(summary, "removed 0 ") {
+		t.Errorf("second sweep: %q, %v", summary, err)
+	}
+}
+
+func TestServeBackgroundDispatchesAndExportsOutboxMetrics(t *testing.T) {
+	t.Parallel()
+	f := newApp(t, nil, func(c *config.Config) {
+		c.OutboxPollInterval = 50 * time.Millisecond
+		c.OutboxMetricsInterval = time.Second
+		c.JobIntervals = "purge-idempotency-records=off,expire-trials=off,sweep-provisioning=1s"
+	})
+	ob := store.New(f.fs).Outbox()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// One entry that will be dead-lettered (malformed), to see every state in the gauge.
+	if err := ob.Enqueue(ctx, "email.welcome-bad", email.KindWelcome, "bad", map[string]any{"organizationName": "X"}, clock.System{}.Now()); err != nil {
+		t.Fatal(err)
+	}
+	wait, err := f.app.StartBackground(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := testenv.UniqueID("t")
+	if err := ob.Enqueue(ctx, "email.welcome-"+id, email.KindWelcome, id, map[string]any{"to": f.box.Address("bg"), "organizationName": "Hooli"}, clock.System{}.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.box.WaitFor(1, 15*time.Second)
+
+	if err := f.app.RefreshOutboxMetrics(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f.app.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, want := range []string{
+		`tenantry_outbox_entries{state="done"} 1`,
+		`tenantry_outbox_entries{state="dead"} 1`,
+		`tenantry_outbox_entries{state="pending"} 0`,
+		`tenantry_outbox_attempts_total{kind="email.welcome",outcome="done"} 1`,
+		`tenantry_outbox_attempts_total{kind="email.welcome",outcome="dead"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// The scheduler ran sweep-provisioning under its lease and recorded the run on it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		snap, err := f.fs.Collection("jobLeases").Doc(app.JobSweepProvisioning).Get(ctx)
+		if err == nil {
+			if s, _ := snap.DataAt("lastRun.summary"); strings.Contains(fmt.Sprint(s), "removed 0 tenants") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled run of sweep-provisioning recorded in jobLeases after 10s (%v)", err)
+		}
+	}
+	cancel()
+	if !wait(5 * time.Second) {
+		t.Error("the background loops did not stop within 5s of cancellation")
+	}
+}
+
+func set(t *testing.T, ref *firestore.DocumentRef, data map[string]any) {
+	t.Helper()
+	if _, err := ref.Set(context.Background(), data); err != nil {
+		t.Fatalf("set %s: %v", ref.Path, err)
+	}
+}

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/clock"
+	"github.com/tenantry/tenantry/internal/config"
+	"github.com/tenantry/tenantry/internal/identity"
+	"github.com/tenantry/tenantry/internal/jobs"
+	"github.com/tenantry/tenantry/internal/members"
+	"github.com/tenantry/tenantry/internal/ratelimit"
+	"github.com/tenantry/tenantry/internal/store"
+	"github.com/tenantry/tenantry/internal/tenancy"
+)
+
+// JobExpireInvitations is the job that marks invitations past their expiry as expired.
+const JobExpireInvitations = "expire-invitations"
+
+// membersWiring is the members domain with its three signup entry points' adapters.
+type membersWiring struct {
+	svc      *members.Service
+	blocking *identity.Blocking
+	lazy     *identity.Lazy
+}
+
+// wireMembers builds the members domain on the tenant domain and its rate limiters (in memory,
+// per replica, like provisioning's), and the identity adapters of the signup logic.
+func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk clock.Clock, kick *outboxKicker) membersWiring {
+	svc := members.NewService(kickingMembersStore{st.MembersStore(), kick}, ten, clk, members.Limits{
+		PerInviter:    ratelimit.NewKeyed(cfg.InviteInterval, cfg.InviteBurst, clk.Now),
+		PerTenant:     ratelimit.NewKeyed(cfg.TenantInviteInterval, cfg.TenantInviteBurst, clk.Now),
+		PerInvitation: ratelimit.NewKeyed(cfg.ResendInterval, cfg.ResendBurst, clk.Now),
+	}, members.Config{DefaultExpiryDays: cfg.InvitationExpiryDays, MaxBatch: cfg.InviteBatchMax})
+	blocking := identity.NewBlocking(identity.BlockingConfig{
+		Project:   cfg.Project,
+		Audiences: cfg.BlockingAudiences(),
+		// Only with the Auth emulator, which production refuses at start (config.Validate).
+		Emulator: cfg.AuthEmulatorHost != "",
+	}, svc)
+	return membersWiring{svc: svc, blocking: blocking, lazy: identity.NewLazy(svc)}
+}
+
+// expireJob frees the seats of invitations past their expiry. Every invitation transaction already
+// ignores (and closes) its tenant's expired invitations, so the job only keeps the stored counter,
+// which the SPA reads directly, close to the truth: every five minutes.
+func (m membersWiring) expireJob() jobs.Job {
+	return jobs.Job{
+		Name:        JobExpireInvitations,
+		Description: "mark pending invitations past their expiry as expired and free their seats; every 5 minutes",
+		Interval:    5 * time.Minute,
+		Run: func(ctx context.Context, progress func(string)) (string, error) {
+			r, err := m.svc.ExpireInvitations(ctx, func(r members.ExpireResult) { progress(r.String() + " so far") })
+			return r.String(), err
+		},
+	}
+}
+
+// kickingMembersStore wakes this process's outbox dispatcher after a commit that may have queued
+// an invitation email (an invitation or a resend), so the email leaves at once rather than at the
+// next poll.
+type kickingMembersStore struct {
+	*store.MembersStore
+	k *outboxKicker
+}
+
+// Invite implements members.Store.
+func (s kickingMembersStore) Invite(ctx context.Context, tenantID, inviterUID string, emails []string, now time.Time, decide func(members.InviteState) (members.InvitePlan, error)) error {
+	err := s.MembersStore.Invite(ctx, tenantID, inviterUID, emails, now, decide)
+	if err == nil {
+		s.k.kick()
+	}
+	return err
+}
+
+// ChangeInvitation implements members.Store.
+func (s kickingMembersStore) ChangeInvitation(ctx context.Context, key members.InvitationKey, actorUID string, decide func(members.InvitationState) (members.InvitationChange, error)) error {
+	err := s.MembersStore.ChangeInvitation(ctx, key, actorUID, decide)
+	if err == nil {
+		s.k.kick()
+	}
+	return err
+}

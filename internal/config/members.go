@@ -1,0 +1,52 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// validateMembers checks the invitation and blocking-function settings.
+func (c Config) validateMembers() []error {
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	for _, l := range []struct {
+		name  string
+		burst int
+		every string
+		ok    bool
+	}{
+		{"TENANTRY_INVITE", c.InviteBurst, c.InviteInterval.String(), c.InviteInterval > 0},
+		{"TENANTRY_TENANT_INVITE", c.TenantInviteBurst, c.TenantInviteInterval.String(), c.TenantInviteInterval > 0},
+		{"TENANTRY_INVITE_RESEND", c.ResendBurst, c.ResendInterval.String(), c.ResendInterval > 0},
+	} {
+		if l.burst < 1 || !l.ok {
+			add("%s_BURST=%d and %s_INTERVAL=%s: use a burst of at least 1 and a positive interval such as 2s", l.name, l.burst, l.name, l.every)
+		}
+	}
+	if c.InvitationExpiryDays < 1 || c.InvitationExpiryDays > 30 {
+		add("TENANTRY_INVITATION_EXPIRY_DAYS=%d: use 1 to 30 days", c.InvitationExpiryDays)
+	}
+	// Three writes per invitation (invitation, token index, outbox entry) must fit Firestore's
+	// 500 writes per commit with room for the expired invitations the same commit closes.
+	if c.InviteBatchMax < 1 || c.InviteBatchMax > 100 {
+		add("TENANTRY_INVITE_BATCH_MAX=%d: use 1 to 100", c.InviteBatchMax)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("TENANTRY_PUBLIC_URL=%q: use the absolute base URL Identity Platform calls, e.g. https://api.example.com", c.PublicURL)
+		}
+	}
+	return problems
+}
+
+// BlockingAudiences are the audiences a blocking function's JWT may carry in production: the
+// project id, and the endpoints' URLs under TENANTRY_PUBLIC_URL when it is set.
+func (c Config) BlockingAudiences() []string {
+	out := []string{c.Project}
+	if c.PublicURL != "" {
+		base := strings.TrimRight(c.PublicURL, "/")
+		out = append(out, base+"/auth/beforeCreate", base+"/auth/beforeSignIn")
+	}
+	return out
+}

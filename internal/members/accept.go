@@ -1,0 +1,190 @@
+package members
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/internal/validate"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// maxTokenLen bounds what is hashed; a real token is 43 characters.
+const maxTokenLen = 256
+
+// Accept accepts the invitation whose link carries token, for the signed-in caller
+// (acceptInvitation). The caller's email must be verified and be the invited address. The pending
+// seat becomes an active one in the same transaction that records the acceptance. Accepting again
+// as the same user returns the same membership; an expired, revoked or used link is
+// BAD_USER_INPUT (field "token") with what to do instead, and an unknown token is NOT_FOUND.
+func (s *Service) Accept(ctx context.Context, token string) (tenancy.Membership, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return tenancy.Membership{}, err
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || len(token) > maxTokenLen {
+		return tenancy.Membership{}, errs.Invalid("token", "paste the whole token from the invitation link (the part after token=)")
+	}
+	u := User{UID: p.UID, Email: p.Email, EmailVerified: p.EmailVerified}
+	hash := HashToken(token)
+	return s.accept(ctx, InvitationKey{TokenHash: hash}, u, hash)
+}
+
+// accept runs the acceptance transaction for u. tokenHash is the presented token's hash, or ""
+// when the signup logic accepts by the verified email alone.
+func (s *Service) accept(ctx context.Context, key InvitationKey, u User, tokenHash string) (tenancy.Membership, error) {
+	var out tenancy.Membership
+	var after error
+	err := s.store.ChangeInvitation(ctx, key, u.UID, func(st InvitationState) (InvitationChange, error) {
+		ch, m, refusal, err := s.decideAccept(st, u, tokenHash)
+		out, after = m, refusal // a replay (errNoop) has its membership too
+		return ch, err
+	})
+	if err != nil {
+		if errors.Is(err, errs.ErrNotFound) && tokenHash != "" {
+			return tenancy.Membership{}, errs.Detail(errs.ErrNotFound, "no invitation has this link; check that you copied the whole link, or ask for a new invitation")
+		}
+		return tenancy.Membership{}, err
+	}
+	if after != nil {
+		return tenancy.Membership{}, after
+	}
+	return out, nil
+}
+
+// decideAccept decides an acceptance. refusal is returned to the caller after change commits: an
+// invitation found past its expiry is recorded as expired (its seat freed) and then refused.
+func (s *Service) decideAccept(st InvitationState, u User, tokenHash string) (change InvitationChange, m tenancy.Membership, refusal error, err error) {
+	inv, t := st.Invitation, st.Tenant
+	now := s.clock.Now()
+	// The same user accepting again gets the membership the first acceptance made.
+	// (Not after they left or were removed: the link was used up then.)
+	if inv.Status == StatusAccepted && inv.AcceptedBy == u.UID && st.ActorFound {
+		return InvitationChange{}, tenancy.Membership{Tenant: t.Tenant, Role: st.Actor.Role}, nil, errNoop
+	}
+	if tokenHash != "" && inv.TokenHash != tokenHash {
+		return InvitationChange{}, tenancy.Membership{}, nil, errs.Invalid("token",
+			"this invitation link was replaced by a newer one; use the link in the most recent invitation email")
+	}
+	if !u.EmailVerified {
+		return InvitationChange{}, tenancy.Membership{}, nil, errs.Detail(errs.ErrForbidden,
+			"verify your email address first (follow the link in the verification email), then open the invitation link again")
+	}
+	if u.Email != inv.Email {
+		return InvitationChange{}, tenancy.Membership{}, nil, errs.Detail(errs.ErrForbidden,
+			"this invitation was sent to another email address; sign in with the invited address and open the link again")
+	}
+	switch inv.EffectiveStatus(now) {
+	case StatusAccepted:
+		return InvitationChange{}, tenancy.Membership{}, nil, errs.Invalid("token", "this invitation was already used; ask the organization's owner or admin for a new invitation")
+	case StatusRevoked:
+		return InvitationChange{}, tenancy.Membership{}, nil, errs.Invalid("token", "this invitation was revoked; ask the organization's owner or admin for a new invitation")
+	case StatusExpired:
+		expiredErr := errs.Invalid("token", "this invitation has expired; ask the organization's owner or admin to send a new one")
+		if inv.Status != StatusPending {
+			return InvitationChange{}, tenancy.Membership{}, nil, expiredErr
+		}
+		// Record what we found, so the seat is free now rather than when the job runs.
+		inv.Status, inv.ClosedAt = StatusExpired, now
+		return InvitationChange{
+			At: now, Invitation: inv, SeatsUsed: t.SeatsUsed, PendingInvitations: max(0, t.PendingInvitations-1),
+		}, tenancy.Membership{}, expiredErr, nil
+	}
+	// Joining needs an organization that is open for reads: a read-only one (trial expired,
+	// payment due) still takes the member in, read-only, since the seat was reserved when
+	// invited; a suspended or cancelled one does not.
+	if err := rules.Check(t.Status, inv.Role, rules.ReadData); err != nil {
+		return InvitationChange{}, tenancy.Membership{}, nil, errs.Detail(errs.ErrTenantSuspended,
+			"the organization that invited you is not available right now; try again later or contact its owner")
+	}
+	inv.Status, inv.AcceptedBy, inv.AcceptedAt, inv.ClosedAt = StatusAccepted, u.UID, now, now
+	change = InvitationChange{At: now, Invitation: inv, PendingInvitations: max(0, t.PendingInvitations-1), SeatsUsed: t.SeatsUsed}
+	role := inv.Role
+	if st.ActorFound {
+		// Already a member (joined another way): the invitation is used up and its seat freed;
+		// the existing role stays, since a role change is an admin's decision, not a link's.
+		role = st.Actor.Role
+	} else {
+		change.AddMember = &tenancy.Member{TenantID: t.ID, UID: u.UID, Email: u.Email, Role: inv.Role, JoinedAt: now}
+		change.SeatsUsed = t.SeatsUsed + 1
+	}
+	after := t.Tenant
+	after.SeatsUsed, after.PendingInvitations = change.SeatsUsed, change.PendingInvitations
+	return change, tenancy.Membership{Tenant: after, Role: role}, nil, nil
+}
+
+// SignupResult says what the signup logic did for one user.
+type SignupResult struct {
+	Accepted []tenancy.Membership // invitations accepted by this run
+	// Skipped counts pending invitations to the email that were not accepted (expired,
+	// organization unavailable).
+	Skipped int
+}
+
+// OnSignup is the one signup function, for a new or returning user, whichever way it is reached
+// (the blocking functions, the user.create background function, or the first authenticated
+// request). It accepts every pending invitation addressed to the user's verified email, each in
+// its own transaction, then records users/{uid}. It is idempotent: a replay finds the invitations
+// accepted by this user and changes nothing. An unverified email accepts nothing, because anyone
+// can sign up with any address: the invitation waits until the address is verified (the next
+// sign-in, or the next request, runs this again).
+func (s *Service) OnSignup(ctx context.Context, u User) (SignupResult, error) {
+	if u.UID == "" {
+		return SignupResult{}, errs.Invalid("uid", "the user record has no uid")
+	}
+	if u.Email != "" {
+		email, err := validate.Email(u.Email)
+		if err != nil {
+			// A phone or anonymous user, or an address we would never have invited: nothing to
+			// accept, but the user is still recorded.
+			u.Email, u.EmailVerified = "", false
+		} else {
+			u.Email = email
+		}
+	}
+	var res SignupResult
+	var problems []error
+	if u.EmailVerified && u.Email != "" {
+		invs, err := s.store.PendingInvitationsTo(ctx, u.Email, signupLimit)
+		if err != nil {
+			return res, fmt.Errorf("signup of %s: list invitations: %w", u.UID, err)
+		}
+		for _, inv := range invs {
+			m, err := s.accept(ctx, InvitationKey{TenantID: inv.TenantID, ID: inv.ID}, u, "")
+			switch {
+			case err == nil:
+				res.Accepted = append(res.Accepted, m)
+			case errors.Is(err, errs.ErrInvalidInput), errors.Is(err, errs.ErrTenantSuspended), errors.Is(err, errs.ErrNotFound):
+				res.Skipped++ // expired, revoked meanwhile, or the organization is closed
+			default:
+				problems = append(problems, fmt.Errorf("accept invitation %s: %w", inv.ID, err))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		// Not recorded as done: the next sign-in or request tries again.
+		return res, fmt.Errorf("signup of %s: %w", u.UID, errors.Join(problems...))
+	}
+	if err := s.store.RecordSignup(ctx, u, s.clock.Now()); err != nil {
+		return res, fmt.Errorf("signup of %s: record user: %w", u.UID, err)
+	}
+	if len(res.Accepted) > 0 {
+		slog.InfoContext(ctx, "signup accepted invitations", "uid", u.UID, "accepted", len(res.Accepted), "skipped", res.Skipped)
+	}
+	return res, nil
+}
+
+// SignupNeeded reports whether OnSignup still has work for u: it never ran for the user, or it ran
+// before the email was verified and the email is verified now.
+func (s *Service) SignupNeeded(ctx context.Context, u User) (bool, error) {
+	recorded, verified, err := s.store.SignupState(ctx, u.UID)
+	if err != nil {
+		return false, err
+	}
+	return !recorded || (u.EmailVerified && !verified), nil
+}

@@ -1,0 +1,288 @@
+package members
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/internal/validate"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// InviteRequest is one invitation to send.
+type InviteRequest struct {
+	Email string
+	Role  rules.Role
+}
+
+// InviteResult is one invitation as the call left it.
+type InviteResult struct {
+	Invitation Invitation
+	// Existing is true when the email already had a pending invitation, which is returned as is
+	// (same role and expiry, no new email): inviting twice is not an error, and costs no seat.
+	Existing bool
+}
+
+// Invite invites one email into a tenant (inviteMember).
+func (s *Service) Invite(ctx context.Context, tenantID string, req InviteRequest) (InviteResult, error) {
+	res, err := s.invite(ctx, tenantID, []InviteRequest{req}, "")
+	if err != nil {
+		return InviteResult{}, err
+	}
+	return res[0], nil
+}
+
+// InviteMany invites several emails into a tenant in one transaction (inviteMembers): all of them
+// or none. Every email is validated first; an email that already has a pending invitation gets it
+// back (Existing) and needs no seat; the others need one seat each, and the whole batch is refused
+// with SEAT_LIMIT_REACHED or INVITATION_LIMIT_REACHED when they do not all fit. One transaction
+// for the batch means one write to the tenant document, the contention point: N single
+// invitations are N serialized transactions on it.
+func (s *Service) InviteMany(ctx context.Context, tenantID string, reqs []InviteRequest) ([]InviteResult, error) {
+	if len(reqs) == 0 {
+		return nil, errs.Invalid("emails", "give at least one email address")
+	}
+	if len(reqs) > s.cfg.MaxBatch {
+		return nil, errs.Invalid("emails", fmt.Sprintf("give at most %d email addresses per call; split the list into several calls", s.cfg.MaxBatch))
+	}
+	return s.invite(ctx, tenantID, reqs, "emails")
+}
+
+// invite is the one invitation function: single invitations are batches of one. field names the
+// list input in errors ("" for the single form, whose field is "email").
+func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequest, field string) ([]InviteResult, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := validate.ID("tenantId", tenantID); err != nil {
+		return nil, errs.ErrNotFound
+	}
+	// Normalize and deduplicate; keep the caller's order for the answer.
+	emails := make([]string, 0, len(reqs))
+	roles := make(map[string]rules.Role, len(reqs))
+	fields := make(map[string]string, len(reqs))
+	order := make([]string, len(reqs))
+	for i, r := range reqs {
+		name := validate.FieldEmail
+		if field != "" {
+			name = field + "[" + strconv.Itoa(i) + "]"
+		}
+		email, err := validate.Email(r.Email)
+		if err != nil {
+			return nil, errs.Invalid(name, reasonOf(err))
+		}
+		if !rules.ValidRole(r.Role) {
+			return nil, errs.Invalid("role", "use one of ADMIN, MANAGER, MEMBER, VIEWER")
+		}
+		if prev, dup := roles[email]; dup && prev != r.Role {
+			return nil, errs.Invalid(name, "this address appears twice with different roles; list it once")
+		}
+		if _, dup := roles[email]; !dup {
+			emails = append(emails, email)
+			fields[email] = name
+		}
+		roles[email] = r.Role
+		order[i] = email
+	}
+	// Rate limits come before any Firestore work. A repeat of an invitation this process admitted
+	// (a double click, a client retry) passes without a token: it returns the existing invitation.
+	for _, e := range emails {
+		key := tenantID + "\x00" + e
+		if s.limits.PerInviter != nil && !s.limits.PerInviter.AllowOnce("inviter:"+p.UID, key) {
+			return nil, errs.Detail(errs.ErrRateLimited, "you sent many invitations in a short time; wait a minute, then send the rest")
+		}
+		if s.limits.PerTenant != nil && !s.limits.PerTenant.AllowOnce("tenant:"+tenantID, key) {
+			return nil, errs.Detail(errs.ErrRateLimited, "this organization sent many invitations in a short time; wait a minute, then send the rest")
+		}
+	}
+
+	// Who is a member already is read before the transaction (a query inside it would lock far
+	// more than it returns); it is shown only to callers the transaction finds allowed to invite.
+	isMember, err := s.store.MemberEmails(ctx, tenantID, emails)
+	if err != nil {
+		return nil, fmt.Errorf("invite into %s: %w", tenantID, err)
+	}
+	var out []InviteResult
+	err = s.store.Invite(ctx, tenantID, p.UID, emails, s.clock.Now(), func(st InviteState) (InvitePlan, error) {
+		plan, res, err := s.decideInvite(ctx, st, p.Email, emails, roles, fields, isMember)
+		if err != nil {
+			return InvitePlan{}, err
+		}
+		out = res
+		return plan, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	byEmail := make(map[string]InviteResult, len(out))
+	for _, r := range out {
+		byEmail[r.Invitation.Email] = r
+	}
+	answer := make([]InviteResult, len(order))
+	for i, e := range order {
+		answer[i] = byEmail[e]
+	}
+	return answer, nil
+}
+
+// decideInvite applies the policy and the caps to what the transaction read. It runs on every
+// attempt of the transaction and only computes.
+func (s *Service) decideInvite(ctx context.Context, st InviteState, inviterEmail string, emails []string, roles map[string]rules.Role, fields map[string]string, isMember map[string]bool) (InvitePlan, []InviteResult, error) {
+	if !st.InviterFound {
+		return InvitePlan{}, nil, notMember(ctx)
+	}
+	t := st.Tenant
+	if err := rules.Check(t.Status, st.Inviter.Role, rules.InviteMembers); err != nil {
+		return InvitePlan{}, nil, inviteCheckError(err)
+	}
+	for _, e := range emails {
+		if !canGrant(st.Inviter.Role, roles[e]) {
+			return InvitePlan{}, nil, grantError(st.Inviter.Role, roles[e])
+		}
+		if isMember[e] {
+			return InvitePlan{}, nil, errs.Invalid(fields[e], "this address already belongs to a member of the organization; change their role instead of inviting them")
+		}
+	}
+	now := s.clock.Now()
+	plan := InvitePlan{At: now}
+
+	// Counts never include an expired invitation: the ones past their expiry are closed in this
+	// same transaction before the caps are checked. The floor says when a scan is needed at all.
+	expired := map[string]bool{}
+	floor := t.PendingExpiryFloor
+	if st.Scanned {
+		floor = time.Time{}
+		for i, inv := range st.Earliest {
+			if inv.Status == StatusPending && !now.Before(inv.ExpiresAt) {
+				inv.Status, inv.ClosedAt = StatusExpired, now
+				plan.Expire = append(plan.Expire, inv)
+				expired[inv.ID] = true
+				if i == len(st.Earliest)-1 && len(st.Earliest) >= ScanLimit {
+					floor = inv.ExpiresAt // more may be due: the next transaction scans again
+				}
+				continue
+			}
+			floor = inv.ExpiresAt
+			break
+		}
+	}
+	pending := max(0, t.PendingInvitations-len(plan.Expire))
+
+	var res []InviteResult
+	var fresh []string
+	for _, e := range emails {
+		inv, ok := st.Existing[e]
+		if ok && inv.Status == StatusPending && !expired[inv.ID] {
+			if inv.EffectiveStatus(now) == StatusPending {
+				res = append(res, InviteResult{Invitation: inv, Existing: true})
+				continue
+			}
+			// Past its expiry but not scanned (the floor was unknown or stale): it is replaced
+			// below, and stops counting now.
+			pending = max(0, pending-1)
+			expired[inv.ID] = true
+		}
+		fresh = append(fresh, e)
+	}
+	if n := len(fresh); n > 0 {
+		if t.SeatsUsed+pending+n > t.SeatCap {
+			free := max(0, t.SeatCap-t.SeatsUsed-pending)
+			return InvitePlan{}, nil, errs.Detail(errs.ErrSeatLimitReached,
+				"all seats are taken (%d of %d in use, %d held by pending invitations; %d needed, %d free); remove a member, revoke an invitation or upgrade the plan",
+				t.SeatsUsed, t.SeatCap, pending, n, free)
+		}
+		if limit := s.pendingLimit(t); pending+n > limit {
+			return InvitePlan{}, nil, errs.Detail(errs.ErrInvitationLimitReached,
+				"the plan allows %d pending invitations and %d are pending; revoke an invitation, wait for one to be accepted, or upgrade the plan",
+				limit, pending)
+		}
+	}
+	if pending == 0 {
+		floor = time.Time{} // nothing pending: the new invitations alone set the floor
+	}
+	expiry := s.expiryFor(t)
+	replaced := map[string]bool{}
+	for _, e := range fresh {
+		token, err := s.newToken()
+		if err != nil {
+			return InvitePlan{}, nil, err
+		}
+		inv := Invitation{
+			ID: InvitationID(t.ID, e), TenantID: t.ID, Email: e, Role: roles[e],
+			Status: StatusPending, ExpiresAt: now.Add(expiry), TokenHash: HashToken(token),
+			InvitedBy: st.Inviter.UID, CreatedAt: now, SentAt: now,
+		}
+		replaced[inv.ID] = true
+		if pending == 0 || (!floor.IsZero() && inv.ExpiresAt.Before(floor)) {
+			floor = inv.ExpiresAt
+		}
+		pending++
+		plan.Create = append(plan.Create, NewInvitation{Invitation: inv, Email: invitationEmail(t, inv, token, inviterEmail, now)})
+		res = append(res, InviteResult{Invitation: inv})
+	}
+	// A document is written once per commit: an expired invitation that is being replaced is
+	// not also marked expired.
+	kept := plan.Expire[:0]
+	for _, inv := range plan.Expire {
+		if !replaced[inv.ID] {
+			kept = append(kept, inv)
+		}
+	}
+	plan.Expire = kept
+	plan.PendingInvitations = pending
+	plan.PendingExpiryFloor = floor
+	return plan, res, nil
+}
+
+// inviteCheckError words the policy's refusal for an inviter.
+func inviteCheckError(err error) error {
+	switch {
+	case errors.Is(err, errs.ErrTenantReadOnly):
+		return errs.Detail(errs.ErrTenantReadOnly, "the organization is read-only, so nobody can be invited; an owner can upgrade or update the payment method to reopen it")
+	case errors.Is(err, errs.ErrTenantSuspended):
+		return errs.Detail(errs.ErrTenantSuspended, "the organization is not available, so nobody can be invited; contact support")
+	case errors.Is(err, errs.ErrForbidden):
+		return errs.Detail(errs.ErrForbidden, "your role cannot invite people; ask an owner, admin or manager of the organization")
+	}
+	return err
+}
+
+// invitationEmail is the outbox entry that sends an invitation's link. Its id changes with the
+// token, so a resend is a new entry (and a new email), while a retried delivery of one entry keeps
+// its Message-ID.
+func invitationEmail(t TenantState, inv Invitation, token, inviterEmail string, now time.Time) tenancy.OutboxEntry {
+	return tenancy.OutboxEntry{
+		ID:       OutboxInvitationEmail + "-" + inv.ID + "-" + inv.TokenHash[:16],
+		Kind:     OutboxInvitationEmail,
+		TenantID: t.ID,
+		Payload: map[string]any{
+			"to":               inv.Email,
+			"tenantId":         t.ID,
+			"invitationId":     inv.ID,
+			"organizationName": t.Name,
+			"role":             string(inv.Role),
+			"expiresAt":        inv.ExpiresAt,
+			"invitedByEmail":   inviterEmail,
+			"inviterEmail":     inviterEmail, // the name package email reads
+			// The secret sits apart so that it can be removed as a whole once delivered.
+			outbox.SecretField: map[string]any{"token": token},
+		},
+		CreatedAt:     now,
+		NextAttemptAt: now,
+	}
+}
+
+// reasonOf is a validation error's reason without its field name.
+func reasonOf(err error) string {
+	var ve *errs.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Reason
+	}
+	return err.Error()
+}

@@ -1,0 +1,428 @@
+package members
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/internal/validate"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// invitationKey parses an invitation id from the API; a malformed id is NOT_FOUND like any other
+// id the caller cannot see.
+func invitationKey(id string) (InvitationKey, error) {
+	if _, err := validate.ID("id", id); err != nil {
+		return InvitationKey{}, errs.ErrNotFound
+	}
+	tenantID, ok := SplitInvitationID(id)
+	if !ok {
+		return InvitationKey{}, errs.ErrNotFound
+	}
+	return InvitationKey{TenantID: tenantID, ID: id}, nil
+}
+
+// authorizeOnInvitation is the policy for revoking or resending: the caller may invite people in
+// the tenant now, and may hand out the invitation's role.
+func authorizeOnInvitation(ctx context.Context, st InvitationState) error {
+	if !st.ActorFound {
+		return notMember(ctx)
+	}
+	if err := rules.Check(st.Tenant.Status, st.Actor.Role, rules.InviteMembers); err != nil {
+		if errors.Is(err, errs.ErrForbidden) {
+			// Members and viewers cannot see invitations at all.
+			return errs.ErrNotFound
+		}
+		return inviteCheckError(err)
+	}
+	if !canGrant(st.Actor.Role, st.Invitation.Role) {
+		return errs.Detail(errs.ErrForbidden, "this invitation is for the role %s, which you cannot hand out; ask an owner or admin", st.Invitation.Role)
+	}
+	return nil
+}
+
+// Revoke revokes a pending invitation and frees its seat (revokeInvitation). Revoking a revoked
+// invitation returns it unchanged.
+func (s *Service) Revoke(ctx context.Context, id string) (Invitation, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return Invitation{}, err
+	}
+	key, err := invitationKey(id)
+	if err != nil {
+		return Invitation{}, err
+	}
+	var out Invitation
+	err = s.store.ChangeInvitation(ctx, key, p.UID, func(st InvitationState) (InvitationChange, error) {
+		if err := authorizeOnInvitation(ctx, st); err != nil {
+			return InvitationChange{}, err
+		}
+		inv, t, now := st.Invitation, st.Tenant, s.clock.Now()
+		switch inv.Status {
+		case StatusRevoked:
+			out = inv
+			return InvitationChange{}, errNoop
+		case StatusAccepted:
+			return InvitationChange{}, errs.Invalid("id", "this invitation was already accepted; remove the member with removeMember instead")
+		case StatusExpired:
+			return InvitationChange{}, errs.Invalid("id", "this invitation has already expired and holds no seat; nothing to revoke")
+		}
+		inv.Status, inv.RevokedBy, inv.ClosedAt = StatusRevoked, p.UID, now
+		out = inv
+		return InvitationChange{At: now, Invitation: inv, SeatsUsed: t.SeatsUsed, PendingInvitations: max(0, t.PendingInvitations-1)}, nil
+	})
+	if err != nil {
+		return Invitation{}, err
+	}
+	return out, nil
+}
+
+// Resend issues a new token and a new expiry for a pending invitation and emails the new link
+// (resendInvitation); the previous link stops working. It is rate limited per invitation.
+func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return Invitation{}, err
+	}
+	key, err := invitationKey(id)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if s.limits.PerInvitation != nil && !s.limits.PerInvitation.Allow("resend:"+id) {
+		return Invitation{}, errs.Detail(errs.ErrRateLimited, "this invitation was sent again a moment ago; give the email a few minutes to arrive before resending")
+	}
+	token, err := s.newToken()
+	if err != nil {
+		return Invitation{}, err
+	}
+	var out Invitation
+	err = s.store.ChangeInvitation(ctx, key, p.UID, func(st InvitationState) (InvitationChange, error) {
+		if err := authorizeOnInvitation(ctx, st); err != nil {
+			return InvitationChange{}, err
+		}
+		inv, t, now := st.Invitation, st.Tenant, s.clock.Now()
+		switch inv.Status {
+		case StatusAccepted:
+			return InvitationChange{}, errs.Invalid("id", "this invitation was already accepted; nothing to resend")
+		case StatusRevoked:
+			return InvitationChange{}, errs.Invalid("id", "this invitation was revoked; invite the address again with inviteMember")
+		case StatusExpired:
+			return InvitationChange{}, errs.Invalid("id", "this invitation has expired; invite the address again with inviteMember")
+		}
+		// A pending invitation still counts in pendingInvitations even past its expiry (until
+		// something marks it expired), and an invite that needed its seat would have marked it
+		// first, so extending it cannot overshoot the caps.
+		inv.TokenHash = HashToken(token)
+		inv.ExpiresAt = now.Add(s.expiryFor(t))
+		inv.SentAt = now
+		inv.Resends++
+		out = inv
+		return InvitationChange{
+			At: now, Invitation: inv, NewTokenHash: inv.TokenHash,
+			SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations,
+			Outbox: []tenancy.OutboxEntry{invitationEmail(t, inv, token, p.Email, now)},
+		}, nil
+	})
+	if err != nil {
+		return Invitation{}, err
+	}
+	return out, nil
+}
+
+// Invitations lists a tenant's invitations (Tenant.invitations) for those who manage members
+// and for platform staff. status
+// filters by the status as of now, so a pending invitation past its expiry is listed as expired.
+func (s *Service) Invitations(ctx context.Context, tenantID string, status Status) ([]Invitation, error) {
+	v, err := s.tenancy.Authorize(ctx, tenantID, rules.ReadData)
+	if err != nil {
+		return nil, err
+	}
+	// The same roles as the Firestore rules let read tenants/{t}/invitations: those who manage
+	// members. (A manager, who may invite, works with the invitations their calls returned.)
+	if !v.Staff && !roleMayTake(v.Role, rules.ManageMembers) {
+		return nil, errs.Detail(errs.ErrForbidden, "only owners and admins see the invitations; ask one of them")
+	}
+	var stored []Status
+	switch status {
+	case "":
+	case StatusExpired:
+		stored = []Status{StatusExpired, StatusPending}
+	default:
+		stored = []Status{status}
+	}
+	list, err := s.store.Invitations(ctx, tenantID, stored, listLimit)
+	if err != nil {
+		return nil, fmt.Errorf("list invitations of %s: %w", tenantID, err)
+	}
+	now := s.clock.Now()
+	out := list[:0]
+	for _, inv := range list {
+		inv.Status = inv.EffectiveStatus(now)
+		if status == "" || inv.Status == status {
+			out = append(out, inv)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	return out, nil
+}
+
+// PendingCount is Tenant.pendingInvitations as of now. The stored counter may still include
+// invitations that expired since the last write to the tenant (the expire-invitations job and
+// every invitation transaction correct it), so when it is not zero the unexpired ones are counted
+// with an aggregation query; zero needs no query, and is the common case.
+func (s *Service) PendingCount(ctx context.Context, t tenancy.Tenant) (int, error) {
+	if t.PendingInvitations <= 0 {
+		return 0, nil
+	}
+	n, err := s.store.CountPendingUnexpired(ctx, t.ID, s.clock.Now())
+	if err != nil {
+		return 0, fmt.Errorf("count pending invitations of %s: %w", t.ID, err)
+	}
+	return n, nil
+}
+
+// ChangeRole sets a member's role (changeMemberRole). Owners and admins manage members; the owner's
+// role never changes this way (use TransferOwnership), nobody becomes owner this way, and nobody
+// grants a role above their own.
+func (s *Service) ChangeRole(ctx context.Context, tenantID, userID string, role rules.Role) (tenancy.Member, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return tenancy.Member{}, err
+	}
+	if _, err := validate.ID("tenantId", tenantID); err != nil {
+		return tenancy.Member{}, errs.ErrNotFound
+	}
+	if _, err := validate.ID("userId", userID); err != nil {
+		return tenancy.Member{}, errs.ErrNotFound
+	}
+	if role == rules.RoleOwner {
+		return tenancy.Member{}, errs.Invalid("role", "the owner role moves only with transferOwnership; choose ADMIN, MANAGER, MEMBER or VIEWER")
+	}
+	if !rules.ValidRole(role) {
+		return tenancy.Member{}, errs.Invalid("role", "choose ADMIN, MANAGER, MEMBER or VIEWER")
+	}
+	var out tenancy.Member
+	err = s.store.ChangeMembers(ctx, tenantID, p.UID, userID, func(st MembersState) (MembersChange, error) {
+		if err := s.checkManage(ctx, st, rules.ManageMembers); err != nil {
+			return MembersChange{}, err
+		}
+		if !st.TargetFound {
+			return MembersChange{}, errs.Detail(errs.ErrNotFound, "that user is not a member of this organization; check the user id")
+		}
+		target := st.Target
+		if target.Role == rules.RoleOwner {
+			return MembersChange{}, errs.Detail(errs.ErrForbidden, "the owner's role cannot be changed; the owner can hand the organization over with transferOwnership")
+		}
+		if rank(target.Role) > rank(st.Actor.Role) || !canGrant(st.Actor.Role, role) {
+			return MembersChange{}, grantError(st.Actor.Role, role)
+		}
+		if target.Role == role {
+			out = target
+			return MembersChange{}, errNoop
+		}
+		target.Role = role
+		out = target
+		return MembersChange{At: s.clock.Now(), SetRole: []tenancy.Member{target}, SeatsUsed: st.Tenant.SeatsUsed}, nil
+	})
+	if err != nil {
+		return tenancy.Member{}, err
+	}
+	return out, nil
+}
+
+// Remove ends a membership and frees its seat (removeMember). Owners and admins remove others
+// (never the owner, nor someone above themselves); any member but the owner may remove themself,
+// which is leaving.
+func (s *Service) Remove(ctx context.Context, tenantID, userID string) error {
+	p, err := principal(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := validate.ID("tenantId", tenantID); err != nil {
+		return errs.ErrNotFound
+	}
+	if _, err := validate.ID("userId", userID); err != nil {
+		return errs.ErrNotFound
+	}
+	return s.store.ChangeMembers(ctx, tenantID, p.UID, userID, func(st MembersState) (MembersChange, error) {
+		leaving := userID == p.UID
+		if !st.ActorFound {
+			return MembersChange{}, notMember(ctx)
+		}
+		if leaving {
+			if st.Actor.Role == rules.RoleOwner {
+				return MembersChange{}, errs.Detail(errs.ErrForbidden, "the owner cannot leave; hand the organization over with transferOwnership first")
+			}
+			// Leaving needs no role, only an organization that is open for reads.
+			if err := rules.Check(st.Tenant.Status, st.Actor.Role, rules.ReadData); err != nil {
+				return MembersChange{}, err
+			}
+		} else {
+			if err := s.checkManage(ctx, st, rules.ManageMembers); err != nil {
+				return MembersChange{}, err
+			}
+			if !st.TargetFound {
+				return MembersChange{}, errs.Detail(errs.ErrNotFound, "that user is not a member of this organization; check the user id")
+			}
+			if st.Target.Role == rules.RoleOwner {
+				return MembersChange{}, errs.Detail(errs.ErrForbidden, "the owner cannot be removed; the owner can hand the organization over with transferOwnership")
+			}
+			if rank(st.Target.Role) > rank(st.Actor.Role) {
+				return MembersChange{}, errs.Detail(errs.ErrForbidden, "you cannot remove a member whose role is above yours; ask an owner")
+			}
+		}
+		return MembersChange{At: s.clock.Now(), Remove: userID, SeatsUsed: max(0, st.Tenant.SeatsUsed-1)}, nil
+	})
+}
+
+// TransferOwnership makes another member the owner and the caller an admin, atomically
+// (transferOwnership). Only the owner may; the transaction reads the caller's role, so of two
+// concurrent transfers the second finds the caller no longer owner and is refused: a tenant
+// always keeps exactly one owner.
+func (s *Service) TransferOwnership(ctx context.Context, tenantID, userID string) (tenancy.TenantView, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return tenancy.TenantView{}, err
+	}
+	if _, err := validate.ID("tenantId", tenantID); err != nil {
+		return tenancy.TenantView{}, errs.ErrNotFound
+	}
+	if _, err := validate.ID("userId", userID); err != nil {
+		return tenancy.TenantView{}, errs.ErrNotFound
+	}
+	if userID == p.UID {
+		return tenancy.TenantView{}, errs.Invalid("userId", "you already own this organization; name the member who should become the owner")
+	}
+	var out tenancy.TenantView
+	err = s.store.ChangeMembers(ctx, tenantID, p.UID, userID, func(st MembersState) (MembersChange, error) {
+		if err := s.checkManage(ctx, st, rules.TransferOwnership); err != nil {
+			return MembersChange{}, err
+		}
+		if !st.TargetFound {
+			return MembersChange{}, errs.Detail(errs.ErrNotFound, "that user is not a member of this organization; invite them first, then transfer ownership")
+		}
+		newOwner, oldOwner := st.Target, st.Actor
+		newOwner.Role, oldOwner.Role = rules.RoleOwner, rules.RoleAdmin
+		out = tenancy.TenantView{Tenant: st.Tenant.Tenant, Role: rules.RoleAdmin}
+		return MembersChange{At: s.clock.Now(), SetRole: []tenancy.Member{newOwner, oldOwner}, SeatsUsed: st.Tenant.SeatsUsed}, nil
+	})
+	if err != nil {
+		return tenancy.TenantView{}, err
+	}
+	return out, nil
+}
+
+// ExpiryDays is the tenant's invitation lifetime in days: its invitationExpiryDays setting, or the
+// default.
+func (s *Service) ExpiryDays(ctx context.Context, tenantID string) (int, error) {
+	t, err := s.store.Tenant(ctx, tenantID)
+	if err != nil {
+		return 0, fmt.Errorf("read settings of %s: %w", tenantID, err)
+	}
+	return int(s.expiryFor(t) / (24 * time.Hour)), nil
+}
+
+// SetExpiryDays sets the tenant's invitation lifetime (1 to 30 days) for invitations sent from
+// now on (setInvitationExpiryDays); owners and admins, while the tenant is writable.
+func (s *Service) SetExpiryDays(ctx context.Context, tenantID string, days int) (tenancy.TenantView, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return tenancy.TenantView{}, err
+	}
+	if _, err := validate.ID("tenantId", tenantID); err != nil {
+		return tenancy.TenantView{}, errs.ErrNotFound
+	}
+	if days < MinExpiryDays || days > MaxExpiryDays {
+		return tenancy.TenantView{}, errs.Invalid("days", fmt.Sprintf("use %d to %d days", MinExpiryDays, MaxExpiryDays))
+	}
+	var out tenancy.TenantView
+	err = s.store.ChangeMembers(ctx, tenantID, p.UID, p.UID, func(st MembersState) (MembersChange, error) {
+		if err := s.checkManage(ctx, st, rules.ManageMembers); err != nil {
+			return MembersChange{}, err
+		}
+		out = tenancy.TenantView{Tenant: st.Tenant.Tenant, Role: st.Actor.Role}
+		return MembersChange{At: s.clock.Now(), SeatsUsed: st.Tenant.SeatsUsed, InvitationExpiryDays: days}, nil
+	})
+	if err != nil {
+		return tenancy.TenantView{}, err
+	}
+	return out, nil
+}
+
+// checkManage applies the policy to the actor of a membership transaction.
+func (s *Service) checkManage(ctx context.Context, st MembersState, action rules.Action) error {
+	if !st.ActorFound {
+		return notMember(ctx)
+	}
+	err := rules.Check(st.Tenant.Status, st.Actor.Role, action)
+	if errors.Is(err, errs.ErrForbidden) {
+		if action == rules.TransferOwnership {
+			return errs.Detail(errs.ErrForbidden, "only the owner can transfer ownership; ask the owner")
+		}
+		return errs.Detail(errs.ErrForbidden, "only owners and admins manage members; ask one of them")
+	}
+	return err
+}
+
+// ExpireResult counts what ExpireInvitations did.
+type ExpireResult struct {
+	Expired int
+	Skipped int // changed meanwhile (accepted, revoked, resent)
+}
+
+func (r ExpireResult) String() string {
+	return fmt.Sprintf("expired %d invitations, skipped %d that changed meanwhile", r.Expired, r.Skipped)
+}
+
+// ExpireInvitations marks pending invitations past their expiry as expired and frees their seats
+// (job expire-invitations), each in its own short transaction on its tenant. It is idempotent and
+// safe to interrupt; the invitation transactions do the same for their tenant whenever they run,
+// so the job only keeps the stored counters fresh for readers.
+func (s *Service) ExpireInvitations(ctx context.Context, progress func(ExpireResult)) (ExpireResult, error) {
+	const page = 200
+	var res ExpireResult
+	for {
+		now := s.clock.Now()
+		due, err := s.store.DuePendingInvitations(ctx, now, page)
+		if err != nil {
+			return res, fmt.Errorf("expire invitations: list due: %w", err)
+		}
+		changed := 0
+		for _, d := range due {
+			wrote := false
+			err := s.store.ChangeInvitation(ctx, InvitationKey{TenantID: d.TenantID, ID: d.ID}, "", func(st InvitationState) (InvitationChange, error) {
+				inv, t, now := st.Invitation, st.Tenant, s.clock.Now()
+				wrote = false
+				if inv.Status != StatusPending || now.Before(inv.ExpiresAt) {
+					return InvitationChange{}, errNoop
+				}
+				wrote = true
+				inv.Status, inv.ClosedAt = StatusExpired, now
+				return InvitationChange{At: now, Invitation: inv, SeatsUsed: t.SeatsUsed, PendingInvitations: max(0, t.PendingInvitations-1)}, nil
+			})
+			switch {
+			case errors.Is(err, errs.ErrNotFound):
+				res.Skipped++ // its tenant was removed
+			case err != nil:
+				return res, fmt.Errorf("expire invitation %s: %w", d.ID, err)
+			case wrote:
+				changed++
+			default:
+				res.Skipped++
+			}
+		}
+		res.Expired += changed
+		if progress != nil && changed > 0 {
+			progress(res)
+		}
+		// Every listed invitation left pending (or was found changed), so the next page lists
+		// new ones; a short page was the last.
+		if len(due) < page || ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+	}
+}

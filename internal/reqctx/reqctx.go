@@ -1,0 +1,19 @@
+// Package reqctx carries the request id from the HTTP layer to the domain, which records it in
+// history and audit entries. It exists so the domain can read the id without importing the
+// server package (and net/http with it).
+package reqctx
+
+import "context"
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the id stored by WithRequestID, or "" (a job run or a test without one).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// historyDoc is tenants/{id}/history/{auto}.
+type historyDoc struct {
+	From                string     `firestore:"from"`
+	To                  string     `firestore:"to"`
+	ActorUID            string     `firestore:"actorUid,omitempty"`
+	ActorPlatformRole   string     `firestore:"actorPlatformRole,omitempty"`
+	ActorSystem         string     `firestore:"actorSystem,omitempty"`
+	Reason              string     `firestore:"reason"`
+	RequestID           string     `firestore:"requestId,omitempty"`
+	At                  time.Time  `firestore:"at"`
+	TrialEndsAt         *time.Time `firestore:"trialEndsAt,omitempty"`
+	PreviousTrialEndsAt *time.Time `firestore:"previousTrialEndsAt,omitempty"`
+}
+
+func toDBHistory(h tenancy.HistoryEntry) historyDoc {
+	d := historyDoc{
+		From: string(h.From), To: string(h.To), ActorUID: h.Actor.UID, ActorPlatformRole: string(h.Actor.PlatformRole),
+		ActorSystem: h.Actor.System, Reason: h.Reason, RequestID: h.RequestID, At: h.At,
+	}
+	if !h.TrialEndsAt.IsZero() {
+		d.TrialEndsAt = &h.TrialEndsAt
+		d.PreviousTrialEndsAt = &h.PreviousTrialEndsAt
+	}
+	return d
+}
+
+func toHistory(id string, d historyDoc) tenancy.HistoryEntry {
+	h := tenancy.HistoryEntry{
+		ID: id, From: rules.Status(d.From), To: rules.Status(d.To),
+		Actor:  tenancy.Actor{UID: d.ActorUID, PlatformRole: auth.PlatformRole(d.ActorPlatformRole), System: d.ActorSystem},
+		Reason: d.Reason, RequestID: d.RequestID, At: d.At,
+	}
+	if d.TrialEndsAt != nil {
+		h.TrialEndsAt = *d.TrialEndsAt
+	}
+	if d.PreviousTrialEndsAt != nil {
+		h.PreviousTrialEndsAt = *d.PreviousTrialEndsAt
+	}
+	return h
+}
+
+// auditDoc is tenants/{id}/audit/{auto}.
+type auditDoc struct {
+	Action            string         `firestore:"action"`
+	ActorUID          string         `firestore:"actorUid,omitempty"`
+	ActorPlatformRole string         `firestore:"actorPlatformRole,omitempty"`
+	ActorSystem       string         `firestore:"actorSystem,omitempty"`
+	Reason            string         `firestore:"reason"`
+	RequestID         string         `firestore:"requestId,omitempty"`
+	At                time.Time      `firestore:"at"`
+	Details           map[string]any `firestore:"details,omitempty"`
+}
+
+func toDBAudit(a tenancy.AuditEntry) auditDoc {
+	return auditDoc{
+		Action: a.Action, ActorUID: a.Actor.UID, ActorPlatformRole: string(a.Actor.PlatformRole), ActorSystem: a.Actor.System,
+		Reason: a.Reason, RequestID: a.RequestID, At: a.At, Details: a.Details,
+	}
+}
+
+// ChangeStatus implements tenancy.Store. The transaction reads one document and writes three or
+// four, so it holds the tenant's lock for about one round trip; everything that must agree with
+// the status (other transitions, API writes checking it in their own transactions) queues on
+// that lock instead of acting on a stale read.
+func (s *Store) ChangeStatus(ctx context.Context, tenantID string, decide func(tenancy.Tenant) (tenancy.StatusChange, error)) (tenancy.Tenant, error) {
+	ref := s.fs.Collection(colTenants).Doc(tenantID)
+	var out tenancy.Tenant
+	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if err != nil {
+			if status.Code(err) == codes.NotFound {
+				return errs.ErrNotFound
+			}
+			return fmt.Errorf("read tenant %s: %w", tenantID, err)
+		}
+		var d tenantDoc
+		if err := snap.DataTo(&d); err != nil {
+			return fmt.Errorf("decode tenant %s: %w", tenantID, err)
+		}
+		t := toTenant(tenantID, d)
+		ch, err := decide(t)
+		if err != nil {
+			return err
+		}
+		updates := []firestore.Update{
+			{Path: "status", Value: string(ch.Status)},
+			{Path: "statusChangedAt", Value: ch.At},
+		}
+		if !ch.TrialEndsAt.IsZero() {
+			updates = append(updates, firestore.Update{Path: "trialEndsAt", Value: ch.TrialEndsAt})
+		}
+		if err := tx.Update(ref, updates); err != nil {
+			return fmt.Errorf("update tenant %s: %w", tenantID, err)
+		}
+		if err := tx.Create(ref.Collection(colHistory).NewDoc(), toDBHistory(ch.History)); err != nil {
+			return fmt.Errorf("write history of %s: %w", tenantID, err)
+		}
+		if ch.Audit != nil {
+			if err := tx.Create(ref.Collection(colAudit).NewDoc(), toDBAudit(*ch.Audit)); err != nil {
+				return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
+			}
+		}
+		for _, e := range ch.Outbox {
+			if err := tx.Create(s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
+				return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
+			}
+		}
+		out = ch.Apply(t)
+		return nil
+	})
+	if err != nil {
+		return tenancy.Tenant{}, err
+	}
+	return out, nil
+}
+
+// DueTrials implements tenancy.Store. It needs the composite index (status ASC, trialEndsAt ASC)
+// declared in firestore.indexes.json, and reads only trialEndsAt.
+func (s *Store) DueTrials(ctx context.Context, cutoff time.Time, after tenancy.TrialCursor, limit int) ([]tenancy.DueTrial, error) {
+	q := s.fs.Collection(colTenants).
+		Where("status", "==", string(rules.StatusTrial)).
+		Where("trialEndsAt", "<=", cutoff).
+		OrderBy("trialEndsAt", firestore.Asc).
+		OrderBy(firestore.DocumentID, firestore.Asc).
+		Select("trialEndsAt")
+	if after.TenantID != "" {
+		q = q.StartAfter(after.TrialEndsAt, after.TenantID)
+	}
+	snaps, err := q.Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("list due trials: %w", err)
+	}
+	out := make([]tenancy.DueTrial, 0, len(snaps))
+	for _, snap := range snaps {
+		var d struct {
+			TrialEndsAt time.Time `firestore:"trialEndsAt"`
+		}
+		if err := snap.DataTo(&d); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
+		}
+		out = append(out, tenancy.DueTrial{TenantID: snap.Ref.ID, TrialEndsAt: d.TrialEndsAt})
+	}
+	return out, nil
+}
+
+// StatusHistory implements tenancy.Store.
+func (s *Store) StatusHistory(ctx context.Context, tenantID string, limit int) ([]tenancy.HistoryEntry, error) {
+	snaps, err := s.fs.Collection(colTenants).Doc(tenantID).Collection(colHistory).
+		OrderBy("at", firestore.Desc).Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("list history of %s: %w", tenantID, err)
+	}
+	out := make([]tenancy.HistoryEntry, 0, len(snaps))
+	for _, snap := range snaps {
+		var d historyDoc
+		if err := snap.DataTo(&d); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
+		}
+		out = append(out, toHistory(snap.Ref.ID, d))
+	}
+	return out, nil
+}

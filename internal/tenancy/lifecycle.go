@@ -1,0 +1,373 @@
+package tenancy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/reqctx"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// Transition is one row of the lifecycle table: the statuses a tenant may move to from From.
+type Transition struct {
+	From rules.Status
+	To   []rules.Status
+}
+
+// Transitions is the lifecycle as an explicit table; any change not listed is
+// errs.ErrInvalidTransition. cancelled is terminal: restoring a cancelled customer is a new
+// tenant, so nothing half-deleted ever comes back to life.
+var Transitions = []Transition{
+	{rules.StatusProvisioning, []rules.Status{rules.StatusTrial, rules.StatusActive, rules.StatusCancelled}},
+	{rules.StatusTrial, []rules.Status{rules.StatusTrialExpired, rules.StatusActive, rules.StatusPastDue, rules.StatusCancelled}},
+	{rules.StatusTrialExpired, []rules.Status{rules.StatusTrial, rules.StatusActive, rules.StatusCancelled}},
+	{rules.StatusActive, []rules.Status{rules.StatusPastDue, rules.StatusSuspended, rules.StatusCancelled}},
+	{rules.StatusPastDue, []rules.Status{rules.StatusActive, rules.StatusSuspended, rules.StatusCancelled}},
+	{rules.StatusSuspended, []rules.Status{rules.StatusActive, rules.StatusCancelled}},
+	{rules.StatusCancelled, nil},
+}
+
+// NextStatuses returns the statuses the table allows after from.
+func NextStatuses(from rules.Status) []rules.Status {
+	for _, t := range Transitions {
+		if t.From == from {
+			return t.To
+		}
+	}
+	return nil
+}
+
+// CanTransition reports whether the table allows from → to.
+func CanTransition(from, to rules.Status) bool {
+	return slices.Contains(NextStatuses(from), to)
+}
+
+// Actor is who caused a change: a signed-in user (platform staff, for the staff operations) or
+// the system (a job, a webhook).
+type Actor struct {
+	UID          string            // "" for the system
+	PlatformRole auth.PlatformRole // the user's platform role when they acted
+	System       string            // the job or integration that acted, e.g. "expire-trials"; "" for users
+}
+
+func actorOf(p auth.Principal) Actor { return Actor{UID: p.UID, PlatformRole: p.PlatformRole} }
+
+// HistoryEntry records one status change (or trial extension) in tenants/{id}/history.
+type HistoryEntry struct {
+	ID        string
+	From      rules.Status
+	To        rules.Status
+	Actor     Actor
+	Reason    string
+	RequestID string // the API request or job run that made the change
+	At        time.Time
+	// TrialEndsAt and PreviousTrialEndsAt are set when the change moved the trial's end.
+	TrialEndsAt         time.Time
+	PreviousTrialEndsAt time.Time
+}
+
+// Audit actions written by the staff operations.
+const (
+	AuditSetStatus   = "tenant.set_status"
+	AuditExtendTrial = "tenant.extend_trial"
+)
+
+// AuditEntry records one staff action in tenants/{id}/audit.
+type AuditEntry struct {
+	Action    string
+	Actor     Actor
+	Reason    string
+	RequestID string
+	At        time.Time
+	Details   map[string]any
+}
+
+// StatusChange is everything one transition writes, in the same transaction that read the
+// tenant it was decided on.
+type StatusChange struct {
+	Status      rules.Status
+	At          time.Time // the new statusChangedAt
+	TrialEndsAt time.Time // zero: unchanged
+	History     HistoryEntry
+	Audit       *AuditEntry // staff actions only
+	Outbox      []OutboxEntry
+}
+
+// Apply returns t as it is after the change.
+func (c StatusChange) Apply(t Tenant) Tenant {
+	t.Status = c.Status
+	t.StatusChangedAt = c.At
+	if !c.TrialEndsAt.IsZero() {
+		t.TrialEndsAt = c.TrialEndsAt
+	}
+	return t
+}
+
+// transitionRequest describes one change for transition.
+type transitionRequest struct {
+	to          rules.Status
+	trialEndsAt time.Time // non-zero: also move the trial's end (extendTrial)
+	actor       Actor
+	reason      string
+	auditAction string // non-empty for staff actions, which are also written to the audit log
+	// guard re-checks a precondition on the tenant as read inside the transaction (the job's
+	// "still in trial and due"), so a decision taken on an older read can never be applied. It
+	// may also pick the target status and reason from that read; "" keeps the request's.
+	guard func(t Tenant) (to rules.Status, reason string, err error)
+}
+
+// transition is the one function that changes a tenant's status. In one short transaction it
+// reads the tenant, checks the lifecycle table, and writes the status, statusChangedAt, a history
+// entry, the audit entry of a staff action and the outbox events the change emits. Everything
+// racing it (another transition, an API write that checks the status in its own transaction)
+// is serialized by Firestore on the tenant document.
+func (s *Service) transition(ctx context.Context, tenantID string, req transitionRequest) (Tenant, error) {
+	requestID := reqctx.RequestID(ctx)
+	t, err := s.store.ChangeStatus(ctx, tenantID, func(t Tenant) (StatusChange, error) {
+		// Read the clock inside: the transaction may be retried, and the change is dated when
+		// it is decided.
+		now := s.clock.Now()
+		// Locals, not req's fields: a retried attempt must decide afresh from its own read.
+		to, reason := req.to, req.reason
+		if req.guard != nil {
+			gTo, gReason, err := req.guard(t)
+			if err != nil {
+				return StatusChange{}, err
+			}
+			if gTo != "" {
+				to = gTo
+			}
+			if gReason != "" {
+				reason = gReason
+			}
+		}
+		extending := to == rules.StatusTrial && t.Status == rules.StatusTrial && !req.trialEndsAt.IsZero()
+		if !extending && !CanTransition(t.Status, to) {
+			return StatusChange{}, invalidTransition(t.Status, to)
+		}
+		if to == rules.StatusTrial {
+			end := t.TrialEndsAt
+			if !req.trialEndsAt.IsZero() {
+				end = req.trialEndsAt
+			}
+			if !end.After(now) {
+				// The job would expire it again at once and send a second conversion email.
+				return StatusChange{}, errs.Detail(errs.ErrInvalidTransition,
+					"the trial ended on %s; reopen it with extendTrial and a new end date", end.UTC().Format(time.RFC3339))
+			}
+		}
+		ch := StatusChange{
+			Status:      to,
+			At:          now,
+			TrialEndsAt: req.trialEndsAt,
+			History: HistoryEntry{
+				From: t.Status, To: to, Actor: req.actor, Reason: reason, RequestID: requestID, At: now,
+			},
+		}
+		if !req.trialEndsAt.IsZero() {
+			ch.History.TrialEndsAt = req.trialEndsAt
+			ch.History.PreviousTrialEndsAt = t.TrialEndsAt
+		}
+		if req.auditAction != "" {
+			details := map[string]any{"from": string(t.Status), "to": string(to)}
+			if !req.trialEndsAt.IsZero() {
+				details["trialEndsAt"] = req.trialEndsAt
+				details["previousTrialEndsAt"] = t.TrialEndsAt
+			}
+			ch.Audit = &AuditEntry{
+				Action: req.auditAction, Actor: req.actor, Reason: reason, RequestID: requestID, At: now, Details: details,
+			}
+		}
+		ch.Outbox = eventsOf(t, to, now)
+		return ch, nil
+	})
+	if err != nil {
+		return Tenant{}, err
+	}
+	return t, nil
+}
+
+// eventsOf lists the outbox entries a move of t to status `to` at `now` emits.
+func eventsOf(t Tenant, to rules.Status, now time.Time) []OutboxEntry {
+	if to != rules.StatusTrialExpired {
+		return nil
+	}
+	// The id names this one expiry (the tenant and the instant of the change), so a retried
+	// transaction or a re-run of the job can never queue a second email for it, while a trial
+	// that is extended and expires again gets its own.
+	return []OutboxEntry{{
+		ID:       OutboxTrialExpiredEmail + "-" + t.ID + "-" + strconv.FormatInt(now.UnixNano(), 10),
+		Kind:     OutboxTrialExpiredEmail,
+		TenantID: t.ID,
+		Payload:  map[string]any{"tenantId": t.ID, "trialEndedAt": t.TrialEndsAt},
+		// Due at once: the customer should hear about it while the banner is new.
+		CreatedAt: now, NextAttemptAt: now,
+	}}
+}
+
+// invalidTransition says what is allowed instead, in the API's enum spelling.
+func invalidTransition(from, to rules.Status) error {
+	next := NextStatuses(from)
+	if len(next) == 0 {
+		return errs.Detail(errs.ErrInvalidTransition,
+			"an organization that is %s cannot change status any more; provision a new organization instead", enum(from))
+	}
+	names := make([]string, len(next))
+	for i, s := range next {
+		names[i] = enum(s)
+	}
+	return errs.Detail(errs.ErrInvalidTransition,
+		"an organization that is %s cannot move to %s; from %s it can move to %s",
+		enum(from), enum(to), enum(from), strings.Join(names, ", "))
+}
+
+// enum spells a status as the GraphQL enum does.
+func enum(s rules.Status) string { return strings.ToUpper(string(s)) }
+
+// Platform roles allowed to run each staff operation.
+var (
+	setStatusRoles   = []auth.PlatformRole{auth.PlatformSuperAdmin, auth.PlatformSupport}
+	extendTrialRoles = []auth.PlatformRole{auth.PlatformSuperAdmin, auth.PlatformSales}
+)
+
+// Bounds of a staff operation's reason, in characters.
+const (
+	minReason = 3
+	maxReason = 500
+)
+
+// MaxTrialExtension bounds extendTrial: a longer evaluation is a contract, not a trial.
+const MaxTrialExtension = 365 * 24 * time.Hour
+
+// SetStatus is the staff operation setTenantStatus (platform roles super_admin and support): it
+// moves a tenant to status `to` along the lifecycle table, recording reason in the history and
+// the audit log.
+func (s *Service) SetStatus(ctx context.Context, tenantID string, to rules.Status, reason string) (TenantView, error) {
+	p, v, err := s.staffTarget(ctx, tenantID, setStatusRoles, "Changing an organization's status")
+	if err != nil {
+		return TenantView{}, err
+	}
+	if reason, err = validReason(reason); err != nil {
+		return TenantView{}, err
+	}
+	if !rules.ValidStatus(to) {
+		return TenantView{}, errs.Invalid("status", "use one of the TenantStatus values")
+	}
+	if err := auth.RequireFresh(ctx); err != nil {
+		return TenantView{}, err
+	}
+	t, err := s.transition(ctx, tenantID, transitionRequest{
+		to: to, actor: actorOf(p), reason: reason, auditAction: AuditSetStatus,
+	})
+	if err != nil {
+		return TenantView{}, fmt.Errorf("set status of tenant %s: %w", tenantID, err)
+	}
+	v.Tenant = t
+	return v, nil
+}
+
+// ExtendTrial is the staff operation extendTrial (platform roles super_admin and sales): it sets
+// the trial's end of a tenant in trial, or reopens the trial of a trial_expired tenant.
+func (s *Service) ExtendTrial(ctx context.Context, tenantID string, trialEndsAt time.Time, reason string) (TenantView, error) {
+	p, v, err := s.staffTarget(ctx, tenantID, extendTrialRoles, "Extending a trial")
+	if err != nil {
+		return TenantView{}, err
+	}
+	if reason, err = validReason(reason); err != nil {
+		return TenantView{}, err
+	}
+	now := s.clock.Now()
+	end := trialEndsAt.UTC().Truncate(time.Microsecond) // what Firestore keeps
+	if !end.After(now) {
+		return TenantView{}, errs.Invalid("trialEndsAt", "must be in the future; send a time after "+now.Format(time.RFC3339))
+	}
+	if end.After(now.Add(MaxTrialExtension)) {
+		return TenantView{}, errs.Invalid("trialEndsAt", "can be at most 365 days ahead; for a longer evaluation, provision a contract tenant")
+	}
+	if err := auth.RequireFresh(ctx); err != nil {
+		return TenantView{}, err
+	}
+	t, err := s.transition(ctx, tenantID, transitionRequest{
+		to: rules.StatusTrial, trialEndsAt: end, actor: actorOf(p), reason: reason, auditAction: AuditExtendTrial,
+		guard: func(t Tenant) (rules.Status, string, error) {
+			if t.Status != rules.StatusTrial && t.Status != rules.StatusTrialExpired {
+				return "", "", errs.Detail(errs.ErrInvalidTransition,
+					"only a trial can be extended, and this organization is %s; use setTenantStatus to change its status", enum(t.Status))
+			}
+			return "", "", nil
+		},
+	})
+	if err != nil {
+		return TenantView{}, fmt.Errorf("extend trial of tenant %s: %w", tenantID, err)
+	}
+	v.Tenant = t
+	return v, nil
+}
+
+// staffTarget authorizes a staff operation on a tenant. Callers who cannot see the tenant get
+// errs.ErrNotFound, so its existence does not leak; callers who can see it (members, other
+// staff) but lack the platform role get errs.ErrForbidden.
+func (s *Service) staffTarget(ctx context.Context, tenantID string, allowed []auth.PlatformRole, what string) (auth.Principal, TenantView, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return auth.Principal{}, TenantView{}, errs.ErrUnauthenticated
+	}
+	v, err := s.Tenant(ctx, tenantID)
+	if err != nil {
+		return auth.Principal{}, TenantView{}, err
+	}
+	if !slices.Contains(allowed, p.PlatformRole) {
+		names := make([]string, len(allowed))
+		for i, r := range allowed {
+			names[i] = strings.ToUpper(string(r))
+		}
+		return auth.Principal{}, TenantView{}, errs.Detail(errs.ErrForbidden,
+			"%s needs the %s platform role; ask a super admin", what, strings.Join(names, " or "))
+	}
+	return p, v, nil
+}
+
+// validReason trims a staff operation's reason and accepts 3–500 visible characters; line breaks
+// and tabs are allowed, other control and format characters are not (they hide text in the
+// audit log).
+func validReason(s string) (string, error) {
+	const why = "give a reason of 3 to 500 characters; it is kept in the organization's history and audit log"
+	if !utf8.ValidString(s) {
+		return "", errs.Invalid("reason", why)
+	}
+	s = strings.TrimSpace(s)
+	if n := utf8.RuneCountInString(s); n < minReason || n > maxReason {
+		return "", errs.Invalid("reason", why)
+	}
+	for _, r := range s {
+		if r == '\n' || r == '\t' {
+			continue
+		}
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return "", errs.Invalid("reason", why)
+		}
+	}
+	return s, nil
+}
+
+// StatusHistory lists a tenant's status changes, newest first, for callers who may read its
+// audit log (owner and admin while the status allows reads; platform staff always).
+func (s *Service) StatusHistory(ctx context.Context, tenantID string, limit int) ([]HistoryEntry, error) {
+	if _, err := s.Authorize(ctx, tenantID, rules.ReadAuditLog); err != nil {
+		return nil, err
+	}
+	limit = max(1, min(limit, 200))
+	h, err := s.store.StatusHistory(ctx, tenantID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read status history of %s: %w", tenantID, err)
+	}
+	return h, nil
+}

@@ -1,0 +1,169 @@
+package rules_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/testenv"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// TestEscalationsFail tries what a malicious or curious SPA user would: promote themselves, reopen
+// their tenant, raise its seat cap or plan, join a tenant that is not theirs, reach into another
+// tenant, write server-owned documents, or smuggle such a write into a batch with an allowed one.
+// Each must be refused by the generated rules, and nothing may change. Positive controls run
+// first, so a broken fixture that refuses everything cannot pass.
+func TestEscalationsFail(t *testing.T) {
+	t.Parallel()
+	env := loadRules(t)
+	fs := env.Firestore(t)
+	ctx := context.Background()
+
+	owner := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	admin := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	member := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	viewer := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	outsider := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	ownerB := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+
+	a, b, expired := testenv.UniqueID("esc-a-"), testenv.UniqueID("esc-b-"), testenv.UniqueID("esc-x-")
+	ends := time.Now().UTC().Add(7 * 24 * time.Hour)
+	docs := map[string]map[string]any{
+		"tenants/" + a:                     tenantDoc(rules.StatusActive, ends),
+		"tenants/" + b:                     tenantDoc(rules.StatusActive, ends),
+		"tenants/" + expired:               tenantDoc(rules.StatusTrialExpired, ends.AddDate(0, 0, -30)),
+		"tenants/" + a + "/notes/n1":       {"text": "seeded"},
+		"tenants/" + b + "/notes/n1":       {"text": "seeded"},
+		"tenants/" + expired + "/notes/n1": {"text": "seeded"},
+		"tenants/" + a + "/audit/e1":       {"action": "seeded"},
+		"users/" + member.UID:              {"email": member.Email, "tenantIds": []string{a, expired}},
+	}
+	for _, m := range []struct {
+		u    testenv.User
+		role rules.Role
+	}{{owner, rules.RoleOwner}, {admin, rules.RoleAdmin}, {member, rules.RoleMember}, {viewer, rules.RoleViewer}} {
+		docs["tenants/"+a+"/members/"+m.u.UID] = map[string]any{"role": string(m.role), "email": m.u.Email, "joinedAt": ends}
+	}
+	docs["tenants/"+expired+"/members/"+member.UID] = map[string]any{"role": "owner", "email": member.Email, "joinedAt": ends}
+	docs["tenants/"+b+"/members/"+ownerB.UID] = map[string]any{"role": "owner", "email": ownerB.Email, "joinedAt": ends}
+	writeAll(t, fs, docs)
+	t.Cleanup(func() {
+		deleteTenants(fs, []string{a, b, expired})
+		_, _ = fs.Doc("users/" + member.UID).Delete(context.Background())
+		_, _ = fs.Doc("users/" + outsider.UID).Delete(context.Background())
+	})
+
+	str := func(v string) map[string]any { return map[string]any{"stringValue": v} }
+	doc := func(f map[string]any) map[string]any { return map[string]any{"fields": f} }
+	name := func(path string) string {
+		return "projects/" + env.Project + "/databases/(default)/documents/" + path
+	}
+
+	type attempt struct {
+		name   string
+		method string
+		path   string
+		user   testenv.User
+		body   any
+	}
+	controls := []attempt{
+		{"member reads their tenant's data", http.MethodGet, "tenants/" + a + "/notes/n1", member, nil},
+		{"member writes their tenant's data", http.MethodPatch, "tenants/" + a + "/notes/n2", member, doc(map[string]any{"text": str("mine")})},
+		{"member reads their own membership", http.MethodGet, "tenants/" + a + "/members/" + member.UID, member, nil},
+		{"admin reads the audit log", http.MethodGet, "tenants/" + a + "/audit/e1", admin, nil},
+		{"member of an expired tenant still reads its data", http.MethodGet, "tenants/" + expired + "/notes/n1", member, nil},
+	}
+	for _, c := range controls {
+		if status, body := firestoreREST(t, env, c.method, c.path, c.user.IDToken, c.body); status != http.StatusOK {
+			t.Fatalf("positive control %q: HTTP %d, want 200: %s", c.name, status, body)
+		}
+	}
+
+	attempts := []attempt{
+		// Role escalation: memberships are server-owned, whoever asks.
+		{"member sets their own role to owner", http.MethodPatch, "tenants/" + a + "/members/" + member.UID + "?updateMask.fieldPaths=role", member, doc(map[string]any{"role": str("owner")})},
+		{"viewer sets their own role to admin", http.MethodPatch, "tenants/" + a + "/members/" + viewer.UID + "?updateMask.fieldPaths=role", viewer, doc(map[string]any{"role": str("admin")})},
+		{"owner promotes a member directly", http.MethodPatch, "tenants/" + a + "/members/" + member.UID + "?updateMask.fieldPaths=role", owner, doc(map[string]any{"role": str("admin")})},
+		{"member deletes their membership", http.MethodDelete, "tenants/" + a + "/members/" + member.UID, member, nil},
+		// The tenant document: status, caps and plan only change through the API.
+		{"owner of an expired tenant sets it active", http.MethodPatch, "tenants/" + expired + "?updateMask.fieldPaths=status", member, doc(map[string]any{"status": str("active")})},
+		{"member sets the tenant's status", http.MethodPatch, "tenants/" + a + "?updateMask.fieldPaths=status", member, doc(map[string]any{"status": str("trial")})},
+		{"member raises the seat cap", http.MethodPatch, "tenants/" + a + "?updateMask.fieldPaths=seatCap", member, doc(map[string]any{"seatCap": map[string]any{"integerValue": "1000"}})},
+		{"owner raises the seat cap", http.MethodPatch, "tenants/" + a + "?updateMask.fieldPaths=seatCap", owner, doc(map[string]any{"seatCap": map[string]any{"integerValue": "1000"}})},
+		{"member changes the plan", http.MethodPatch, "tenants/" + a + "?updateMask.fieldPaths=planId", member, doc(map[string]any{"planId": str("enterprise")})},
+		{"owner changes the plan", http.MethodPatch, "tenants/" + a + "?updateMask.fieldPaths=planId", owner, doc(map[string]any{"planId": str("enterprise")})},
+		{"owner deletes the tenant", http.MethodDelete, "tenants/" + a, owner, nil},
+		// Joining a tenant one does not belong to.
+		{"outsider creates a membership for themselves", http.MethodPost, "tenants/" + a + "/members?documentId=" + outsider.UID, outsider, doc(map[string]any{"role": str("owner")})},
+		{"outsider upserts a membership for themselves", http.MethodPatch, "tenants/" + a + "/members/" + outsider.UID, outsider, doc(map[string]any{"role": str("member")})},
+		{"member of A adds themselves to B", http.MethodPatch, "tenants/" + b + "/members/" + member.UID, member, doc(map[string]any{"role": str("owner")})},
+		{"outsider links a tenant in their users document", http.MethodPatch, "users/" + outsider.UID, outsider, doc(map[string]any{"tenantIds": map[string]any{"arrayValue": map[string]any{"values": []any{str(a)}}}})},
+		{"member edits their own users document", http.MethodPatch, "users/" + member.UID + "?updateMask.fieldPaths=tenantIds", member, doc(map[string]any{"tenantIds": map[string]any{"arrayValue": map[string]any{"values": []any{str(b)}}}})},
+		{"outsider creates a tenant", http.MethodPost, "tenants?documentId=" + testenv.UniqueID("esc-new-"), outsider, doc(map[string]any{"status": str("active")})},
+		// Tenant A's member reaching into tenant B.
+		{"member of A reads B's tenant", http.MethodGet, "tenants/" + b, member, nil},
+		{"member of A reads B's data", http.MethodGet, "tenants/" + b + "/notes/n1", member, nil},
+		{"member of A lists B's data", http.MethodGet, "tenants/" + b + "/notes", member, nil},
+		{"member of A lists B's members", http.MethodGet, "tenants/" + b + "/members", member, nil},
+		{"member of A updates B's data", http.MethodPatch, "tenants/" + b + "/notes/n1", member, doc(map[string]any{"text": str("defaced")})},
+		{"member of A creates data in B", http.MethodPost, "tenants/" + b + "/notes?documentId=planted", member, doc(map[string]any{"text": str("planted")})},
+		{"member of A deletes B's data", http.MethodDelete, "tenants/" + b + "/notes/n1", member, nil},
+		{"member lists all tenants", http.MethodGet, "tenants", member, nil},
+		// Server-owned collections under their own tenant.
+		{"member creates an invitation", http.MethodPost, "tenants/" + a + "/invitations?documentId=inv1", member, doc(map[string]any{"email": str("friend@example.test"), "role": str("admin")})},
+		{"owner creates an invitation directly", http.MethodPost, "tenants/" + a + "/invitations?documentId=inv2", owner, doc(map[string]any{"email": str("friend@example.test"), "role": str("admin")})},
+		{"member reads the audit log", http.MethodGet, "tenants/" + a + "/audit/e1", member, nil},
+		{"owner forges an audit entry", http.MethodPost, "tenants/" + a + "/audit?documentId=forged", owner, doc(map[string]any{"action": str("nothing to see")})},
+		{"owner erases an audit entry", http.MethodDelete, "tenants/" + a + "/audit/e1", owner, nil},
+		{"owner writes history", http.MethodPost, "tenants/" + a + "/history?documentId=h1", owner, doc(map[string]any{"to": str("active")})},
+		{"owner writes billing under the tenant", http.MethodPost, "tenants/" + a + "/billing?documentId=b1", owner, doc(map[string]any{"status": str("paid")})},
+		{"owner writes the top-level billing record", http.MethodPatch, "billing/" + a, owner, doc(map[string]any{"status": str("paid")})},
+		{"owner queues an outbox entry", http.MethodPost, "outbox?documentId=" + testenv.UniqueID("esc-"), owner, doc(map[string]any{"kind": str("email.welcome")})},
+		// An allowed write cannot carry a forbidden one: the batch is refused as a whole.
+		{"batch of allowed data and the tenant's status", http.MethodPost, ":commit", member, map[string]any{"writes": []any{
+			map[string]any{"update": map[string]any{"name": name("tenants/" + a + "/notes/n1"), "fields": map[string]any{"text": str("batched")}}},
+			map[string]any{"update": map[string]any{"name": name("tenants/" + expired), "fields": map[string]any{"status": str("active")}}, "updateMask": map[string]any{"fieldPaths": []string{"status"}}},
+		}}},
+		{"collection-group query across tenants", http.MethodPost, ":runQuery", member, map[string]any{"structuredQuery": map[string]any{"from": []any{map[string]any{"collectionId": "notes", "allDescendants": true}}}}},
+		{"anonymous reads data", http.MethodGet, "tenants/" + a + "/notes/n1", testenv.User{}, nil},
+	}
+	for _, at := range attempts {
+		t.Run(at.name, func(t *testing.T) {
+			status, body := firestoreREST(t, env, at.method, at.path, at.user.IDToken, at.body)
+			if status != http.StatusForbidden && !strings.Contains(string(body), "PERMISSION_DENIED") {
+				t.Errorf("%s %s: HTTP %d, want 403: %s", at.method, at.path, status, body)
+			}
+		})
+	}
+
+	// Nothing changed.
+	for _, id := range []string{a, expired} {
+		snap, err := fs.Doc("tenants/" + id).Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := snap.Data()
+		if d["seatCap"] != int64(10) || d["planId"] != "starter" {
+			t.Errorf("tenant %s changed: %v", id, d)
+		}
+	}
+	if s, _ := fs.Doc("tenants/" + expired).Get(ctx); s.Data()["status"] != "trial_expired" {
+		t.Errorf("the expired tenant's status changed to %v", s.Data()["status"])
+	}
+	if s, _ := fs.Doc("tenants/" + a + "/members/" + member.UID).Get(ctx); s.Data()["role"] != "member" {
+		t.Errorf("the member's role changed to %v", s.Data()["role"])
+	}
+	for _, p := range []string{"tenants/" + a + "/members/" + outsider.UID, "tenants/" + b + "/members/" + member.UID, "tenants/" + b + "/notes/planted", "tenants/" + a + "/invitations/inv1"} {
+		if s, err := fs.Doc(p).Get(ctx); err == nil && s.Exists() {
+			t.Errorf("%s was created", p)
+		}
+	}
+	for _, p := range []string{"tenants/" + a + "/notes/n1", "tenants/" + b + "/notes/n1"} {
+		if s, err := fs.Doc(p).Get(ctx); err != nil || s.Data()["text"] != "seeded" {
+			t.Errorf("%s changed or vanished: %v %v", p, s.Data(), err)
+		}
+	}
+}

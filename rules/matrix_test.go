@@ -1,0 +1,345 @@
+package rules_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"github.com/tenantry/tenantry/internal/testenv"
+	"github.com/tenantry/tenantry/rules"
+)
+
+func TestCheckedInRulesAreGenerated(t *testing.T) {
+	t.Parallel()
+	got, err := os.ReadFile(filepath.Join("..", "firestore.rules"))
+	if err != nil {
+		t.Fatalf("read firestore.rules: %v", err)
+	}
+	if string(got) != rules.FirestoreRules() {
+		t.Fatal("firestore.rules differs from what the policy tables generate; run `go generate ./rules` and commit the result")
+	}
+}
+
+// caller is one column of the matrix: a member with a role, a signed-in non-member, or nobody.
+type caller struct {
+	name string
+	role rules.Role // "" for the non-member and the anonymous caller
+}
+
+func matrixCallers() []caller {
+	var cs []caller
+	for _, r := range rules.Roles {
+		cs = append(cs, caller{string(r), r})
+	}
+	return append(cs, caller{"non-member", ""}, caller{"anonymous", ""})
+}
+
+var matrixOps = []string{"read", "create", "update", "delete"}
+
+// cell is one (status, caller, operation) of the data matrix.
+type cell struct {
+	status rules.Status
+	caller caller
+	op     string
+}
+
+func (c cell) String() string { return fmt.Sprintf("%s/%s/%s", c.status, c.caller.name, c.op) }
+
+// want is the policy table's answer for a cell: the one specification both enforcement points
+// are tested against.
+func (c cell) want() bool {
+	if c.caller.role == "" {
+		return false
+	}
+	action := rules.WriteData
+	if c.op == "read" {
+		action = rules.ReadData
+	}
+	return rules.Check(c.status, c.caller.role, action) == nil
+}
+
+func allCells() []cell {
+	var out []cell
+	for _, s := range rules.StatusTable {
+		for _, c := range matrixCallers() {
+			for _, op := range matrixOps {
+				out = append(out, cell{s.Status, c, op})
+			}
+		}
+	}
+	return out
+}
+
+// matrixFixture is one tenant per status, the same five role holders as members of each, a
+// signed-in outsider, and per caller the documents its update and delete will target.
+type matrixFixture struct {
+	env     testenv.Env
+	tenants map[rules.Status]string
+	users   map[string]testenv.User
+}
+
+func newMatrixFixture(t testing.TB, env testenv.Env) *matrixFixture {
+	t.Helper()
+	f := &matrixFixture{env: env, tenants: map[rules.Status]string{}, users: map[string]testenv.User{}}
+	// Users live in the Auth emulator's project; their tokens are good in any Firestore project.
+	authEnv := testenv.Require(t)
+	for _, c := range matrixCallers() {
+		if c.name != "anonymous" {
+			f.users[c.name] = authEnv.NewUser(t, testenv.UserOptions{EmailVerified: true})
+		}
+	}
+	docs := map[string]map[string]any{}
+	trialEnds := time.Now().UTC().Add(7 * 24 * time.Hour)
+	for _, s := range rules.StatusTable {
+		id := testenv.UniqueID("mx-")
+		f.tenants[s.Status] = id
+		docs["tenants/"+id] = tenantDoc(s.Status, trialEnds)
+		for _, r := range rules.Roles {
+			u := f.users[string(r)]
+			docs["tenants/"+id+"/members/"+u.UID] = map[string]any{"role": string(r), "email": u.Email, "joinedAt": trialEnds}
+		}
+		docs["tenants/"+id+"/notes/seed"] = map[string]any{"text": "seeded"}
+		for _, c := range matrixCallers() {
+			docs["tenants/"+id+"/notes/upd-"+c.name] = map[string]any{"text": "seeded"}
+			docs["tenants/"+id+"/notes/del-"+c.name] = map[string]any{"text": "seeded"}
+		}
+	}
+	fs := env.Firestore(t)
+	writeAll(t, fs, docs)
+	t.Cleanup(func() { deleteTenants(fs, f.tenantIDs()) })
+	return f
+}
+
+func (f *matrixFixture) tenantIDs() []string {
+	var ids []string
+	for _, id := range f.tenants {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// deleteTenants removes tenants with every document under them (best effort: a leftover costs
+// nothing but space, as every test uses ids of its own).
+func deleteTenants(fs *firestore.Client, ids []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bw := fs.BulkWriter(ctx)
+	var walk func(ref *firestore.DocumentRef)
+	walk = func(ref *firestore.DocumentRef) {
+		cols, err := ref.Collections(ctx).GetAll()
+		if err == nil {
+			for _, c := range cols {
+				refs, err := c.DocumentRefs(ctx).GetAll()
+				if err != nil {
+					continue
+				}
+				for _, r := range refs {
+					walk(r)
+				}
+			}
+		}
+		_, _ = bw.Delete(ref)
+	}
+	for _, id := range ids {
+		walk(fs.Collection("tenants").Doc(id))
+	}
+	bw.End()
+}
+
+// try performs a cell as that caller over the emulator's REST API, so the emulator evaluates the
+// rules with the caller's real ID token, and says whether it was allowed. Anything but 200 or
+// 403 is an error: a 404 or 400 would mean the probe itself is broken. It does not touch a
+// testing.T, so cells can run concurrently.
+func (f *matrixFixture) try(c cell) (bool, error) {
+	token := ""
+	if c.caller.name != "anonymous" {
+		token = f.users[c.caller.name].IDToken
+	}
+	notes := "tenants/" + f.tenants[c.status] + "/notes"
+	body := fields("text", "written by "+c.caller.name)
+	var (
+		status int
+		resp   []byte
+		err    error
+	)
+	switch c.op {
+	case "read":
+		status, resp, err = rest(f.env, http.MethodGet, docURL(f.env, notes+"/seed"), token, nil)
+	case "create":
+		status, resp, err = rest(f.env, http.MethodPost, docURL(f.env, notes+"?documentId=new-"+c.caller.name), token, body)
+	case "update":
+		status, resp, err = rest(f.env, http.MethodPatch, docURL(f.env, notes+"/upd-"+c.caller.name+"?updateMask.fieldPaths=text&currentDocument.exists=true"), token, body)
+	case "delete":
+		status, resp, err = rest(f.env, http.MethodDelete, docURL(f.env, notes+"/del-"+c.caller.name+"?currentDocument.exists=true"), token, nil)
+	}
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("%s: %w", c, err)
+	case status == http.StatusOK:
+		return true, nil
+	case status == http.StatusForbidden:
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: unexpected HTTP %d: %s", c, status, resp)
+}
+
+// tryAll performs every cell, eight at a time (the calls wait on the network, not the CPU), and
+// returns what the rules allowed, by cell.
+func (f *matrixFixture) tryAll(t testing.TB, cells []cell) map[cell]bool {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		got  = make(map[cell]bool, len(cells))
+		errs []error
+		wg   sync.WaitGroup
+		next = make(chan cell)
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range next {
+				ok, err := f.try(c)
+				mu.Lock()
+				got[c] = ok
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, c := range cells {
+		next <- c
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	if len(errs) > 0 {
+		t.FailNow()
+	}
+	return got
+}
+
+// TestDataMatrix is the whole policy for application data, cell by cell: every status × every
+// role, a signed-in non-member and an anonymous caller × read, create, update and delete, each
+// performed as that user against the generated rules in the emulator. The expectation of each
+// cell comes from rules.Check, i.e. from the same tables the API enforces.
+func TestDataMatrix(t *testing.T) {
+	t.Parallel()
+	env := loadRules(t)
+	f := newMatrixFixture(t, env)
+	cells := allCells()
+	t.Logf("%d cells: %d statuses × %d callers × %d operations", len(cells), len(rules.StatusTable), len(matrixCallers()), len(matrixOps))
+	got := f.tryAll(t, cells)
+	// One subtest per cell, so `go test -run 'TestDataMatrix/past_due/viewer'` names it too.
+	for _, c := range cells {
+		t.Run(c.String(), func(t *testing.T) {
+			if want := c.want(); got[c] != want {
+				t.Errorf("cell %s: rules allowed=%v, policy table allows=%v", c, got[c], want)
+			}
+		})
+	}
+}
+
+// mutant is a deliberately wrong edit of the generated rules, with what the wrong rules allow.
+type mutant struct {
+	name     string
+	from, to string // text replaced in the generated rules
+	allows   func(c cell) bool
+}
+
+// TestMatrixCatchesWrongRules proves the matrix can fail: it runs the same cells against
+// deliberately broken rules (in a project of their own, so nobody else sees them) and requires
+// the matrix to report exactly the cells each break opens, by name.
+func TestMatrixCatchesWrongRules(t *testing.T) {
+	t.Parallel()
+	readOpen := func(s rules.Status) bool { return rules.StatusAllows(s).Read }
+	isWriter := func(r rules.Role) bool { return rules.Check(rules.StatusActive, r, rules.WriteData) == nil }
+	mutants := []mutant{
+		{
+			name: "the status check dropped from writes",
+			from: "return status(t) in ['trial', 'active'];",
+			to:   "return status(t) in ['trial', 'trial_expired', 'active', 'past_due'];",
+			allows: func(c cell) bool {
+				if c.caller.role == "" {
+					return false
+				}
+				if c.op == "read" {
+					return c.want()
+				}
+				return readOpen(c.status) && isWriter(c.caller.role)
+			},
+		},
+		{
+			name: "viewers may write",
+			from: "statusAllowsWrite(t) && role(t) in ['owner', 'admin', 'manager', 'member'];",
+			to:   "statusAllowsWrite(t) && role(t) in ['owner', 'admin', 'manager', 'member', 'viewer'];",
+			allows: func(c cell) bool {
+				if c.caller.role == "" {
+					return false
+				}
+				if c.op == "read" {
+					return c.want()
+				}
+				return rules.StatusAllows(c.status).Write
+			},
+		},
+		{
+			name: "status ignored for reads",
+			from: "return status(t) in ['trial', 'trial_expired', 'active', 'past_due'];",
+			to:   "return true;",
+			allows: func(c cell) bool {
+				if c.caller.role == "" {
+					return false
+				}
+				if c.op == "read" {
+					return true
+				}
+				return c.want()
+			},
+		},
+	}
+	generated := rules.FirestoreRules()
+	for _, m := range mutants {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			if strings.Count(generated, m.from) != 1 {
+				t.Fatalf("the mutant's anchor %q is not in the generated rules exactly once; update the mutant", m.from)
+			}
+			env := isolated(t, strings.Replace(generated, m.from, m.to, 1))
+			f := newMatrixFixture(t, env)
+			var got, want []string
+			allowed := f.tryAll(t, allCells())
+			for _, c := range allCells() {
+				if allowed[c] != c.want() {
+					got = append(got, c.String())
+				}
+				if m.allows(c) != c.want() {
+					want = append(want, c.String())
+				}
+			}
+			sort.Strings(got)
+			sort.Strings(want)
+			if len(want) == 0 {
+				t.Fatal("the mutant breaks no cell; it proves nothing")
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Fatalf("against wrong rules the matrix reported %d mismatching cells:\n  %s\nwant the %d cells the break opens:\n  %s",
+					len(got), strings.Join(got, "\n  "), len(want), strings.Join(want, "\n  "))
+			}
+			t.Logf("the matrix reports the %d cells this break opens, e.g. %s", len(got), got[0])
+		})
+	}
+}
