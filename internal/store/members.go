@@ -461,7 +461,7 @@ func (m *MembersStore) Invitations(ctx context.Context, tenantID string, statuse
 		}
 		q = q.Where("status", "in", vals)
 	}
-	return m.list(ctx, q.OrderBy("createdAt", firestore.Desc).Limit(limit), "invitations of "+tenantID)
+	return queryAll(ctx, toInvitation, q.OrderBy("createdAt", firestore.Desc).Limit(limit), "invitations of "+tenantID)
 }
 
 // CountPendingUnexpired implements members.Store with a count aggregation.
@@ -484,7 +484,7 @@ func (m *MembersStore) CountPendingUnexpired(ctx context.Context, tenantID strin
 // collection-group field override) and the status is checked here: an address gets few
 // invitations in its life.
 func (m *MembersStore) PendingInvitationsTo(ctx context.Context, email string, limit int) ([]members.Invitation, error) {
-	all, err := m.list(ctx, m.fs.CollectionGroup(colInvitations).Where("email", "==", email).Limit(limit*4), "invitations to an address")
+	all, err := queryAll(ctx, toInvitation, m.fs.CollectionGroup(colInvitations).Where("email", "==", email).Limit(limit*4), "invitations to an address")
 	if err != nil {
 		return nil, err
 	}
@@ -504,23 +504,7 @@ func (m *MembersStore) DuePendingInvitations(ctx context.Context, cutoff time.Ti
 		Where("expiresAt", "<=", cutoff).
 		OrderBy("expiresAt", firestore.Asc).
 		Limit(limit)
-	return m.list(ctx, q, "due invitations")
-}
-
-func (m *MembersStore) list(ctx context.Context, q firestore.Query, what string) ([]members.Invitation, error) {
-	snaps, err := q.Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", what, err)
-	}
-	out := make([]members.Invitation, 0, len(snaps))
-	for _, s := range snaps {
-		inv, err := toInvitation(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inv)
-	}
-	return out, nil
+	return queryAll(ctx, toInvitation, q, "due invitations")
 }
 
 // signupDoc is the part of users/{uid} the signup logic owns.

@@ -51,35 +51,19 @@ func (o *OutboxStore) Due(ctx context.Context, kinds []string, now time.Time, li
 		Where("nextAttemptAt", "<=", now).
 		OrderBy("nextAttemptAt", firestore.Asc).
 		Limit(limit)
-	return o.list(ctx, q, "due outbox entries")
+	return queryAll(ctx, toOutboxEntry, q, "due outbox entries")
 }
 
 // PendingNotOfKinds implements outbox.Store.
 func (o *OutboxStore) PendingNotOfKinds(ctx context.Context, kinds []string, limit int) ([]outbox.Entry, error) {
 	q := o.col().Where("state", "==", string(outbox.StatePending)).Where("kind", "not-in", kinds).Limit(limit)
-	return o.list(ctx, q, "outbox entries of unknown kinds")
+	return queryAll(ctx, toOutboxEntry, q, "outbox entries of unknown kinds")
 }
 
 // Dead implements outbox.Store.
 func (o *OutboxStore) Dead(ctx context.Context, limit int) ([]outbox.Entry, error) {
 	q := o.col().Where("state", "==", string(outbox.StateDead)).OrderBy("deadAt", firestore.Desc).Limit(limit)
-	return o.list(ctx, q, "dead outbox entries")
-}
-
-func (o *OutboxStore) list(ctx context.Context, q firestore.Query, what string) ([]outbox.Entry, error) {
-	snaps, err := q.Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", what, err)
-	}
-	out := make([]outbox.Entry, 0, len(snaps))
-	for _, snap := range snaps {
-		e, err := toOutboxEntry(snap)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return queryAll(ctx, toOutboxEntry, q, "dead outbox entries")
 }
 
 // Get implements outbox.Store.

@@ -80,6 +80,23 @@ func get(ctx context.Context, ref *firestore.DocumentRef, dst any) error {
 	return nil
 }
 
+// queryAll runs q and decodes every document it returns; what names the query in errors.
+func queryAll[T any](ctx context.Context, decode func(*firestore.DocumentSnapshot) (T, error), q firestore.Query, what string) ([]T, error) {
+	snaps, err := q.Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	out := make([]T, 0, len(snaps))
+	for _, snap := range snaps {
+		v, err := decode(snap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // IdempotencyRecord implements tenancy.Store.
 func (s *Store) IdempotencyRecord(ctx context.Context, id string) (tenancy.IdempotencyRecord, error) {
 	var d idempotencyDoc
