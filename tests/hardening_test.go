@@ -261,3 +261,27 @@ func TestOperationalEndpoints(t *testing.T) {
 		t.Errorf("X-Request-Id = %q, want a fresh sane id", got)
 	}
 }
+
+// An argument gqlgen cannot coerce (an enum value spelled the domain's way, a wrong scalar) is
+// the caller's mistake: BAD_USER_INPUT naming the field, never INTERNAL.
+func TestUncoercibleArgumentsAreBadUserInput(t *testing.T) {
+	t.Parallel()
+	s := shared(t)
+	owner := newUser(t)
+	p := s.mustProvision(t, owner.IDToken, provisionInput(uniqueKey(), "Enum Co", "", ""))
+	for name, c := range map[string]struct {
+		query string
+		vars  map[string]any
+		field string
+	}{
+		"enum in an input object": {`mutation($in: InviteMemberInput!) { inviteMember(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"tenantId": p.Tenant.ID, "email": "x@example.test", "role": "member"}}, "role"},
+		"enum argument": {`mutation($r: Role!) { changeMemberRole(tenantId: "` + p.Tenant.ID + `", userId: "u", role: $r) { role } }`,
+			map[string]any{"r": "owner"}, "role"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, errs := s.gql(t, owner.IDToken, c.query, c.vars)
+			wantCode(t, errs, "BAD_USER_INPUT", c.field)
+		})
+	}
+}

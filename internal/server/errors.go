@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/tenantry/tenantry/internal/errs"
@@ -78,6 +79,17 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 
 	code := CodeOf(err)
+	if code == CodeInternal && isArgumentError(ctx, original) {
+		// gqlgen could not coerce an argument (an enum value it does not know, say): the
+		// request's fault, named by the input path it reports.
+		gerr.Message = original.Err.Error()
+		gerr.Extensions = map[string]any{"code": CodeBadUserInput}
+		if name := lastPathName(original.Path); name != "" {
+			gerr.Extensions["field"] = name
+			gerr.Message = name + ": " + gerr.Message
+		}
+		return gerr
+	}
 	if code == CodeInternal {
 		reqID := RequestID(ctx)
 		if !errors.Is(err, errPanic) { // panics were logged with their stack by the recover func
@@ -118,4 +130,23 @@ func publicMessage(err error) string {
 func recoverPanic(ctx context.Context, rec any) error {
 	slog.ErrorContext(ctx, "panic in GraphQL resolver", "panic", rec, "stack", stack())
 	return errPanic
+}
+
+// isArgumentError reports whether err arose while gqlgen coerced a field's arguments: the field's
+// arguments are not parsed yet and the error's path runs past the field into the input.
+func isArgumentError(ctx context.Context, err *gqlerror.Error) bool {
+	if err == nil || err.Err == nil || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	fc := graphql.GetFieldContext(ctx)
+	return fc != nil && fc.Args == nil && len(err.Path) > len(fc.Path())
+}
+
+func lastPathName(p ast.Path) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if name, ok := p[i].(ast.PathName); ok {
+			return string(name)
+		}
+	}
+	return ""
 }
