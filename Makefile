@@ -21,16 +21,16 @@ lint: ## gofmt, go vet and staticcheck only
 generate: ## regenerate the checked-in generated code (gqlgen, firestore.rules)
 	go generate ./...
 
-bench: stack-up ## run the benchmarks against the emulators and mailpit (BENCHFLAGS="-benchtime 1x" for one pass) (figures are printed, not asserted)
+bench: stack-up ## run the benchmarks against the emulators, mailpit and stripe-mock (BENCHFLAGS="-benchtime 1x" for one pass) (figures are printed, not asserted)
 	eval "$$($(STACK) env)" && go test -run '^$$' -bench . $(BENCHFLAGS) ./bench/...
 
 outbox-status: stack-up ## outbox counts by state and the dead-lettered entries (local stack)
 	eval "$$($(STACK) env)" && go run ./cmd/tenantry jobs outbox-status
 
-stack-tools: ## install the pinned tools the stack needs (mailpit) into .stack/bin
+stack-tools: ## install the pinned tools the stack needs (mailpit, stripe-mock) into .stack/bin
 	$(STACK) tools
 
-stack-up: ## start the local emulators and mailpit (idempotent)
+stack-up: ## start the local emulators, mailpit and stripe-mock (idempotent)
 	$(STACK) up
 
 stack-down: ## stop the services stack-up started

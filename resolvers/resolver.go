@@ -6,6 +6,7 @@
 package resolvers
 
 import (
+	"github.com/tenantry/tenantry/internal/billing"
 	"github.com/tenantry/tenantry/internal/members"
 	"github.com/tenantry/tenantry/internal/tenancy"
 )
@@ -16,4 +17,6 @@ type Resolver struct {
 	// Membership is the members domain (invitations, roles, ownership); not "Members", which
 	// would collide with the Tenant.members field resolver.
 	Membership *members.Service
+	// Billing is the Stripe billing domain (Checkout, the portal, Tenant.billing).
+	Billing *billing.Service
 }

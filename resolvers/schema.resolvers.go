@@ -47,6 +47,15 @@ func (r *mutationResolver) ProvisionTenant(ctx context.Context, input model.Prov
 	}, nil
 }
 
+// ProvisionContractTenant is the resolver for the provisionContractTenant field.
+func (r *mutationResolver) ProvisionContractTenant(ctx context.Context, input model.ProvisionContractTenantInput) (*model.ProvisionTenantPayload, error) {
+	res, err := r.Tenancy.ProvisionContract(ctx, toContractInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return &model.ProvisionTenantPayload{Tenant: r.toGraphTenant(provisionedView(res.Tenant, true)), Replayed: res.Replayed}, nil
+}
+
 // SetTenantStatus is the resolver for the setTenantStatus field.
 func (r *mutationResolver) SetTenantStatus(ctx context.Context, tenantID string, status model.TenantStatus, reason string) (*model.Tenant, error) {
 	v, err := r.Tenancy.SetStatus(ctx, tenantID, fromGraphStatus(status), reason)
@@ -145,6 +154,24 @@ func (r *mutationResolver) SetInvitationExpiryDays(ctx context.Context, tenantID
 	return r.toGraphTenant(v), nil
 }
 
+// CreateCheckoutSession is the resolver for the createCheckoutSession field.
+func (r *mutationResolver) CreateCheckoutSession(ctx context.Context, tenantID string, planID string) (*model.CheckoutSession, error) {
+	u, err := r.Billing.CheckoutSession(ctx, tenantID, planID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CheckoutSession{URL: u}, nil
+}
+
+// CreateBillingPortalSession is the resolver for the createBillingPortalSession field.
+func (r *mutationResolver) CreateBillingPortalSession(ctx context.Context, tenantID string) (*model.BillingPortalSession, error) {
+	u, err := r.Billing.PortalSession(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.BillingPortalSession{URL: u}, nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)
@@ -179,6 +206,19 @@ func (r *queryResolver) Plans(ctx context.Context) ([]*model.Plan, error) {
 		out = append(out, toGraphPlan(p))
 	}
 	return out, nil
+}
+
+// Tenants is the resolver for the tenants field.
+func (r *queryResolver) Tenants(ctx context.Context, filter *model.TenantFilter, first *int, after *string) (*model.TenantConnection, error) {
+	limit := tenancy.DefaultTenantsPage
+	if first != nil {
+		limit = *first
+	}
+	page, err := r.Tenancy.Tenants(ctx, toTenantFilter(filter), limit, deref(after))
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphTenantConnection(page), nil
 }
 
 // PendingInvitations is the resolver for the pendingInvitations field.
@@ -228,6 +268,41 @@ func (r *tenantResolver) StatusHistory(ctx context.Context, obj *model.Tenant, f
 		out = append(out, toGraphStatusChange(e))
 	}
 	return out, nil
+}
+
+// Contract is the resolver for the contract field.
+func (r *tenantResolver) Contract(ctx context.Context, obj *model.Tenant) (*model.Contract, error) {
+	c, err := r.Tenancy.ContractOf(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphContract(c), nil
+}
+
+// AuditLog is the resolver for the auditLog field.
+func (r *tenantResolver) AuditLog(ctx context.Context, obj *model.Tenant, first *int) ([]*model.AuditEntry, error) {
+	limit := tenancy.DefaultAuditPage
+	if first != nil {
+		limit = *first
+	}
+	list, err := r.Tenancy.AuditLog(ctx, obj.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.AuditEntry, 0, len(list))
+	for _, e := range list {
+		out = append(out, toGraphAuditEntry(e))
+	}
+	return out, nil
+}
+
+// Billing is the resolver for the billing field.
+func (r *tenantResolver) Billing(ctx context.Context, obj *model.Tenant) (*model.TenantBilling, error) {
+	v, err := r.Resolver.Billing.Billing(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphBilling(v), nil
 }
 
 // Invitation returns graph.InvitationResolver implementation.

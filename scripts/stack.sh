@@ -6,12 +6,13 @@
 #   scripts/stack.sh status [service...]  one line per service; exit 1 if any is not answering
 #   scripts/stack.sh env                  export lines: eval "$(scripts/stack.sh env)"
 #   scripts/stack.sh services             the known service names, one per line
-#   scripts/stack.sh tools                install the pinned tools the services need (mailpit), if missing
+#   scripts/stack.sh tools                install the pinned tools the services need (mailpit, stripe-mock), if missing
 #
 # Services (all bound to 127.0.0.1):
 #   firestore  Firestore emulator (java)                  127.0.0.1:8181  project demo-tenantry
 #   auth       Firebase Auth emulator (firebase-tools)    127.0.0.1:9099
 #   mailpit    SMTP sink with an HTTP API (mailpit)       SMTP 127.0.0.1:1025, HTTP 127.0.0.1:8025
+#   stripe     Stripe API mock (stripe-mock)              HTTP 127.0.0.1:12111, HTTPS 127.0.0.1:12112
 #
 # A service that already answers on its port is reused, not restarted, and `down` leaves it alone
 # (it only stops processes whose pid file `up` wrote in .stack/). Logs are in .stack/logs/ (NAME.log,
@@ -22,11 +23,13 @@
 # run time with PUT /emulator/v1/projects/demo-tenantry:securityRules (the rules tests do this via
 # internal/testenv's Env.SetRules).
 #
-# Tools: mailpit is a Go module pinned below (MAILPIT_VERSION); `up` (or `tools`) installs it with
-# `go install` into .stack/bin when that binary is missing, so CI needs nothing but Go. Tests read
-# delivered mail through mailpit's HTTP API (internal/testenv/mailpit.go).
+# Tools: mailpit and stripe-mock are Go modules pinned below (MAILPIT_VERSION, STRIPE_MOCK_VERSION);
+# `up` (or `tools`) installs them with `go install` into .stack/bin when a binary is missing, so CI
+# needs nothing but Go. Tests read delivered mail through mailpit's HTTP API
+# (internal/testenv/mailpit.go). stripe-mock is stateless: it answers every Stripe call with a
+# canned object (its OpenAPI spec matches stripe-go v76, API version 2023-10-16) and keeps nothing.
 #
-# Adding a service (stripe-mock on 12111/12112 comes next): write the
+# Adding a service: write the
 # svc_<name>_* functions in the "services" section below, append the name to SERVICES, and add its
 # variables to cmd_env.
 set -euo pipefail
@@ -46,9 +49,13 @@ MAILPIT_HTTP_PORT=8025
 MAILPIT_VERSION="v1.33.1"
 BIN_DIR="$STACK_DIR/bin" # pinned tools installed by `go install` (GOBIN)
 MAILPIT_BIN="$BIN_DIR/mailpit"
+STRIPE_HTTP_PORT=12111
+STRIPE_HTTPS_PORT=12112
+STRIPE_MOCK_VERSION="v0.162.0" # its spec matches stripe-go v76 (API version 2023-10-16)
+STRIPE_MOCK_BIN="$BIN_DIR/stripe-mock"
 
 # Start order; `down` stops in reverse order.
-SERVICES=(firestore auth mailpit)
+SERVICES=(firestore auth mailpit stripe)
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() {
@@ -134,22 +141,46 @@ svc_mailpit_start() {
 }
 
 # install_mailpit installs the pinned mailpit into .stack/bin unless it is already there.
-install_mailpit() {
-	# The stamp records which version the binary is (mailpit built by go install reports "dev").
-	if [[ -x "$MAILPIT_BIN" && "$(cat "$MAILPIT_BIN.version" 2>/dev/null)" == "$MAILPIT_VERSION" ]]; then
-		return 0
-	fi
-	command -v go >/dev/null || die "go not found: mailpit is installed with go install"
-	mkdir -p "$BIN_DIR"
-	log "mailpit: go install github.com/axllent/mailpit@$MAILPIT_VERSION into $BIN_DIR (once; takes a minute or two)"
-	GOBIN="$BIN_DIR" GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "github.com/axllent/mailpit@$MAILPIT_VERSION" >&2 ||
-		die "mailpit: go install failed"
-	echo "$MAILPIT_VERSION" >"$MAILPIT_BIN.version"
+install_mailpit() { install_go_tool mailpit github.com/axllent/mailpit "$MAILPIT_VERSION" "$MAILPIT_BIN"; }
+
+# --- stripe: stripe-mock, pinned Go module, plain HTTP for Tenantry (STRIPE_API_URL) ---
+svc_stripe_addr() { echo "http $HOST:$STRIPE_HTTP_PORT, https $HOST:$STRIPE_HTTPS_PORT"; }
+# Any HTTP answer will do: stripe-mock answers 401 to a request without an API key.
+svc_stripe_ready() { [[ "$(http_code "http://$HOST:$STRIPE_HTTP_PORT/v1/customers")" != 000 ]]; }
+svc_stripe_timeout() { echo 30; }
+svc_stripe_signal() { echo TERM; }
+svc_stripe_match() { echo stripe-mock; }
+svc_stripe_start() {
+	install_stripe_mock
+	# Both listeners bound explicitly to loopback: without -https-addr stripe-mock would also
+	# open its default HTTPS port on every interface.
+	spawn stripe "$ROOT" \
+		"$STRIPE_MOCK_BIN" \
+		-http-addr "$HOST:$STRIPE_HTTP_PORT" -https-addr "$HOST:$STRIPE_HTTPS_PORT"
 }
 
-cmd_tools() { install_mailpit; }
+install_stripe_mock() { install_go_tool stripe-mock github.com/stripe/stripe-mock "$STRIPE_MOCK_VERSION" "$STRIPE_MOCK_BIN"; }
 
-# --- (next: stripe-mock on 12111/12112) ---
+# install_go_tool NAME MODULE VERSION BIN installs MODULE@VERSION into .stack/bin unless BIN is
+# already that version.
+install_go_tool() {
+	local name="$1" module="$2" version="$3" bin="$4"
+	# The stamp records which version the binary is (binaries built by go install report "dev").
+	if [[ -x "$bin" && "$(cat "$bin.version" 2>/dev/null)" == "$version" ]]; then
+		return 0
+	fi
+	command -v go >/dev/null || die "go not found: $name is installed with go install"
+	mkdir -p "$BIN_DIR"
+	log "$name: go install $module@$version into $BIN_DIR (once; takes a minute or two)"
+	GOBIN="$BIN_DIR" GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "$module@$version" >&2 ||
+		die "$name: go install failed"
+	echo "$version" >"$bin.version"
+}
+
+cmd_tools() {
+	install_mailpit
+	install_stripe_mock
+}
 
 # ---------------------------------------------------------------------------------------------
 # machinery
@@ -336,6 +367,9 @@ export FIREBASE_AUTH_EMULATOR_HOST=$HOST:$AUTH_PORT
 export GOOGLE_CLOUD_PROJECT=$PROJECT_ID
 export SMTP_URL=smtp://$HOST:$MAILPIT_SMTP_PORT
 export MAILPIT_API=http://$HOST:$MAILPIT_HTTP_PORT
+export STRIPE_API_URL=http://$HOST:$STRIPE_HTTP_PORT
+export STRIPE_SECRET_KEY=sk_test_123
+export STRIPE_WEBHOOK_SECRET=whsec_test
 EOF
 }
 

@@ -1,4 +1,5 @@
-// Command tenantry is the one binary: `serve` runs the HTTP server, `jobs` runs maintenance jobs.
+// Command tenantry is the one binary: `serve` runs the HTTP server, `jobs` runs maintenance jobs,
+// `admin` manages platform roles.
 package main
 
 import (
@@ -28,6 +29,12 @@ Usage:
   tenantry jobs run NAME --loop        run it again and again (every --interval) until interrupted
   tenantry jobs outbox-status          count outbox entries by state and list the dead-lettered ones
   tenantry jobs outbox-retry ID        send a dead-lettered outbox entry back to pending
+  tenantry admin grant-platform-role --email EMAIL --role ROLE
+                                       give a user a platform role (super_admin, sales, support)
+  tenantry admin revoke-platform-role --email EMAIL
+                                       take a user's platform role away
+  tenantry admin reindex-search        write missing staff search tokens (tenants provisioned
+                                       before staff search existed)
 
 Configuration comes from the environment; see the README's configuration table.
 `
@@ -44,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(stderr)
 	case "jobs":
 		return jobsCmd(args[1:], stdout, stderr)
+	case "admin":
+		return adminCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -10,6 +10,77 @@ import (
 	"time"
 )
 
+// One field an audited action changed; values as text (times in RFC 3339). (Addition to the contract.)
+type AuditChange struct {
+	Field  string  `json:"field"`
+	Before *string `json:"before,omitempty"`
+	After  *string `json:"after,omitempty"`
+}
+
+// One entry of a tenant's audit log (tenants/{id}/audit). (Addition to the contract.)
+type AuditEntry struct {
+	ID string `json:"id"`
+	// What happened, e.g. tenant.provision_contract, tenant.convert_contract, tenant.set_status, tenant.extend_trial, tenant.status_change.
+	Action string    `json:"action"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+	// The user who acted; null when the system did (see actorSystem).
+	ActorUserID *string `json:"actorUserId,omitempty"`
+	// The actor's platform role when they acted.
+	ActorPlatformRole *PlatformRole `json:"actorPlatformRole,omitempty"`
+	// The job or integration that acted, e.g. expire-trials; null for users.
+	ActorSystem *string `json:"actorSystem,omitempty"`
+	// The API request (X-Request-Id) or job run; quote it to support.
+	RequestID *string `json:"requestId,omitempty"`
+	// Each field the action changed, before and after (before is null for a tenant the action created).
+	Changes []*AuditChange `json:"changes"`
+}
+
+// A Stripe-hosted billing portal page (payment methods, invoices, cancellation). (Addition to the contract.)
+type BillingPortalSession struct {
+	URL string `json:"url"`
+}
+
+// A Stripe-hosted page to send the owner to. (Addition to the contract.)
+type CheckoutSession struct {
+	URL string `json:"url"`
+}
+
+// A contract's named admin. (Addition to the contract.)
+type Contact struct {
+	Email string  `json:"email"`
+	Name  *string `json:"name,omitempty"`
+}
+
+type ContactInput struct {
+	Email string  `json:"email"`
+	Name  *string `json:"name,omitempty"`
+}
+
+// A signed sales contract as recorded on its tenant. (Addition to the contract.)
+type Contract struct {
+	// The CRM's reference.
+	Reference string `json:"reference"`
+	Plan      *Plan  `json:"plan"`
+	// The contracted seat cap; it may exceed the plan's.
+	SeatCap int `json:"seatCap"`
+	// The go-live date: the tenant is a TRIAL until then, and expire-trials makes it ACTIVE at go-live.
+	GoLiveDate time.Time `json:"goLiveDate"`
+	// When the signed contract was entered into Tenantry.
+	SignedAt time.Time `json:"signedAt"`
+	// The named admin, who received the owner invitation.
+	AdminContact *Contact `json:"adminContact"`
+	// The staff member who entered it.
+	ProvisionedBy *ContractActor `json:"provisionedBy"`
+}
+
+// The staff member who entered a contract. (Addition to the contract.)
+type ContractActor struct {
+	UserID       string        `json:"userId"`
+	Email        string        `json:"email"`
+	PlatformRole *PlatformRole `json:"platformRole,omitempty"`
+}
+
 type Invitation struct {
 	// The invitation's document id (tenants/{tenantId}/invitations/{id}); it starts with the tenant id.
 	ID string `json:"id"`
@@ -49,12 +120,39 @@ type Membership struct {
 type Mutation struct {
 }
 
+type PageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the last edge; pass it as `after` for the next page. Null on an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
+}
+
 type Plan struct {
 	ID                     string `json:"id"`
 	Name                   string `json:"name"`
 	SeatCap                int    `json:"seatCap"`
 	PendingInvitationLimit int    `json:"pendingInvitationLimit"`
 	TrialDays              int    `json:"trialDays"`
+}
+
+type ProvisionContractTenantInput struct {
+	// Generated when the form is filled in; 8 to 255 characters. Repeats return the first result, per staff member.
+	IdempotencyKey string `json:"idempotencyKey"`
+	// The customer's organization (1 to 100 characters). Converting keeps the organization's own name.
+	OrganizationName string `json:"organizationName"`
+	// The contract's plan (see the plans query).
+	PlanID string `json:"planId"`
+	// The contracted seats, 1 to 100000; may exceed the plan's seat cap.
+	SeatCap int `json:"seatCap"`
+	// In the future, at most two years ahead: the tenant is a TRIAL until then, and ACTIVE from then on.
+	GoLiveDate time.Time `json:"goLiveDate"`
+	// The customer's named admin: they receive an owner invitation (valid 30 days) that holds a seat.
+	AdminContact *ContactInput `json:"adminContact"`
+	// Pre-configured subdomain; SUBDOMAIN_TAKEN when another organization has it.
+	Subdomain *string `json:"subdomain,omitempty"`
+	// The CRM's reference, 1 to 100 characters.
+	ContractReference string `json:"contractReference"`
+	// Converts this evaluation tenant (TRIAL or TRIAL_EXPIRED) in place instead of provisioning a new one; its members and data are kept.
+	ExistingTenantID *string `json:"existingTenantId,omitempty"`
 }
 
 type ProvisionTenantInput struct {
@@ -100,6 +198,19 @@ type Tenant struct {
 	// owners and admins while the status allows reads, and by platform staff; null with an error for
 	// anyone else, so the rest of the tenant still answers. (Addition to the contract.)
 	StatusHistory []*TenantStatusChange `json:"statusHistory,omitempty"`
+	// The signed contract, for platform staff; null when the tenant has none. Anyone else gets null
+	// with FORBIDDEN (or NOT_FOUND), so the rest of the tenant still answers. (Addition to the
+	// contract.)
+	Contract *Contract `json:"contract,omitempty"`
+	// Staff actions and status changes, newest first, at most `first` (1 to 200): who (user or
+	// system, with their platform role), what, why, when, from which request, and each changed field
+	// before and after. Readable by owners and admins while the status allows reads, and by platform
+	// staff; null with an error for anyone else. (Addition to the contract.)
+	AuditLog []*AuditEntry `json:"auditLog,omitempty"`
+	// The tenant's billing, for its owner only, in every status but CANCELLED. For anyone else it is
+	// null with an error (FORBIDDEN for other members, TENANT_SUSPENDED once cancelled), so the rest
+	// of the tenant still answers. (Addition to the contract.)
+	Billing *TenantBilling `json:"billing,omitempty"`
 }
 
 // What the caller may do in a tenant right now, from the same policy table the Firestore rules use.
@@ -108,6 +219,43 @@ type TenantAccess struct {
 	CanWrite bool `json:"canWrite"`
 	// A sentence for the SPA's banner when access is restricted; null when nothing is restricted.
 	Reason *string `json:"reason,omitempty"`
+}
+
+// The tenant's Stripe billing as its owner sees it. (Addition to the contract.)
+type TenantBilling struct {
+	// The plan being billed.
+	Plan *Plan `json:"plan"`
+	// The Stripe subscription's status as Stripe spells it (trialing, active, past_due, unpaid,
+	// canceled, incomplete, incomplete_expired, paused); null until billing setup has run, which
+	// happens in the background shortly after signup.
+	StripeStatus *string `json:"stripeStatus,omitempty"`
+	// When the trial ends or the next invoice is due; null when nothing renews.
+	NextRenewalAt *time.Time `json:"nextRenewalAt,omitempty"`
+	// True when the SPA should show a billing banner; message says why and what to do.
+	Warning bool    `json:"warning"`
+	Message *string `json:"message,omitempty"`
+}
+
+// A page of the staff list of tenants, newest first. (Addition to the contract.)
+type TenantConnection struct {
+	Edges    []*TenantEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type TenantEdge struct {
+	// Pass as `after` to continue after this tenant.
+	Cursor string  `json:"cursor"`
+	Node   *Tenant `json:"node"`
+}
+
+// Filters of the staff list of tenants; every given filter must match. (Addition to the contract.)
+type TenantFilter struct {
+	Status *TenantStatus       `json:"status,omitempty"`
+	Source *ProvisioningSource `json:"source,omitempty"`
+	// At least 2 letters or digits, case-insensitive: matches the start of a word of the name,
+	// subdomain or contract reference ("engi" finds "Analytical Engines"), or the start of one of them
+	// as a whole ("acme co", "opp-2024-00"). Punctuation counts as a space.
+	Search *string `json:"search,omitempty"`
 }
 
 // One change of a tenant's status, or of its trial's end, as recorded in tenants/{id}/history. (Addition to the contract.)

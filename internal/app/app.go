@@ -15,6 +15,7 @@ import (
 	firebase "firebase.google.com/go/v4"
 
 	"github.com/tenantry/tenantry/graph"
+	"github.com/tenantry/tenantry/internal/billing"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/identity"
@@ -48,6 +49,7 @@ type App struct {
 	Jobs    *jobs.Registry
 	Metrics *server.Metrics
 	Outbox  *outbox.Dispatcher // outbox dispatcher with its handlers (background.go)
+	Billing *billing.Service   // Stripe billing: setup handler, webhook, Checkout and portal (billing.go)
 	bg      *background
 }
 
@@ -93,7 +95,17 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 
 	metrics := server.NewMetrics()
 	mw := wireMembers(cfg, st, svc, clk, kick)
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: svc, Membership: mw.svc}})
+	bill, err := wireBilling(cfg, st, svc, catalog, clk)
+	if err != nil {
+		_ = fs.Close()
+		return nil, err
+	}
+	webhook, err := instrumentedWebhook(bill, metrics.Registry, kick)
+	if err != nil {
+		_ = fs.Close()
+		return nil, err
+	}
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: svc, Membership: mw.svc, Billing: bill}})
 	handler := server.NewHandler(server.Deps{
 		Schema:       schema,
 		Verifier:     authClient,
@@ -111,8 +123,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		BeforeCreate:  mw.blocking.Handler(identity.BeforeCreate),
 		BeforeSignIn:  mw.blocking.Handler(identity.BeforeSignIn),
 		Signup:        mw.lazy.Ensure,
+		StripeWebhook: webhook,
 	})
-	a := &App{cfg: cfg, fs: fs, handler: handler, Tenancy: svc, Members: mw.svc, Metrics: metrics}
+	a := &App{cfg: cfg, fs: fs, handler: handler, Tenancy: svc, Members: mw.svc, Billing: bill, Metrics: metrics}
 	a.Jobs = jobs.NewRegistry(
 		jobs.Job{
 			Name:        "purge-idempotency-records",

@@ -68,9 +68,10 @@ func (a *App) wireBackground(st *store.Store, clk clock.Clock, kick *outboxKicke
 		},
 	}
 	d := outbox.NewDispatcher(st.Outbox(), clk, dcfg)
-	// billing.setup is performed by the Stripe handler (a later release): until it is
-	// registered, its entries stay pending and untouched, neither claimed nor dead-lettered.
-	d.Know(tenancy.OutboxBillingSetup)
+	// billing.setup (and billing.cancel_superseded) are Stripe calls: performed when
+	// STRIPE_SECRET_KEY is set, else only known, so they stay pending, neither claimed nor
+	// dead-lettered, until a dispatcher with Stripe runs.
+	a.Billing.Register(d)
 	if cfg.SMTPURL != "" {
 		sender, err := email.NewSMTPSender(email.SMTPConfig{
 			URL: cfg.SMTPURL, From: cfg.MailFrom, StartTLS: cfg.SMTPStartTLS, Timeout: cfg.SMTPTimeout,

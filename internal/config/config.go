@@ -36,6 +36,9 @@ type Config struct {
 	StripeAPIURL        string `env:"STRIPE_API_URL"`
 	SMTPURL             string `env:"SMTP_URL"`
 
+	// StripeTimeout bounds each Stripe API call (config/billing.go).
+	StripeTimeout time.Duration `env:"TENANTRY_STRIPE_TIMEOUT" envDefault:"20s"`
+
 	LogLevel  string `env:"TENANTRY_LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"TENANTRY_LOG_FORMAT" envDefault:"json"`
 
@@ -174,6 +177,7 @@ func (c Config) Validate() error {
 	}
 	problems = append(problems, c.validateBackground()...)
 	problems = append(problems, c.validateMembers()...)
+	problems = append(problems, c.validateBilling()...)
 	return errors.Join(problems...)
 }
 

@@ -112,6 +112,18 @@ func (s *Service) decideAccept(st InvitationState, u User, tokenHash string) (ch
 	} else {
 		change.AddMember = &tenancy.Member{TenantID: t.ID, UID: u.UID, Email: u.Email, Role: inv.Role, JoinedAt: now}
 		change.SeatsUsed = t.SeatsUsed + 1
+		if inv.Role == rules.RoleOwner {
+			// Only provisioning issues owner invitations (a sales contract names its admin;
+			// inviteMember refuses the role). A tenant has exactly one owner, so when an
+			// evaluation tenant converted to a contract already has one, that owner steps down
+			// to admin, as with transferOwnership, in this same transaction.
+			for _, o := range st.Owners {
+				if o.UID != u.UID {
+					o.Role = rules.RoleAdmin
+					change.SetRole = append(change.SetRole, o)
+				}
+			}
+		}
 	}
 	after := t.Tenant
 	after.SeatsUsed, after.PendingInvitations = change.SeatsUsed, change.PendingInvitations

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/errs"
-	"github.com/tenantry/tenantry/internal/outbox"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/validate"
 	"github.com/tenantry/tenantry/rules"
@@ -257,25 +256,7 @@ func inviteCheckError(err error) error {
 // token, so a resend is a new entry (and a new email), while a retried delivery of one entry keeps
 // its Message-ID.
 func invitationEmail(t TenantState, inv Invitation, token, inviterEmail string, now time.Time) tenancy.OutboxEntry {
-	return tenancy.OutboxEntry{
-		ID:       OutboxInvitationEmail + "-" + inv.ID + "-" + inv.TokenHash[:16],
-		Kind:     OutboxInvitationEmail,
-		TenantID: t.ID,
-		Payload: map[string]any{
-			"to":               inv.Email,
-			"tenantId":         t.ID,
-			"invitationId":     inv.ID,
-			"organizationName": t.Name,
-			"role":             string(inv.Role),
-			"expiresAt":        inv.ExpiresAt,
-			"invitedByEmail":   inviterEmail,
-			"inviterEmail":     inviterEmail, // the name package email reads
-			// The secret sits apart so that it can be removed as a whole once delivered.
-			outbox.SecretField: map[string]any{"token": token},
-		},
-		CreatedAt:     now,
-		NextAttemptAt: now,
-	}
+	return tenancy.InvitationEmailEntry(t.ID, t.Name, inv.ID, inv.Email, inv.Role, inv.ExpiresAt, inv.TokenHash, token, inviterEmail, now)
 }
 
 // reasonOf is a validation error's reason without its field name.

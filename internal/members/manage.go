@@ -39,6 +39,11 @@ func authorizeOnInvitation(ctx context.Context, st InvitationState) error {
 		}
 		return inviteCheckError(err)
 	}
+	if st.Invitation.Role == rules.RoleOwner {
+		// Only a sales contract issues owner invitations (to its named admin); changing one is
+		// part of the contract.
+		return errs.Detail(errs.ErrForbidden, "this is the owner invitation of your contract's named admin; ask your Tenantry sales contact to change or resend it")
+	}
 	if !canGrant(st.Actor.Role, st.Invitation.Role) {
 		return errs.Detail(errs.ErrForbidden, "this invitation is for the role %s, which you cannot hand out; ask an owner or admin", st.Invitation.Role)
 	}

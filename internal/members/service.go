@@ -3,10 +3,6 @@ package members
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"fmt"
 	"slices"
 	"time"
 
@@ -81,20 +77,11 @@ func NewService(store Store, ten *tenancy.Service, clk clock.Clock, limits Limit
 
 // NewToken returns 32 random bytes, URL-safe base64 without padding (43 characters): the secret
 // of an invitation link.
-func NewToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generate invitation token: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
+func NewToken() (string, error) { return tenancy.NewInvitationToken() }
 
 // HashToken is what is stored of a token: its hex SHA-256. A 256-bit random token needs no salt
 // or slow hash: nothing smaller than the token itself can be guessed from the hash.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func HashToken(token string) string { return tenancy.HashInvitationToken(token) }
 
 // expiryFor is the tenant's invitation lifetime.
 func (s *Service) expiryFor(t TenantState) time.Duration {

@@ -105,6 +105,9 @@ type InvitationState struct {
 	Invitation Invitation
 	Actor      tenancy.Member
 	ActorFound bool
+	// Owners are the tenant's current owners, read only when the invitation is for the owner
+	// role (a sales contract's named admin): accepting it hands ownership over.
+	Owners []tenancy.Member
 }
 
 // InvitationChange is what a single-invitation transaction writes.
@@ -115,6 +118,9 @@ type InvitationChange struct {
 	NewTokenHash string
 	// AddMember, when set, creates the membership and links users/{uid} to the tenant.
 	AddMember *tenancy.Member
+	// SetRole are existing memberships whose role changes to Role (a previous owner stepping
+	// down to admin when an owner invitation is accepted).
+	SetRole []tenancy.Member
 	// The tenant's new counter values.
 	SeatsUsed          int
 	PendingInvitations int

@@ -11,8 +11,6 @@
 package members
 
 import (
-	"crypto/sha256"
-	"encoding/base32"
 	"errors"
 	"strings"
 	"time"
@@ -82,10 +80,10 @@ const idSeparator = "_"
 // reads from Firestore is the id the API takes. Being derived from the address, it lets the
 // invitation transaction find an address's invitation by a point read instead of a query (a query
 // in a transaction locks far more than the documents it returns).
-func InvitationID(tenantID, email string) string {
-	sum := sha256.Sum256([]byte(email))
-	return tenantID + idSeparator + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16])
-}
+//
+// The format is defined once, in package tenancy, because provisioning writes a contract's owner
+// invitation in the same layout.
+func InvitationID(tenantID, email string) string { return tenancy.InvitationID(tenantID, email) }
 
 // SplitInvitationID returns the tenant id and reports whether id has the shape of an invitation id.
 func SplitInvitationID(id string) (tenantID string, ok bool) {
@@ -123,7 +121,7 @@ const (
 	// secret outside the invitee's mailbox: the handler reads it from payload.secret.token, and
 	// the outbox store deletes payload.secret (outbox.SecretField) when the entry settles, so the
 	// token is kept only as its hash once the email is out.
-	OutboxInvitationEmail = "email.invitation"
+	OutboxInvitationEmail = tenancy.OutboxInvitationEmail
 )
 
 // errNoop tells a store callback to commit nothing; the store returns the state as read.

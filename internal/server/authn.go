@@ -63,6 +63,23 @@ func withAuthentication(v TokenVerifier, emulator bool, next http.Handler) http.
 			return
 		}
 		p := principalFrom(decoded)
+		if !emulator && p.PlatformRole != auth.PlatformNone {
+			// A platform role opens every tenant, so a staff token is checked for revocation on
+			// every request (one call to Firebase Auth; staff are few): `tenantry admin
+			// revoke-platform-role` revokes the user's tokens, and the role must end at once, not
+			// when the ID token expires up to an hour later.
+			if _, err := v.VerifyIDTokenAndCheckRevoked(r.Context(), token); err != nil {
+				kind := tokenErrorKind(err)
+				if kind == "unverifiable" {
+					slog.ErrorContext(r.Context(), "staff ID token could not be checked for revocation", "error", err.Error())
+					writeError(w, http.StatusServiceUnavailable, CodeInternal, "Your sign-in could not be checked right now; try again in a moment.")
+					return
+				}
+				slog.InfoContext(r.Context(), "staff ID token refused", "reason", kind, "uid", p.UID)
+				writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Your sign-in was revoked or has expired; sign in again to get a fresh ID token.")
+				return
+			}
+		}
 		ctx := auth.WithPrincipal(r.Context(), p)
 		if emulator {
 			next.ServeHTTP(w, r.WithContext(ctx))

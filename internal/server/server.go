@@ -34,6 +34,8 @@ type Deps struct {
 	BeforeCreate http.Handler
 	BeforeSignIn http.Handler
 	Signup       func(context.Context, auth.Principal) error
+	// StripeWebhook serves POST /webhooks/stripe (nil: not mounted); see webhooks.go.
+	StripeWebhook StripeWebhook
 }
 
 // NewHandler builds the routes of the contract.
@@ -70,6 +72,9 @@ func NewHandler(d Deps) http.Handler {
 	}
 	if d.BeforeSignIn != nil {
 		mux.Handle("POST /auth/beforeSignIn", d.Metrics.instrument("/auth/beforeSignIn", d.BeforeSignIn))
+	}
+	if d.StripeWebhook != nil {
+		mux.Handle("POST /webhooks/stripe", d.Metrics.instrument("/webhooks/stripe", stripeWebhookHandler(d.StripeWebhook)))
 	}
 	return withRequestID(withAccessLog(mux))
 }

@@ -41,9 +41,14 @@ type tenantDoc struct {
 	CreatedAt          time.Time `firestore:"createdAt"`
 	CreatedBy          string    `firestore:"createdBy"`
 	StatusChangedAt    time.Time `firestore:"statusChangedAt"`
-	// Contract is written by the sales flow when a contract is signed; the lifecycle only needs
-	// to know whether it is there (whatever its shape), and provisioning never writes it.
-	Contract any `firestore:"contract,omitempty"`
+	// Contract is written when a contract is signed (provisionContractTenant, contract.go); the
+	// lifecycle only needs to know whether it is there.
+	Contract *contractDoc `firestore:"contract,omitempty"`
+	// SearchTokens serve the staff search (tenancy.SearchTokens); an array-contains query.
+	SearchTokens []string `firestore:"searchTokens,omitempty"`
+	// PendingExpiryFloor is the members domain's field (see members.TenantState); provisioning
+	// sets it with a contract's owner invitation. Read by store.toTenantState, not here.
+	PendingExpiryFloor *time.Time `firestore:"pendingExpiryFloor,omitempty"`
 }
 
 func toDBTenant(t tenancy.Tenant) tenantDoc {
@@ -51,10 +56,14 @@ func toDBTenant(t tenancy.Tenant) tenantDoc {
 		Name: t.Name, Status: string(t.Status), PlanID: t.PlanID, SeatCap: t.SeatCap,
 		SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations, TrialEndsAt: t.TrialEndsAt,
 		Source: string(t.Source), CreatedAt: t.CreatedAt, CreatedBy: t.CreatedBy,
-		StatusChangedAt: t.StatusChangedAt,
+		StatusChangedAt: t.StatusChangedAt, SearchTokens: t.SearchTokens,
 	}
 	if t.Subdomain != "" {
 		d.Subdomain = &t.Subdomain
+	}
+	if t.Contract != nil {
+		c := toDBContract(*t.Contract)
+		d.Contract = &c
 	}
 	return d
 }
@@ -64,10 +73,14 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 		ID: id, Name: d.Name, Status: rules.Status(d.Status), PlanID: d.PlanID, SeatCap: d.SeatCap,
 		SeatsUsed: d.SeatsUsed, PendingInvitations: d.PendingInvitations, TrialEndsAt: d.TrialEndsAt,
 		Source: tenancy.Source(d.Source), CreatedAt: d.CreatedAt, CreatedBy: d.CreatedBy,
-		StatusChangedAt: d.StatusChangedAt, ContractSigned: d.Contract != nil,
+		StatusChangedAt: d.StatusChangedAt, ContractSigned: d.Contract != nil, SearchTokens: d.SearchTokens,
 	}
 	if d.Subdomain != nil {
 		t.Subdomain = *d.Subdomain
+	}
+	if d.Contract != nil {
+		c := toContract(*d.Contract)
+		t.Contract = &c
 	}
 	return t
 }

@@ -66,12 +66,22 @@ type auditDoc struct {
 	RequestID         string         `firestore:"requestId,omitempty"`
 	At                time.Time      `firestore:"at"`
 	Details           map[string]any `firestore:"details,omitempty"`
+	Before            map[string]any `firestore:"before,omitempty"`
+	After             map[string]any `firestore:"after,omitempty"`
 }
 
 func toDBAudit(a tenancy.AuditEntry) auditDoc {
 	return auditDoc{
 		Action: a.Action, ActorUID: a.Actor.UID, ActorPlatformRole: string(a.Actor.PlatformRole), ActorSystem: a.Actor.System,
-		Reason: a.Reason, RequestID: a.RequestID, At: a.At, Details: a.Details,
+		Reason: a.Reason, RequestID: a.RequestID, At: a.At, Details: a.Details, Before: a.Before, After: a.After,
+	}
+}
+
+func toAudit(id string, d auditDoc) tenancy.AuditEntry {
+	return tenancy.AuditEntry{
+		ID: id, Action: d.Action, Reason: d.Reason, RequestID: d.RequestID, At: d.At,
+		Actor:   tenancy.Actor{UID: d.ActorUID, PlatformRole: auth.PlatformRole(d.ActorPlatformRole), System: d.ActorSystem},
+		Details: d.Details, Before: d.Before, After: d.After,
 	}
 }
 
@@ -99,28 +109,8 @@ func (s *Store) ChangeStatus(ctx context.Context, tenantID string, decide func(t
 		if err != nil {
 			return err
 		}
-		updates := []firestore.Update{
-			{Path: "status", Value: string(ch.Status)},
-			{Path: "statusChangedAt", Value: ch.At},
-		}
-		if !ch.TrialEndsAt.IsZero() {
-			updates = append(updates, firestore.Update{Path: "trialEndsAt", Value: ch.TrialEndsAt})
-		}
-		if err := tx.Update(ref, updates); err != nil {
-			return fmt.Errorf("update tenant %s: %w", tenantID, err)
-		}
-		if err := tx.Create(ref.Collection(colHistory).NewDoc(), toDBHistory(ch.History)); err != nil {
-			return fmt.Errorf("write history of %s: %w", tenantID, err)
-		}
-		if ch.Audit != nil {
-			if err := tx.Create(ref.Collection(colAudit).NewDoc(), toDBAudit(*ch.Audit)); err != nil {
-				return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
-			}
-		}
-		for _, e := range ch.Outbox {
-			if err := tx.Create(s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
-				return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
-			}
+		if err := s.writeStatusChange(tx, ref, ch); err != nil {
+			return err
 		}
 		out = ch.Apply(t)
 		return nil
@@ -129,6 +119,39 @@ func (s *Store) ChangeStatus(ctx context.Context, tenantID string, decide func(t
 		return tenancy.Tenant{}, err
 	}
 	return out, nil
+}
+
+// writeStatusChange adds to tx everything one status change writes: the tenant's status fields,
+// the history entry, the audit entry and the outbox entries. ChangeStatus and the Stripe webhook's
+// transaction (billing.go) both write through it, so a change looks the same whoever caused it.
+// extra are further fields of the tenant to update in the same write (a commit writes a document
+// once): the contract conversion's plan, seat cap and contract.
+func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.DocumentRef, ch tenancy.StatusChange, extra ...firestore.Update) error {
+	tenantID := ref.ID
+	updates := append([]firestore.Update{
+		{Path: "status", Value: string(ch.Status)},
+		{Path: "statusChangedAt", Value: ch.At},
+	}, extra...)
+	if !ch.TrialEndsAt.IsZero() {
+		updates = append(updates, firestore.Update{Path: "trialEndsAt", Value: ch.TrialEndsAt})
+	}
+	if err := tx.Update(ref, updates); err != nil {
+		return fmt.Errorf("update tenant %s: %w", tenantID, err)
+	}
+	if err := tx.Create(ref.Collection(colHistory).NewDoc(), toDBHistory(ch.History)); err != nil {
+		return fmt.Errorf("write history of %s: %w", tenantID, err)
+	}
+	if ch.Audit != nil {
+		if err := tx.Create(ref.Collection(colAudit).NewDoc(), toDBAudit(*ch.Audit)); err != nil {
+			return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
+		}
+	}
+	for _, e := range ch.Outbox {
+		if err := tx.Create(s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
+			return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
+		}
+	}
+	return nil
 }
 
 // DueTrials implements tenancy.Store. It needs the composite index (status ASC, trialEndsAt ASC)

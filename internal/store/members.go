@@ -318,6 +318,20 @@ func (m *MembersStore) ChangeInvitation(ctx context.Context, key members.Invitat
 			}
 			st.ActorFound = true
 		}
+		if st.Invitation.Role == rules.RoleOwner {
+			// A tenant has one owner: a small query, and only for the rare owner invitation.
+			owners, err := tx.Documents(tref.Collection(colMembers).Where("role", "==", string(rules.RoleOwner))).GetAll()
+			if err != nil {
+				return fmt.Errorf("read the owners of %s: %w", k.TenantID, err)
+			}
+			for _, o := range owners {
+				owner, err := toMemberOf(o, k.TenantID)
+				if err != nil {
+					return err
+				}
+				st.Owners = append(st.Owners, owner)
+			}
+		}
 		ch, err := decide(st)
 		if err != nil {
 			return err
@@ -329,6 +343,11 @@ func (m *MembersStore) ChangeInvitation(ctx context.Context, key members.Invitat
 			if err := tx.Create(m.fs.Collection(colInvitationToken).Doc(ch.NewTokenHash),
 				tokenIndexDoc{TenantID: k.TenantID, InvitationID: k.ID, CreatedAt: ch.At}); err != nil {
 				return fmt.Errorf("index invitation token: %w", err)
+			}
+		}
+		for _, mb := range ch.SetRole {
+			if err := tx.Update(m.memberRef(k.TenantID, mb.UID), []firestore.Update{{Path: "role", Value: string(mb.Role)}}); err != nil {
+				return fmt.Errorf("set role of %s: %w", mb.UID, err)
 			}
 		}
 		if nm := ch.AddMember; nm != nil {

@@ -42,13 +42,27 @@ func (s *Store) CreateProvisioning(ctx context.Context, p tenancy.Provisioning) 
 	//lint:ignore SA1019 WriteBatch is the one-round-trip atomic commit of blind creates we want; the transaction API adds a round trip and its reads are not needed.
 	b := s.fs.Batch()
 	b.Create(s.fs.Collection(colIdempotency).Doc(p.Idempotency.ID), toDBIdempotency(p.Idempotency))
-	b.Create(tenantRef, toDBTenant(p.Tenant))
-	b.Create(tenantRef.Collection(colMembers).Doc(p.Owner.UID), toDBMember(p.Owner))
-	b.Set(s.fs.Collection(colUsers).Doc(p.Owner.UID), map[string]any{
-		"email":     p.Owner.Email,
-		"tenantIds": firestore.ArrayUnion(p.Tenant.ID),
-		"updatedAt": p.Tenant.CreatedAt,
-	}, firestore.MergeAll)
+	td := toDBTenant(p.Tenant)
+	if p.Invitation != nil {
+		// The invitation is the tenant's only pending one, so its expiry is the floor.
+		td.PendingExpiryFloor = &p.Invitation.ExpiresAt
+	}
+	b.Create(tenantRef, td)
+	if p.Owner.UID != "" { // a contract tenant has no member until its named admin accepts
+		b.Create(tenantRef.Collection(colMembers).Doc(p.Owner.UID), toDBMember(p.Owner))
+		b.Set(s.fs.Collection(colUsers).Doc(p.Owner.UID), map[string]any{
+			"email":     p.Owner.Email,
+			"tenantIds": firestore.ArrayUnion(p.Tenant.ID),
+			"updatedAt": p.Tenant.CreatedAt,
+		}, firestore.MergeAll)
+	}
+	if inv := p.Invitation; inv != nil {
+		b.Create(tenantRef.Collection(colInvitations).Doc(inv.ID), toDBOwnerInvitation(*inv))
+		b.Create(s.fs.Collection(colInvitationToken).Doc(inv.TokenHash), tokenIndexDoc{TenantID: inv.TenantID, InvitationID: inv.ID, CreatedAt: inv.CreatedAt})
+	}
+	if p.Audit != nil {
+		b.Create(tenantRef.Collection(colAudit).NewDoc(), toDBAudit(*p.Audit))
+	}
 	b.Create(s.fs.Collection(colBilling).Doc(p.Tenant.ID), toDBBilling(p.Billing))
 	if p.Subdomain != nil {
 		b.Create(s.fs.Collection(colSubdomains).Doc(p.Subdomain.Subdomain), subdomainDoc{TenantID: p.Subdomain.TenantID, ClaimedAt: p.Subdomain.ClaimedAt})

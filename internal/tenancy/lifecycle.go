@@ -74,20 +74,28 @@ type HistoryEntry struct {
 	PreviousTrialEndsAt time.Time
 }
 
-// Audit actions written by the staff operations.
+// Audit actions: the staff operations, and status changes made by the system.
 const (
-	AuditSetStatus   = "tenant.set_status"
-	AuditExtendTrial = "tenant.extend_trial"
+	AuditSetStatus         = "tenant.set_status"
+	AuditExtendTrial       = "tenant.extend_trial"
+	AuditProvisionContract = "tenant.provision_contract" // provisionContractTenant, new tenant
+	AuditConvertContract   = "tenant.convert_contract"   // provisionContractTenant with existingTenantId
+	AuditStatusChange      = "tenant.status_change"      // a job or integration changed the status
 )
 
-// AuditEntry records one staff action in tenants/{id}/audit.
+// AuditEntry records one staff action or status change in tenants/{id}/audit.
 type AuditEntry struct {
+	ID        string // the document id; "" until written
 	Action    string
 	Actor     Actor
 	Reason    string
 	RequestID string
 	At        time.Time
 	Details   map[string]any
+	// Before and After hold the fields the action changed, as they were and as they became
+	// (Before is nil for a tenant the action created).
+	Before map[string]any
+	After  map[string]any
 }
 
 // StatusChange is everything one transition writes, in the same transaction that read the
@@ -97,7 +105,7 @@ type StatusChange struct {
 	At          time.Time // the new statusChangedAt
 	TrialEndsAt time.Time // zero: unchanged
 	History     HistoryEntry
-	Audit       *AuditEntry // staff actions only
+	Audit       *AuditEntry
 	Outbox      []OutboxEntry
 }
 
@@ -117,7 +125,7 @@ type transitionRequest struct {
 	trialEndsAt time.Time // non-zero: also move the trial's end (extendTrial)
 	actor       Actor
 	reason      string
-	auditAction string // non-empty for staff actions, which are also written to the audit log
+	auditAction string // non-empty for staff actions (and integrations), which are also written to the audit log
 	// guard re-checks a precondition on the tenant as read inside the transaction (the job's
 	// "still in trial and due"), so a decision taken on an older read can never be applied. It
 	// may also pick the target status and reason from that read; "" keeps the request's.
@@ -132,67 +140,94 @@ type transitionRequest struct {
 func (s *Service) transition(ctx context.Context, tenantID string, req transitionRequest) (Tenant, error) {
 	requestID := reqctx.RequestID(ctx)
 	t, err := s.store.ChangeStatus(ctx, tenantID, func(t Tenant) (StatusChange, error) {
-		// Read the clock inside: the transaction may be retried, and the change is dated when
-		// it is decided.
-		now := s.clock.Now()
-		// Locals, not req's fields: a retried attempt must decide afresh from its own read.
-		to, reason := req.to, req.reason
-		if req.guard != nil {
-			gTo, gReason, err := req.guard(t)
-			if err != nil {
-				return StatusChange{}, err
-			}
-			if gTo != "" {
-				to = gTo
-			}
-			if gReason != "" {
-				reason = gReason
-			}
-		}
-		extending := to == rules.StatusTrial && t.Status == rules.StatusTrial && !req.trialEndsAt.IsZero()
-		if !extending && !CanTransition(t.Status, to) {
-			return StatusChange{}, invalidTransition(t.Status, to)
-		}
-		if to == rules.StatusTrial {
-			end := t.TrialEndsAt
-			if !req.trialEndsAt.IsZero() {
-				end = req.trialEndsAt
-			}
-			if !end.After(now) {
-				// The job would expire it again at once and send a second conversion email.
-				return StatusChange{}, errs.Detail(errs.ErrInvalidTransition,
-					"the trial ended on %s; reopen it with extendTrial and a new end date", end.UTC().Format(time.RFC3339))
-			}
-		}
-		ch := StatusChange{
-			Status:      to,
-			At:          now,
-			TrialEndsAt: req.trialEndsAt,
-			History: HistoryEntry{
-				From: t.Status, To: to, Actor: req.actor, Reason: reason, RequestID: requestID, At: now,
-			},
-		}
-		if !req.trialEndsAt.IsZero() {
-			ch.History.TrialEndsAt = req.trialEndsAt
-			ch.History.PreviousTrialEndsAt = t.TrialEndsAt
-		}
-		if req.auditAction != "" {
-			details := map[string]any{"from": string(t.Status), "to": string(to)}
-			if !req.trialEndsAt.IsZero() {
-				details["trialEndsAt"] = req.trialEndsAt
-				details["previousTrialEndsAt"] = t.TrialEndsAt
-			}
-			ch.Audit = &AuditEntry{
-				Action: req.auditAction, Actor: req.actor, Reason: reason, RequestID: requestID, At: now, Details: details,
-			}
-		}
-		ch.Outbox = eventsOf(t, to, now)
-		return ch, nil
+		return s.decideTransition(t, req, requestID)
 	})
 	if err != nil {
 		return Tenant{}, err
 	}
 	return t, nil
+}
+
+// DecideTransition decides a move of t to status `to` exactly as transition does (the same
+// table, history, audit and outbox events), for a caller in another package that must commit the
+// change together with writes of its own in one transaction: the Stripe webhook records the event
+// it applies in the same commit, so a crash can neither record an event without applying it nor
+// apply it twice. t must have been read inside that transaction, and the store writes the result
+// the way ChangeStatus does. The request id comes from ctx (reqctx).
+func (s *Service) DecideTransition(ctx context.Context, t Tenant, to rules.Status, actor Actor, reason string) (StatusChange, error) {
+	return s.decideTransition(t, transitionRequest{to: to, actor: actor, reason: reason}, reqctx.RequestID(ctx))
+}
+
+// decideTransition decides one change of t, as read inside the transaction that will write it.
+// It only computes: the transaction may run it more than once. Besides transition, the contract
+// conversion (contract.go) uses it inside its own transaction, so a converted tenant's status
+// change is decided, recorded and audited exactly as every other.
+func (s *Service) decideTransition(t Tenant, req transitionRequest, requestID string) (StatusChange, error) {
+	// Read the clock inside: the transaction may be retried, and the change is dated when it is
+	// decided.
+	now := s.clock.Now()
+	// Locals, not req's fields: a retried attempt must decide afresh from its own read.
+	to, reason := req.to, req.reason
+	if req.guard != nil {
+		gTo, gReason, err := req.guard(t)
+		if err != nil {
+			return StatusChange{}, err
+		}
+		if gTo != "" {
+			to = gTo
+		}
+		if gReason != "" {
+			reason = gReason
+		}
+	}
+	extending := to == rules.StatusTrial && t.Status == rules.StatusTrial && !req.trialEndsAt.IsZero()
+	if !extending && !CanTransition(t.Status, to) {
+		return StatusChange{}, invalidTransition(t.Status, to)
+	}
+	if to == rules.StatusTrial {
+		end := t.TrialEndsAt
+		if !req.trialEndsAt.IsZero() {
+			end = req.trialEndsAt
+		}
+		if !end.After(now) {
+			// The job would expire it again at once and send a second conversion email.
+			return StatusChange{}, errs.Detail(errs.ErrInvalidTransition,
+				"the trial ended on %s; reopen it with extendTrial and a new end date", end.UTC().Format(time.RFC3339))
+		}
+	}
+	ch := StatusChange{
+		Status:      to,
+		At:          now,
+		TrialEndsAt: req.trialEndsAt,
+		History: HistoryEntry{
+			From: t.Status, To: to, Actor: req.actor, Reason: reason, RequestID: requestID, At: now,
+		},
+	}
+	if !req.trialEndsAt.IsZero() {
+		ch.History.TrialEndsAt = req.trialEndsAt
+		ch.History.PreviousTrialEndsAt = t.TrialEndsAt
+	}
+	// Every status change is audited, not only staff actions: the audit log is where support
+	// and the customer's admins look first ("who closed our writes, and why?").
+	action := req.auditAction
+	if action == "" {
+		action = AuditStatusChange
+	}
+	details := map[string]any{"from": string(t.Status), "to": string(to)}
+	before := map[string]any{"status": string(t.Status)}
+	after := map[string]any{"status": string(to)}
+	if !req.trialEndsAt.IsZero() {
+		details["trialEndsAt"] = req.trialEndsAt
+		details["previousTrialEndsAt"] = t.TrialEndsAt
+		before["trialEndsAt"] = t.TrialEndsAt
+		after["trialEndsAt"] = req.trialEndsAt
+	}
+	ch.Audit = &AuditEntry{
+		Action: action, Actor: req.actor, Reason: reason, RequestID: requestID, At: now, Details: details,
+		Before: before, After: after,
+	}
+	ch.Outbox = eventsOf(t, to, now)
+	return ch, nil
 }
 
 // eventsOf lists the outbox entries a move of t to status `to` at `now` emits.

@@ -12,6 +12,7 @@ import (
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/plans"
+	"github.com/tenantry/tenantry/internal/reqctx"
 	"github.com/tenantry/tenantry/internal/validate"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -41,11 +42,15 @@ type spec struct {
 	seatCap     int
 	trialEndsAt time.Time
 	source      Source
+	// contract, when set, provisions for a signed sales contract: the caller (staff) does not
+	// become a member, the named admin gets an owner invitation that holds the one seat, and the
+	// contract record and an audit entry are written with the tenant.
+	contract *Contract
 }
 
 // params is the normalized request whose hash decides whether a repeated key is a replay.
 func (sp spec) params() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"operation":   sp.operation,
 		"name":        sp.name,
 		"subdomain":   sp.subdomain,
@@ -54,6 +59,14 @@ func (sp spec) params() map[string]any {
 		"trialEndsAt": sp.trialEndsAt.UTC().Format(time.RFC3339Nano),
 		"source":      string(sp.source),
 	}
+	// Only contract calls add keys, so a self-serve request hashes exactly as before and its
+	// stored idempotency records keep answering replays.
+	if c := sp.contract; c != nil {
+		m["contractReference"] = c.Reference
+		m["adminContactEmail"] = c.AdminContact.Email
+		m["adminContactName"] = c.AdminContact.Name
+	}
+	return m
 }
 
 // ProvisionSelfServe provisions a tenant for the signed-in caller, who becomes its owner.
@@ -99,7 +112,10 @@ func (s *Service) ProvisionSelfServe(ctx context.Context, in SelfServeInput) (Pr
 // provision is the one provisioning function. It writes the tenant, owner membership, user link,
 // billing record, subdomain claim, idempotency record and outbox entries in one create-only
 // commit and reads nothing first: under contention a loser fails fast on the idempotency record
-// and then reads the winner's result, instead of queueing on locks.
+// and then reads the winner's result, instead of queueing on locks. For a sales contract
+// (sp.contract) the same commit writes, instead of the caller's membership and welcome email, the
+// named admin's owner invitation (with its token index and email), the contract record on the
+// tenant and the audit entry of the staff action.
 func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (ProvisionResult, error) {
 	if err := auth.RequireFresh(ctx); err != nil {
 		return ProvisionResult{}, err
@@ -134,6 +150,19 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 		CreatedAt:       now,
 		CreatedBy:       p.UID,
 		StatusChangedAt: now,
+		SearchTokens:    SearchTokens(sp.name, sp.subdomain),
+	}
+	billingEmail := p.Email
+	if sp.contract != nil {
+		// The caller is a sales rep: the tenant starts with no member, and its one seat is held
+		// by the named admin's owner invitation until they accept.
+		c := *sp.contract
+		c.SignedAt = now
+		c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
+		t.Contract, t.ContractSigned = &c, true
+		t.SeatsUsed, t.PendingInvitations = 0, 1
+		t.SearchTokens = SearchTokens(sp.name, sp.subdomain, c.Reference)
+		billingEmail = c.AdminContact.Email
 	}
 	bundle := Provisioning{
 		Idempotency: IdempotencyRecord{
@@ -141,23 +170,38 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 			TenantID: tenantID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyRetention),
 		},
 		Tenant:  t,
-		Owner:   Member{TenantID: tenantID, UID: p.UID, Email: p.Email, Role: rules.RoleOwner, JoinedAt: now},
 		Billing: BillingRecord{TenantID: tenantID, PlanID: sp.plan.ID, Status: BillingPending, CreatedAt: now},
 		Outbox: []OutboxEntry{
-			{
-				ID: OutboxWelcomeEmail + "-" + tenantID, Kind: OutboxWelcomeEmail, TenantID: tenantID,
-				Payload:   map[string]any{"to": p.Email, "uid": p.UID, "organizationName": sp.name},
-				CreatedAt: now, NextAttemptAt: now,
-			},
 			{
 				ID: OutboxBillingSetup + "-" + tenantID, Kind: OutboxBillingSetup, TenantID: tenantID,
 				Payload: map[string]any{
 					"planId": sp.plan.ID, "stripePriceId": sp.plan.StripePriceID,
-					"email": p.Email, "trialEndsAt": trialEnds,
+					"email": billingEmail, "trialEndsAt": trialEnds,
 				},
 				CreatedAt: now, NextAttemptAt: now,
 			},
 		},
+	}
+	if sp.contract == nil {
+		bundle.Owner = Member{TenantID: tenantID, UID: p.UID, Email: p.Email, Role: rules.RoleOwner, JoinedAt: now}
+		bundle.Outbox = append([]OutboxEntry{{
+			ID: OutboxWelcomeEmail + "-" + tenantID, Kind: OutboxWelcomeEmail, TenantID: tenantID,
+			Payload:   map[string]any{"to": p.Email, "uid": p.UID, "organizationName": sp.name},
+			CreatedAt: now, NextAttemptAt: now,
+		}}, bundle.Outbox...)
+	} else {
+		// The invitation email is the named admin's welcome; the rep gets none.
+		inv, mail, err := newOwnerInvitation(tenantID, sp.name, t.Contract.AdminContact.Email, p.UID, p.Email, now)
+		if err != nil {
+			return ProvisionResult{}, err
+		}
+		bundle.Invitation = &inv
+		bundle.Outbox = append(bundle.Outbox, mail)
+		bundle.Audit = &AuditEntry{
+			Action: AuditProvisionContract, Actor: actorOf(p), Reason: contractReason(t.Contract.Reference),
+			RequestID: reqctx.RequestID(ctx), At: now, After: auditTenantFields(t),
+			Details: map[string]any{"invitationId": inv.ID, "adminContact": t.Contract.AdminContact.Email},
+		}
 	}
 	if sp.subdomain != "" {
 		bundle.Subdomain = &SubdomainClaim{Subdomain: sp.subdomain, TenantID: tenantID, ClaimedAt: now}

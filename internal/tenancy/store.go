@@ -34,4 +34,6 @@ type Store interface {
 	DueTrials(ctx context.Context, cutoff time.Time, after TrialCursor, limit int) ([]DueTrial, error)
 	// StatusHistory lists up to limit history entries of a tenant, newest first.
 	StatusHistory(ctx context.Context, tenantID string, limit int) ([]HistoryEntry, error)
+
+	StaffStore // the contract conversion and the staff queries (staff.go)
 }

@@ -34,9 +34,42 @@ type Tenant struct {
 	CreatedAt          time.Time
 	CreatedBy          string // uid of the caller who provisioned it
 	StatusChangedAt    time.Time
-	// ContractSigned is true when tenants/{id}.contract exists: the sales flow (issue 6) writes it
-	// when a contract is signed, and a signed contract turns an ending trial into active.
+	// ContractSigned is true when tenants/{id}.contract exists: the sales flow writes it when a
+	// contract is signed (provisionContractTenant), and a signed contract turns an ending trial
+	// into active.
 	ContractSigned bool
+	// Contract is the signed contract's record; nil for a tenant without one.
+	Contract *Contract
+	// SearchTokens are the lowercase prefixes staff search matches (see SearchTokens); written at
+	// provisioning and conversion.
+	SearchTokens []string
+}
+
+// Contract is the record of a signed sales contract, kept at tenants/{id}.contract (on the tenant
+// document, so the lifecycle sees it with the tenant: expire-trials activates a tenant that has
+// one). Members can read the tenant document, so it holds only what the customer knows anyway.
+type Contract struct {
+	Reference    string // the CRM's reference
+	PlanID       string
+	SeatCap      int
+	GoLiveDate   time.Time // also the tenant's trialEndsAt until go-live
+	SignedAt     time.Time // when the signed contract was entered into Tenantry
+	AdminContact Contact
+	// ProvisionedBy is the sales rep (or super admin) who entered it.
+	ProvisionedBy ContractActor
+}
+
+// Contact is a contract's named admin: they receive the owner invitation.
+type Contact struct {
+	Email string
+	Name  string // "" when not given
+}
+
+// ContractActor is the staff member who entered a contract.
+type ContractActor struct {
+	UID          string
+	Email        string
+	PlatformRole string
 }
 
 // Member is a user's membership in a tenant.
@@ -101,10 +134,18 @@ type SubdomainClaim struct {
 type Provisioning struct {
 	Idempotency IdempotencyRecord
 	Tenant      Tenant
-	Owner       Member
-	Billing     BillingRecord
-	Subdomain   *SubdomainClaim // nil when no subdomain was asked for
-	Outbox      []OutboxEntry
+	// Owner is the caller's owner membership (with the users/{uid} link). For a contract tenant
+	// it is the zero Member (UID ""): the caller is a sales rep, and the owner is whoever
+	// accepts Invitation.
+	Owner     Member
+	Billing   BillingRecord
+	Subdomain *SubdomainClaim // nil when no subdomain was asked for
+	Outbox    []OutboxEntry
+	// Invitation is a contract tenant's owner invitation to the named admin (its email is in
+	// Outbox); nil for self-serve.
+	Invitation *OwnerInvitation
+	// Audit records a staff caller's action (contract provisioning); nil for self-serve.
+	Audit *AuditEntry
 }
 
 // Membership is a member's view of one tenant.

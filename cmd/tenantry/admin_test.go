@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	fbauth "firebase.google.com/go/v4/auth"
+
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/internal/testenv"
+)
+
+// The platform-role commands against the Auth emulator: the claim is set and removed with the
+// user's other claims kept, and the user's tokens are revoked so the change applies at once.
+func TestAdminPlatformRoleCommands(t *testing.T) {
+	env := testenv.Require(t)
+	t.Setenv("TENANTRY_LOG_LEVEL", "error")
+	ac := env.Auth(t)
+	ctx := context.Background()
+	u := env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{"beta": true}})
+	claims := func() map[string]any {
+		t.Helper()
+		rec, err := ac.GetUser(ctx, u.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.CustomClaims
+	}
+	// Revocation compares whole seconds: let the current token's second pass first.
+	time.Sleep(1100 * time.Millisecond)
+
+	code, out, errOut := runCLI("admin", "grant-platform-role", "--email", strings.ToUpper(u.Email), "--role", "SALES")
+	if code != 0 {
+		t.Fatalf("grant: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "Granted the platform role sales to "+u.Email) || !strings.Contains(out, "must sign in again") {
+		t.Errorf("grant printed %q; want what was done and that the user must sign in again", out)
+	}
+	if c := claims(); c["platformRole"] != "sales" || c["beta"] != true {
+		t.Errorf("claims after grant = %v, want platformRole sales and beta kept", c)
+	}
+	if _, err := ac.VerifyIDTokenAndCheckRevoked(ctx, u.IDToken); !fbauth.IsIDTokenRevoked(err) {
+		t.Errorf("the token from before the grant: %v, want revoked", err)
+	}
+	fresh := env.SignIn(t, u.Email, u.Password)
+	tok, err := ac.VerifyIDTokenAndCheckRevoked(ctx, fresh)
+	if err != nil || tok.Claims["platformRole"] != "sales" {
+		t.Fatalf("a new sign-in: %v, claims %v; want a valid token with platformRole sales", err, tok)
+	}
+
+	code, out, _ = runCLI("admin", "grant-platform-role", "--email", u.Email, "--role", "sales")
+	if code != 0 || !strings.Contains(out, "already has the platform role sales; nothing changed") {
+		t.Errorf("granting again: exit %d, %q", code, out)
+	}
+	if _, err := ac.VerifyIDTokenAndCheckRevoked(ctx, fresh); err != nil {
+		t.Errorf("granting the same role again revoked the tokens: %v", err)
+	}
+
+	time.Sleep(1100 * time.Millisecond)
+	code, out, errOut = runCLI("admin", "revoke-platform-role", "--email", u.Email)
+	if code != 0 {
+		t.Fatalf("revoke: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "Removed the platform role sales from "+u.Email) || !strings.Contains(out, "must sign in again") {
+		t.Errorf("revoke printed %q", out)
+	}
+	if c := claims(); c["platformRole"] != nil || c["beta"] != true {
+		t.Errorf("claims after revoke = %v, want no platformRole and beta kept", c)
+	}
+	if _, err := ac.VerifyIDTokenAndCheckRevoked(ctx, fresh); !fbauth.IsIDTokenRevoked(err) {
+		t.Errorf("the staff token from before the revoke: %v, want revoked", err)
+	}
+	code, out, _ = runCLI("admin", "revoke-platform-role", "--email", u.Email)
+	if code != 0 || !strings.Contains(out, "has no platform role; nothing changed") {
+		t.Errorf("revoking again: exit %d, %q", code, out)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown email", []string{"grant-platform-role", "--email", testenv.UniqueID("nobody-") + "@example.test", "--role", "support"}, 1, "no user has the email"},
+		{"unknown role", []string{"grant-platform-role", "--email", u.Email, "--role", "owner"}, 2, "unknown role \"owner\"; use --role with one of super_admin, sales, support"},
+		{"no role", []string{"grant-platform-role", "--email", u.Email}, 2, "unknown role"},
+		{"no email", []string{"grant-platform-role", "--role", "sales"}, 2, "give the user's email address with --email"},
+		{"revoke with a role", []string{"revoke-platform-role", "--email", u.Email, "--role", "sales"}, 2, "takes no --role"},
+		{"unknown subcommand", []string{"grant-role"}, 2, "unknown subcommand"},
+	} {
+		code, _, errOut := runCLI(append([]string{"admin"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", tc.name, code, errOut, tc.code, tc.want)
+		}
+	}
+	if c := claims(); c["platformRole"] != nil {
+		t.Errorf("a refused command changed the claims: %v", c)
+	}
+}
+
+// reindex-search gives tenants provisioned before staff search their tokens, and a second run has
+// nothing to do.
+func TestAdminReindexSearch(t *testing.T) {
+	env := testenv.Require(t).IsolatedProject(t)
+	t.Setenv("GOOGLE_CLOUD_PROJECT", env.Project)
+	t.Setenv("TENANTRY_LOG_LEVEL", "error")
+	fs := env.Firestore(t)
+	ctx := context.Background()
+	seed := map[string]map[string]any{
+		"old-self":     {"name": "Analytical Engines", "subdomain": "engines", "status": "trial"},
+		"old-contract": {"name": "Difference Co", "status": "active", "contract": map[string]any{"reference": "OPP-77"}},
+		"current":      {"name": "Up To Date", "status": "trial", "searchTokens": tenancy.SearchTokens("Up To Date")},
+	}
+	for id, d := range seed {
+		if _, err := fs.Collection("tenants").Doc(id).Set(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCLI("admin", "reindex-search")
+	if code != 0 || !strings.Contains(out, "Done: 3 tenants scanned, 2 updated.") {
+		t.Fatalf("reindex-search: exit %d, %q %q", code, out, errOut)
+	}
+	tokens := func(id string) []any {
+		snap, err := fs.Collection("tenants").Doc(id).Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := snap.Data()["searchTokens"].([]any)
+		return v
+	}
+	for id, want := range map[string]string{"old-self": "engi", "old-contract": "opp 77", "current": "up to"} {
+		if !slices.Contains(tokens(id), any(want)) {
+			t.Errorf("%s: tokens %v lack %q", id, tokens(id), want)
+		}
+	}
+	if code, out, _ := runCLI("admin", "reindex-search"); code != 0 || !strings.Contains(out, "3 tenants scanned, 0 updated") {
+		t.Errorf("second run: exit %d, %q", code, out)
+	}
+}

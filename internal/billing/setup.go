@@ -1,0 +1,136 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox"
+)
+
+// Register adds the billing handlers to d. Without Stripe they are only made known, so their
+// entries stay pending (neither claimed nor dead-lettered) until a dispatcher with Stripe runs.
+func (s *Service) Register(d *outbox.Dispatcher) {
+	if !s.Enabled() {
+		d.Know(KindSetup, KindCancelSuperseded)
+		return
+	}
+	d.Handle(KindSetup, s.Setup)
+	d.Handle(KindCancelSuperseded, s.cancelSuperseded)
+}
+
+// trialLead is how far ahead a trial's end must be to be sent as trial_end. Stripe refuses a
+// trial_end in the past, and the decision must not flip between attempts of one entry (the
+// subscription's idempotency key must always carry the same parameters), so it is taken against
+// the entry's creation time, not the clock.
+const trialLead = time.Hour
+
+// Setup performs a billing.setup entry (the outbox handler of KindSetup): a Stripe customer, then a subscription for the plan's
+// price with the tenant's trial, each with an Idempotency-Key derived from the entry id, and the
+// ids on billing/{tenantId}. A retry after a crash between the two calls reuses the customer
+// saved after the first (or, if the crash came before that save, Stripe answers the same key with
+// the same customer). Provisioning never waits for any of it.
+func (s *Service) Setup(ctx context.Context, d outbox.Delivery) error {
+	req, err := setupRequestOf(d)
+	if err != nil {
+		return outbox.Permanent(err)
+	}
+	tenantID := d.Entry.TenantID
+	rec, err := s.store.Record(ctx, tenantID)
+	if errors.Is(err, errs.ErrNotFound) {
+		// The sweeper removed a tenant that never finished provisioning.
+		return outbox.Permanentf("billing record of tenant %s does not exist", tenantID)
+	}
+	if err != nil {
+		return fmt.Errorf("read billing record of %s: %w", tenantID, err)
+	}
+	if rec.SubscriptionID != "" {
+		return nil // done by an earlier attempt, or adopted from a webhook event first
+	}
+	customerID, err := s.customer(ctx, tenantID, rec, req)
+	if err != nil {
+		return retryable(err)
+	}
+	trialEnd := req.TrialEndsAt
+	if !trialEnd.After(req.CreatedAt.Add(trialLead)) {
+		trialEnd = time.Time{} // the trial is over (or nearly): start billing now
+	}
+	sub, err := s.stripe.CreateSubscription(ctx, SubscriptionParams{
+		CustomerID: customerID, PriceID: req.PriceID, TenantID: tenantID, PlanID: req.PlanID,
+		TrialEnd: trialEnd, IdempotencyKey: req.EntryID + "-subscription",
+	})
+	if err != nil {
+		return retryable(fmt.Errorf("create the Stripe subscription of tenant %s: %w", tenantID, err))
+	}
+	if err := s.store.SaveSubscription(ctx, tenantID, sub, s.clock.Now()); err != nil {
+		return fmt.Errorf("save the Stripe subscription of tenant %s: %w", tenantID, err)
+	}
+	return nil
+}
+
+// customer returns the tenant's Stripe customer, creating it with the setup entry's idempotency
+// key when the record has none yet. The setup handler and the sessions both go through it, with
+// the same key and the same parameters, so at most one customer ever exists per tenant.
+func (s *Service) customer(ctx context.Context, tenantID string, rec Record, req SetupRequest) (string, error) {
+	if rec.CustomerID != "" {
+		return rec.CustomerID, nil
+	}
+	c, err := s.stripe.CreateCustomer(ctx, CustomerParams{
+		TenantID: tenantID, Email: req.Email, IdempotencyKey: req.EntryID + "-customer",
+	})
+	if err != nil {
+		return "", fmt.Errorf("create the Stripe customer of tenant %s: %w", tenantID, err)
+	}
+	saved, err := s.store.SaveCustomer(ctx, tenantID, c.ID, s.clock.Now())
+	if err != nil {
+		return "", fmt.Errorf("save the Stripe customer of tenant %s: %w", tenantID, err)
+	}
+	return saved.CustomerID, nil
+}
+
+// cancelSuperseded cancels a subscription that a newer one replaced.
+func (s *Service) cancelSuperseded(ctx context.Context, d outbox.Delivery) error {
+	id, _ := d.Entry.Payload["subscriptionId"].(string)
+	if strings.TrimSpace(id) == "" {
+		return outbox.Permanentf("payload has no subscriptionId")
+	}
+	if err := s.stripe.CancelSubscription(ctx, id, d.IdempotencyKey); err != nil {
+		return retryable(fmt.Errorf("cancel superseded Stripe subscription %s: %w", id, err))
+	}
+	return nil
+}
+
+// retryable lets the outbox retry everything but what Stripe refused as invalid.
+func retryable(err error) error {
+	if errors.Is(err, ErrRejected) {
+		return outbox.Permanent(err)
+	}
+	return err
+}
+
+// setupRequestOf reads a billing.setup entry's payload.
+func setupRequestOf(d outbox.Delivery) (SetupRequest, error) {
+	p := d.Entry.Payload
+	req := SetupRequest{
+		EntryID: d.IdempotencyKey, CreatedAt: d.Entry.CreatedAt,
+		PlanID: str(p, "planId"), PriceID: str(p, "stripePriceId"), Email: str(p, "email"),
+	}
+	if t, ok := p["trialEndsAt"].(time.Time); ok {
+		req.TrialEndsAt = t
+	}
+	switch {
+	case d.Entry.TenantID == "":
+		return req, errors.New("entry has no tenantId")
+	case req.PriceID == "":
+		return req, errors.New("payload has no stripePriceId")
+	}
+	return req, nil
+}
+
+func str(p map[string]any, key string) string {
+	v, _ := p[key].(string)
+	return strings.TrimSpace(v)
+}

@@ -1,0 +1,398 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/email"
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/reqctx"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/internal/validate"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// Event types Tenantry acts on; every other type is acknowledged and ignored.
+const (
+	EventSubscriptionCreated  = "customer.subscription.created"
+	EventSubscriptionUpdated  = "customer.subscription.updated"
+	EventSubscriptionDeleted  = "customer.subscription.deleted"
+	EventTrialWillEnd         = "customer.subscription.trial_will_end"
+	EventInvoicePaid          = "invoice.paid"
+	EventInvoicePaymentFailed = "invoice.payment_failed"
+)
+
+// Event is a verified Stripe webhook event, flattened to what Tenantry reads. Its object is a
+// subscription (customer.subscription.*) or an invoice (invoice.*).
+type Event struct {
+	ID         string
+	Type       string
+	Created    time.Time // the event's own creation time, Stripe's order of events
+	APIVersion string
+	Livemode   bool
+
+	SubscriptionID string // the subscription, or the invoice's subscription ("" for a one-off invoice)
+	CustomerID     string
+	// TenantID is metadata.tenant_id of the subscription, or subscription_details.metadata of
+	// the invoice; "" when absent (the customer id then finds the tenant).
+	TenantID string
+	PlanID   string // metadata.plan_id, set on subscriptions Tenantry creates
+
+	// Subscription events only.
+	SubscriptionStatus string
+	CurrentPeriodEnd   time.Time
+	TrialEnd           time.Time
+	CancelAtPeriodEnd  bool
+
+	// Invoice events only.
+	InvoiceID string
+	AmountDue int64 // minor units
+	Currency  string
+}
+
+// IsSubscriptionEvent reports whether the event's object is a subscription.
+func (e Event) IsSubscriptionEvent() bool {
+	switch e.Type {
+	case EventSubscriptionCreated, EventSubscriptionUpdated, EventSubscriptionDeleted, EventTrialWillEnd:
+		return true
+	}
+	return false
+}
+
+// Outcome is what an event did; it is kept on stripeEvents/{id} for operators.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeApplied           Outcome = "applied"            // the tenant moved, or an email was queued
+	OutcomeNoChange          Outcome = "no_change"          // recorded; the tenant was already where the event points
+	OutcomeStale             Outcome = "stale"              // older than an event already applied for its subscription
+	OutcomeRefused           Outcome = "refused"            // the lifecycle table does not allow the move
+	OutcomeOtherSubscription Outcome = "other_subscription" // about a subscription that is not the tenant's current one
+	OutcomeUnmatched         Outcome = "unmatched"          // no tenant matches it
+	OutcomeIgnored           Outcome = "ignored"            // a type Tenantry does not act on, or no subscription
+	OutcomeDuplicate         Outcome = "duplicate"          // seen before; the first delivery's record stands
+)
+
+// Verifier checks a webhook delivery's signature and parses it (package stripeapi). Errors wrap
+// ErrInvalidEvent.
+type Verifier interface {
+	Verify(payload []byte, signatureHeader string) (Event, error)
+}
+
+// WebhookActor names the Stripe webhook in history and audit entries.
+const WebhookActor = "stripe-webhook"
+
+// Result is what one delivery did.
+type Result struct {
+	EventID  string
+	Type     string
+	Outcome  Outcome
+	TenantID string
+	From, To rules.Status // the tenant's move, when Outcome is applied
+	Detail   string
+}
+
+// HandleWebhook verifies a delivery and applies its event (see HandleEvent). An error wrapping
+// ErrInvalidEvent means the delivery must be refused (400); any other error is ours, and Stripe
+// should deliver again later (500).
+func (s *Service) HandleWebhook(ctx context.Context, payload []byte, signatureHeader string) (Result, error) {
+	if s.verifier == nil {
+		return Result{}, errors.New("billing: STRIPE_WEBHOOK_SECRET is not set, so webhook events cannot be verified")
+	}
+	e, err := s.verifier.Verify(payload, signatureHeader)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.HandleEvent(ctx, e)
+}
+
+// effect is what an event type asks of the tenant, whatever its current state.
+type effect struct {
+	to           rules.Status // "": no status change
+	stripeStatus string       // the subscription status an invoice event implies
+	trialEnding  bool         // queue the trial-ending email
+}
+
+// effectOf maps an event to its effect; known is false for types Tenantry does not act on.
+func effectOf(e Event) (eff effect, known bool) {
+	switch e.Type {
+	case EventSubscriptionCreated, EventSubscriptionUpdated:
+		return effect{to: statusFor(e.SubscriptionStatus)}, true
+	case EventSubscriptionDeleted:
+		return effect{to: rules.StatusCancelled}, true
+	case EventInvoicePaid:
+		return effect{to: rules.StatusActive, stripeStatus: SubActive}, true
+	case EventInvoicePaymentFailed:
+		return effect{to: rules.StatusPastDue, stripeStatus: SubPastDue}, true
+	case EventTrialWillEnd:
+		return effect{trialEnding: true}, true
+	}
+	return effect{}, false
+}
+
+// statusFor maps a subscription status to the tenant status it means; "" for statuses that move
+// no tenant (incomplete, incomplete_expired, paused: the trial and its expiry are Tenantry's own,
+// see the README).
+func statusFor(subStatus string) rules.Status {
+	switch subStatus {
+	case SubTrialing:
+		return rules.StatusTrial
+	case SubActive:
+		return rules.StatusActive
+	case SubPastDue:
+		return rules.StatusPastDue
+	case SubUnpaid:
+		return rules.StatusSuspended
+	case SubCanceled:
+		return rules.StatusCancelled
+	}
+	return ""
+}
+
+// alive reports whether a subscription in this status may become a tenant's current one.
+func alive(subStatus string) bool {
+	switch subStatus {
+	case SubTrialing, SubActive, SubPastDue:
+		return true
+	}
+	return false
+}
+
+// HandleEvent applies one verified event, at most once, in one transaction with its record.
+//
+//   - Unknown types are acknowledged and ignored (not recorded).
+//   - The tenant is metadata.tenant_id on the subscription (or the invoice's
+//     subscription_details), else the tenant whose billing record holds the customer id.
+//   - stripeEvents/{id} is created in the same commit as the change, so a repeated delivery
+//     finds it and changes nothing (OutcomeDuplicate), and a crash can never record an event
+//     without applying it.
+//   - An event older than the newest one applied for its subscription changes nothing
+//     (OutcomeStale) but is recorded as seen.
+//   - Status changes go through the lifecycle's decision (history, audit entry with actor
+//     stripe-webhook, request id = event id, outbox). A move the table refuses is logged and
+//     acknowledged (OutcomeRefused): retrying could never make it allowed.
+//
+// An error means nothing was written; Stripe should deliver the event again.
+func (s *Service) HandleEvent(ctx context.Context, e Event) (Result, error) {
+	res := Result{EventID: e.ID, Type: e.Type}
+	log := s.log.With("stripeEvent", e.ID, "type", e.Type)
+	if e.APIVersion != APIVersion {
+		log.WarnContext(ctx, "Stripe event rendered in another API version than the webhook endpoint's pin; processed as far as it parses",
+			"apiVersion", e.APIVersion, "pinned", APIVersion)
+	}
+	eff, known := effectOf(e)
+	if !known {
+		res.Outcome = OutcomeIgnored
+		log.DebugContext(ctx, "Stripe event of a type Tenantry does not act on; acknowledged")
+		return res, nil
+	}
+	// History and audit entries quote the event id as their request id: that is what an operator
+	// looks up in Stripe's dashboard.
+	ctx = reqctx.WithRequestID(ctx, e.ID)
+	tenantID, err := s.tenantOf(ctx, e)
+	if err != nil {
+		return res, err
+	}
+	res.TenantID = tenantID
+	now := s.clock.Now()
+	er := EventRecord{
+		ID: e.ID, Type: e.Type, Created: e.Created, APIVersion: e.APIVersion, TenantID: tenantID,
+		SubscriptionID: e.SubscriptionID, ReceivedAt: now, ExpireAt: now.Add(s.cfg.EventRetention),
+	}
+	if tenantID == "" {
+		er.Outcome, er.Detail = OutcomeUnmatched, "no tenant_id metadata and no billing record with this customer"
+		dup, err := s.store.RecordEvent(ctx, er)
+		if err != nil {
+			return res, fmt.Errorf("record Stripe event %s: %w", e.ID, err)
+		}
+		res.Outcome, res.Detail = er.Outcome, er.Detail
+		if dup {
+			res.Outcome = OutcomeDuplicate
+		}
+		log.WarnContext(ctx, "Stripe event matches no tenant; acknowledged", "customer", e.CustomerID, "subscription", e.SubscriptionID)
+		return res, nil
+	}
+	d, dup, err := s.store.ApplyEvent(ctx, tenantID, er, func(t *tenancy.Tenant, rec *Record) (Decision, error) {
+		return s.decide(ctx, e, eff, t, rec)
+	})
+	if err != nil {
+		return res, fmt.Errorf("apply Stripe event %s to tenant %s: %w", e.ID, tenantID, err)
+	}
+	if dup {
+		res.Outcome = OutcomeDuplicate
+		log.DebugContext(ctx, "Stripe event delivered again; already handled", "tenant", tenantID)
+		return res, nil
+	}
+	res.Outcome, res.Detail = d.Outcome, d.Detail
+	if d.Change != nil {
+		res.From, res.To = d.Prior, d.Change.Status
+	}
+	switch d.Outcome {
+	case OutcomeRefused:
+		log.WarnContext(ctx, "Stripe event asks for a status change the lifecycle does not allow; acknowledged without change",
+			"tenant", tenantID, "detail", d.Detail)
+	case OutcomeApplied:
+		log.InfoContext(ctx, "Stripe event applied", "tenant", tenantID, "from", string(res.From), "to", string(res.To))
+	default:
+		log.DebugContext(ctx, "Stripe event recorded", "tenant", tenantID, "outcome", string(d.Outcome), "detail", d.Detail)
+	}
+	return res, nil
+}
+
+// tenantOf finds the event's tenant: metadata first, then the customer's billing record. "" when
+// neither names one.
+func (s *Service) tenantOf(ctx context.Context, e Event) (string, error) {
+	if e.TenantID != "" {
+		if id, err := validate.ID("tenant_id", e.TenantID); err == nil {
+			return id, nil
+		}
+		// Not an id Tenantry would have written; fall back on the customer.
+	}
+	if e.CustomerID == "" {
+		return "", nil
+	}
+	id, err := s.store.TenantByCustomer(ctx, e.CustomerID)
+	switch {
+	case errors.Is(err, errs.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("find the tenant of Stripe customer %s: %w", e.CustomerID, err)
+	}
+	return id, nil
+}
+
+// decide is what event e does to tenant t with billing record rec, as read inside the
+// transaction. It only computes: the transaction may run it again.
+func (s *Service) decide(ctx context.Context, e Event, eff effect, t *tenancy.Tenant, cur *Record) (Decision, error) {
+	if t == nil {
+		return Decision{Outcome: OutcomeUnmatched, Detail: "the tenant named by the event does not exist"}, nil
+	}
+	now := s.clock.Now()
+	d := Decision{Prior: t.Status}
+	rec := Record{TenantID: t.ID, PlanID: t.PlanID, Status: RecordPending, CreatedAt: now}
+	if cur != nil {
+		rec = *cur
+	}
+	sub := e.SubscriptionID
+	if sub == "" {
+		d.Outcome, d.Detail = OutcomeIgnored, "the invoice belongs to no subscription"
+		return d, nil
+	}
+	if last, ok := rec.EventClock[sub]; ok && e.Created.Before(last) {
+		d.Outcome = OutcomeStale
+		d.Detail = fmt.Sprintf("created %s, before the event applied for %s at %s",
+			e.Created.UTC().Format(time.RFC3339), sub, last.UTC().Format(time.RFC3339))
+		return d, nil
+	}
+	// Copy before writing: rec shares the map with the caller's read, and decide may run again.
+	rec.EventClock = maps.Clone(rec.EventClock)
+	if rec.EventClock == nil {
+		rec.EventClock = map[string]time.Time{}
+	}
+	rec.EventClock[sub] = e.Created
+	rec.LastEventID = e.ID
+	rec.UpdatedAt = now
+	if rec.CustomerID == "" {
+		rec.CustomerID = e.CustomerID
+	}
+	d.Record = &rec
+
+	switch {
+	case rec.SubscriptionID == "":
+		// The webhook beat the setup handler to it (Stripe sends created at once).
+		s.adopt(&rec, e)
+	case rec.SubscriptionID != sub:
+		// A new subscription (bought through Checkout) replaces the current one; anything else
+		// about another subscription (the superseded one being cancelled, say) moves nothing.
+		if e.Type != EventSubscriptionCreated || !alive(e.SubscriptionStatus) || e.Created.Before(rec.SubscriptionSince) {
+			d.Outcome = OutcomeOtherSubscription
+			d.Detail = fmt.Sprintf("the tenant's current subscription is %s", rec.SubscriptionID)
+			return d, nil
+		}
+		d.Outbox = append(d.Outbox, tenancy.OutboxEntry{
+			ID: KindCancelSuperseded + "-" + e.ID, Kind: KindCancelSuperseded, TenantID: t.ID,
+			Payload:   map[string]any{"subscriptionId": rec.SubscriptionID, "supersededBy": sub},
+			CreatedAt: now, NextAttemptAt: now,
+		})
+		s.adopt(&rec, e)
+	}
+	if e.IsSubscriptionEvent() {
+		rec.StripeStatus = e.SubscriptionStatus
+		if e.Type == EventSubscriptionDeleted {
+			rec.StripeStatus = SubCanceled
+		}
+		rec.CurrentPeriodEnd, rec.TrialEnd, rec.CancelAtPeriodEnd = e.CurrentPeriodEnd, e.TrialEnd, e.CancelAtPeriodEnd
+	} else if eff.stripeStatus != "" {
+		rec.StripeStatus = eff.stripeStatus
+	}
+
+	if eff.trialEnding {
+		if t.Status != rules.StatusTrial {
+			d.Outcome, d.Detail = OutcomeNoChange, "the tenant is not in trial; no trial-ending email"
+			return d, nil
+		}
+		end := e.TrialEnd
+		if end.IsZero() {
+			end = t.TrialEndsAt
+		}
+		d.Outbox = append(d.Outbox, tenancy.OutboxEntry{
+			ID: email.KindTrialEnding + "-" + t.ID + "-" + e.ID, Kind: email.KindTrialEnding, TenantID: t.ID,
+			Payload: map[string]any{"trialEndsAt": end}, CreatedAt: now, NextAttemptAt: now,
+		})
+		d.Outcome = OutcomeApplied
+		return d, nil
+	}
+	switch {
+	case eff.to == "":
+		d.Outcome, d.Detail = OutcomeNoChange, fmt.Sprintf("subscription status %q moves no tenant", e.SubscriptionStatus)
+		return d, nil
+	case eff.to == t.Status:
+		d.Outcome = OutcomeNoChange
+		return d, nil
+	}
+	reason := fmt.Sprintf("Stripe event %s (%s)", e.Type, e.ID)
+	ch, err := s.lifecycle.DecideTransition(ctx, *t, eff.to, tenancy.Actor{System: WebhookActor}, reason)
+	if errors.Is(err, errs.ErrInvalidTransition) {
+		d.Outcome, d.Detail = OutcomeRefused, err.Error()
+		return d, nil
+	}
+	if err != nil {
+		return Decision{}, err
+	}
+	if eff.to == rules.StatusPastDue {
+		// Once per move into past_due: the subscription update and the invoice failure that
+		// Stripe sends for one failed payment do not make two emails.
+		payload := map[string]any{"tenantId": t.ID}
+		if e.InvoiceID != "" {
+			payload["invoiceId"] = e.InvoiceID
+			payload["amountDue"] = e.AmountDue
+			payload["currency"] = e.Currency
+		}
+		ch.Outbox = append(ch.Outbox, tenancy.OutboxEntry{
+			ID: email.KindPaymentFailed + "-" + t.ID + "-" + e.ID, Kind: email.KindPaymentFailed, TenantID: t.ID,
+			Payload: payload, CreatedAt: now, NextAttemptAt: now,
+		})
+	}
+	d.Change = &ch
+	d.Outcome = OutcomeApplied
+	return d, nil
+}
+
+// adopt makes e's subscription the tenant's current one. The record is then set up, whoever
+// created the subscription (the setup handler, whose answer may arrive after Stripe's event, or
+// Checkout).
+func (s *Service) adopt(rec *Record, e Event) {
+	rec.SubscriptionID = e.SubscriptionID
+	rec.SubscriptionSince = e.Created
+	rec.Status = RecordReady
+	if rec.CustomerID == "" {
+		rec.CustomerID = e.CustomerID
+	}
+	if _, ok := s.plans.Get(e.PlanID); ok {
+		rec.PlanID = e.PlanID
+	}
+}

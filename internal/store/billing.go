@@ -1,0 +1,339 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tenantry/tenantry/internal/billing"
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/tenancy"
+)
+
+// colStripeEvents holds one document per Stripe event seen (stripeEvents/{eventId}), created in
+// the same commit as the change the event made. No rule matches it: clients never see it.
+const colStripeEvents = "stripeEvents"
+
+// BillingStore implements billing.Store: billing/{tenantId}, stripeEvents/{eventId}, and the
+// tenant status changes the webhook makes, through the same writer as the lifecycle.
+type BillingStore struct {
+	s     *Store
+	locks *tenantLocks
+}
+
+// Billing returns the billing persistence on the same client. Its transactions on one tenant
+// queue behind each other in this process (see tenantLocks): Stripe delivers bursts of events
+// for one subscription at once.
+func (s *Store) Billing() *BillingStore { return &BillingStore{s: s, locks: &tenantLocks{}} }
+
+var _ billing.Store = (*BillingStore)(nil)
+
+// billingRecordDoc is billing/{tenantId} in full. Provisioning creates it with the first four
+// fields (billingDoc); the billing setup and the webhook add the rest.
+type billingRecordDoc struct {
+	TenantID          string               `firestore:"tenantId"`
+	PlanID            string               `firestore:"planId"`
+	Status            string               `firestore:"status"`
+	CreatedAt         time.Time            `firestore:"createdAt"`
+	CustomerID        string               `firestore:"stripeCustomerId,omitempty"`
+	SubscriptionID    string               `firestore:"stripeSubscriptionId,omitempty"`
+	SubscriptionSince time.Time            `firestore:"subscriptionSince,omitempty"`
+	StripeStatus      string               `firestore:"stripeStatus,omitempty"`
+	CurrentPeriodEnd  time.Time            `firestore:"currentPeriodEnd,omitempty"`
+	TrialEnd          time.Time            `firestore:"trialEnd,omitempty"`
+	CancelAtPeriodEnd bool                 `firestore:"cancelAtPeriodEnd,omitempty"`
+	EventClock        map[string]time.Time `firestore:"eventClock,omitempty"`
+	LastEventID       string               `firestore:"lastEventId,omitempty"`
+	UpdatedAt         time.Time            `firestore:"updatedAt,omitempty"`
+}
+
+func toRecord(tenantID string, d billingRecordDoc) billing.Record {
+	return billing.Record{
+		TenantID: tenantID, PlanID: d.PlanID, Status: d.Status, CustomerID: d.CustomerID,
+		SubscriptionID: d.SubscriptionID, SubscriptionSince: d.SubscriptionSince, StripeStatus: d.StripeStatus,
+		CurrentPeriodEnd: d.CurrentPeriodEnd, TrialEnd: d.TrialEnd, CancelAtPeriodEnd: d.CancelAtPeriodEnd,
+		EventClock: d.EventClock, LastEventID: d.LastEventID, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+	}
+}
+
+// toDBRecordFields is what the webhook writes, merged into the document so that fields it does
+// not know survive. Times that are unknown are left out rather than written as zero.
+func toDBRecordFields(r billing.Record) map[string]any {
+	m := map[string]any{
+		"tenantId":          r.TenantID,
+		"planId":            r.PlanID,
+		"status":            r.Status,
+		"stripeStatus":      r.StripeStatus,
+		"cancelAtPeriodEnd": r.CancelAtPeriodEnd,
+		"lastEventId":       r.LastEventID,
+		"updatedAt":         r.UpdatedAt,
+	}
+	for k, v := range map[string]string{"stripeCustomerId": r.CustomerID, "stripeSubscriptionId": r.SubscriptionID} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	for k, v := range map[string]time.Time{
+		"subscriptionSince": r.SubscriptionSince, "currentPeriodEnd": r.CurrentPeriodEnd, "trialEnd": r.TrialEnd, "createdAt": r.CreatedAt,
+	} {
+		if !v.IsZero() {
+			m[k] = v
+		}
+	}
+	if len(r.EventClock) > 0 {
+		clock := make(map[string]any, len(r.EventClock))
+		for k, v := range r.EventClock {
+			clock[k] = v
+		}
+		m["eventClock"] = clock
+	}
+	return m
+}
+
+// stripeEventDoc is stripeEvents/{eventId}.
+type stripeEventDoc struct {
+	Type           string    `firestore:"type"`
+	Created        time.Time `firestore:"created"`
+	APIVersion     string    `firestore:"apiVersion"`
+	TenantID       string    `firestore:"tenantId,omitempty"`
+	SubscriptionID string    `firestore:"subscriptionId,omitempty"`
+	Outcome        string    `firestore:"outcome"`
+	Detail         string    `firestore:"detail,omitempty"`
+	ReceivedAt     time.Time `firestore:"receivedAt"`
+	// ExpireAt is for a Firestore TTL policy: a record only has to outlive Stripe's retries.
+	ExpireAt time.Time `firestore:"expireAt"`
+}
+
+func toDBStripeEvent(e billing.EventRecord) stripeEventDoc {
+	return stripeEventDoc{
+		Type: e.Type, Created: e.Created, APIVersion: e.APIVersion, TenantID: e.TenantID, SubscriptionID: e.SubscriptionID,
+		Outcome: string(e.Outcome), Detail: e.Detail, ReceivedAt: e.ReceivedAt, ExpireAt: e.ExpireAt,
+	}
+}
+
+func (b *BillingStore) ref(tenantID string) *firestore.DocumentRef {
+	return b.s.fs.Collection(colBilling).Doc(tenantID)
+}
+
+// Record implements billing.Store.
+func (b *BillingStore) Record(ctx context.Context, tenantID string) (billing.Record, error) {
+	var d billingRecordDoc
+	if err := get(ctx, b.ref(tenantID), &d); err != nil {
+		return billing.Record{}, err
+	}
+	return toRecord(tenantID, d), nil
+}
+
+// SetupRequest implements billing.Store from outbox/billing.setup-{tenantId}.
+func (b *BillingStore) SetupRequest(ctx context.Context, tenantID string) (billing.SetupRequest, error) {
+	id := billing.KindSetup + "-" + tenantID
+	var d outboxDoc
+	if err := get(ctx, b.s.fs.Collection(colOutbox).Doc(id), &d); err != nil {
+		return billing.SetupRequest{}, err
+	}
+	// Read exactly as the setup handler reads its delivery (trimmed strings), so that a customer
+	// created from here carries the same parameters under the same idempotency key.
+	str := func(k string) string { v, _ := d.Payload[k].(string); return strings.TrimSpace(v) }
+	req := billing.SetupRequest{EntryID: id, CreatedAt: d.CreatedAt, PlanID: str("planId"), PriceID: str("stripePriceId"), Email: str("email")}
+	req.TrialEndsAt, _ = d.Payload["trialEndsAt"].(time.Time)
+	return req, nil
+}
+
+// update runs fn on the billing record in a transaction queued behind this process's others on
+// the tenant; fn returns the fields to merge (nil: write nothing).
+func (b *BillingStore) update(ctx context.Context, tenantID string, fn func(billing.Record) map[string]any) (billing.Record, error) {
+	unlock, err := b.locks.lock(ctx, tenantID)
+	if err != nil {
+		return billing.Record{}, err
+	}
+	defer unlock()
+	ref := b.ref(tenantID)
+	var out billing.Record
+	err = b.s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return errs.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", ref.Path, err)
+		}
+		var d billingRecordDoc
+		if err := snap.DataTo(&d); err != nil {
+			return fmt.Errorf("decode %s: %w", ref.Path, err)
+		}
+		out = toRecord(tenantID, d)
+		fields := fn(out)
+		if fields == nil {
+			return nil
+		}
+		if err := tx.Set(ref, fields, firestore.MergeAll); err != nil {
+			return fmt.Errorf("write %s: %w", ref.Path, err)
+		}
+		if v, ok := fields["stripeCustomerId"].(string); ok {
+			out.CustomerID = v
+		}
+		return nil
+	})
+	if err != nil {
+		return billing.Record{}, err
+	}
+	return out, nil
+}
+
+// SaveCustomer implements billing.Store.
+func (b *BillingStore) SaveCustomer(ctx context.Context, tenantID, customerID string, at time.Time) (billing.Record, error) {
+	return b.update(ctx, tenantID, func(r billing.Record) map[string]any {
+		if r.CustomerID != "" {
+			return nil // the first one saved stands; the same idempotency key made it anyway
+		}
+		return map[string]any{"stripeCustomerId": customerID, "updatedAt": at}
+	})
+}
+
+// SaveSubscription implements billing.Store.
+func (b *BillingStore) SaveSubscription(ctx context.Context, tenantID string, sub billing.Subscription, at time.Time) error {
+	_, err := b.update(ctx, tenantID, func(r billing.Record) map[string]any {
+		m := map[string]any{"status": billing.RecordReady, "setupAt": at, "updatedAt": at}
+		if r.CustomerID == "" && sub.CustomerID != "" {
+			m["stripeCustomerId"] = sub.CustomerID
+		}
+		if r.SubscriptionID == "" {
+			m["stripeSubscriptionId"] = sub.ID
+			since := sub.Created
+			if since.IsZero() {
+				since = at
+			}
+			m["subscriptionSince"] = since
+		}
+		// A webhook event about this subscription may have landed first; it is newer than the
+		// creation answer, so it wins.
+		if _, seen := r.EventClock[sub.ID]; !seen && (r.SubscriptionID == "" || r.SubscriptionID == sub.ID) {
+			m["stripeStatus"] = sub.Status
+			m["cancelAtPeriodEnd"] = sub.CancelAtPeriodEnd
+			if !sub.CurrentPeriodEnd.IsZero() {
+				m["currentPeriodEnd"] = sub.CurrentPeriodEnd
+			}
+			if !sub.TrialEnd.IsZero() {
+				m["trialEnd"] = sub.TrialEnd
+			}
+		}
+		return m
+	})
+	return err
+}
+
+// TenantByCustomer implements billing.Store (a single-field equality query: no composite index).
+func (b *BillingStore) TenantByCustomer(ctx context.Context, customerID string) (string, error) {
+	snaps, err := b.s.fs.Collection(colBilling).Where("stripeCustomerId", "==", customerID).Limit(1).Documents(ctx).GetAll()
+	if err != nil {
+		return "", fmt.Errorf("find the billing record of customer %s: %w", customerID, err)
+	}
+	if len(snaps) == 0 {
+		return "", errs.ErrNotFound
+	}
+	return snaps[0].Ref.ID, nil
+}
+
+// RecordEvent implements billing.Store.
+func (b *BillingStore) RecordEvent(ctx context.Context, ev billing.EventRecord) (bool, error) {
+	_, err := b.s.fs.Collection(colStripeEvents).Doc(ev.ID).Create(ctx, toDBStripeEvent(ev))
+	if status.Code(err) == codes.AlreadyExists {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record Stripe event %s: %w", ev.ID, err)
+	}
+	return false, nil
+}
+
+// ApplyEvent implements billing.Store. The transaction reads three documents in one round trip
+// and, for a new event, writes the event record (create-only), the billing record, the tenant's
+// status change (writeStatusChange: status, history, audit, outbox) and the event's own outbox
+// entries in one commit. Two deliveries of one event racing each other both read "absent"; the
+// second commit then fails on the create (or, with the emulator's pessimistic locks, waits and
+// re-reads), so one applies it and the other reports a duplicate.
+func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billing.EventRecord, decide func(*tenancy.Tenant, *billing.Record) (billing.Decision, error)) (billing.Decision, bool, error) {
+	unlock, err := b.locks.lock(ctx, tenantID)
+	if err != nil {
+		return billing.Decision{}, false, err
+	}
+	defer unlock()
+	eref := b.s.fs.Collection(colStripeEvents).Doc(ev.ID)
+	tref := b.s.fs.Collection(colTenants).Doc(tenantID)
+	bref := b.ref(tenantID)
+	var (
+		out billing.Decision
+		dup bool
+	)
+	err = b.s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		out, dup = billing.Decision{}, false
+		snaps, err := tx.GetAll([]*firestore.DocumentRef{eref, tref, bref})
+		if err != nil {
+			return fmt.Errorf("read event, tenant and billing record: %w", err)
+		}
+		if snaps[0].Exists() {
+			dup = true
+			return nil
+		}
+		var t *tenancy.Tenant
+		if snaps[1].Exists() {
+			var td tenantDoc
+			if err := snaps[1].DataTo(&td); err != nil {
+				return fmt.Errorf("decode tenant %s: %w", tenantID, err)
+			}
+			tt := toTenant(tenantID, td)
+			t = &tt
+		}
+		var rec *billing.Record
+		if snaps[2].Exists() {
+			var bd billingRecordDoc
+			if err := snaps[2].DataTo(&bd); err != nil {
+				return fmt.Errorf("decode billing record %s: %w", tenantID, err)
+			}
+			r := toRecord(tenantID, bd)
+			rec = &r
+		}
+		d, err := decide(t, rec)
+		if err != nil {
+			return err
+		}
+		er := ev
+		er.Outcome, er.Detail = d.Outcome, d.Detail
+		if err := tx.Create(eref, toDBStripeEvent(er)); err != nil {
+			return fmt.Errorf("record Stripe event %s: %w", ev.ID, err)
+		}
+		if t != nil && d.Record != nil {
+			if err := tx.Set(bref, toDBRecordFields(*d.Record), firestore.MergeAll); err != nil {
+				return fmt.Errorf("write billing record %s: %w", tenantID, err)
+			}
+		}
+		if t != nil && d.Change != nil {
+			if err := b.s.writeStatusChange(tx, tref, *d.Change); err != nil {
+				return err
+			}
+		}
+		for _, e := range d.Outbox {
+			if err := tx.Create(b.s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
+				return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
+			}
+		}
+		out = d
+		return nil
+	})
+	if status.Code(err) == codes.AlreadyExists {
+		// Most likely a concurrent delivery of the same event committed first; only the event
+		// record itself says so.
+		if _, gerr := eref.Get(ctx); gerr == nil {
+			return billing.Decision{}, true, nil
+		}
+	}
+	if err != nil {
+		return billing.Decision{}, false, err
+	}
+	return out, dup, nil
+}

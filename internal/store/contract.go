@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// contractDoc is tenants/{id}.contract: a signed contract's record. It sits on the tenant document
+// so that the lifecycle (expire-trials) sees it with the tenant, in the same read.
+type contractDoc struct {
+	Reference     string           `firestore:"reference"`
+	PlanID        string           `firestore:"planId"`
+	SeatCap       int              `firestore:"seatCap"`
+	GoLiveDate    time.Time        `firestore:"goLiveDate"`
+	SignedAt      time.Time        `firestore:"signedAt"`
+	AdminContact  contactDoc       `firestore:"adminContact"`
+	ProvisionedBy contractActorDoc `firestore:"provisionedBy"`
+}
+
+type contactDoc struct {
+	Email string `firestore:"email"`
+	Name  string `firestore:"name,omitempty"`
+}
+
+type contractActorDoc struct {
+	UID          string `firestore:"uid"`
+	Email        string `firestore:"email"`
+	PlatformRole string `firestore:"platformRole"`
+}
+
+func toDBContract(c tenancy.Contract) contractDoc {
+	return contractDoc{
+		Reference: c.Reference, PlanID: c.PlanID, SeatCap: c.SeatCap, GoLiveDate: c.GoLiveDate, SignedAt: c.SignedAt,
+		AdminContact:  contactDoc{Email: c.AdminContact.Email, Name: c.AdminContact.Name},
+		ProvisionedBy: contractActorDoc{UID: c.ProvisionedBy.UID, Email: c.ProvisionedBy.Email, PlatformRole: c.ProvisionedBy.PlatformRole},
+	}
+}
+
+func toContract(d contractDoc) tenancy.Contract {
+	return tenancy.Contract{
+		Reference: d.Reference, PlanID: d.PlanID, SeatCap: d.SeatCap, GoLiveDate: d.GoLiveDate, SignedAt: d.SignedAt,
+		AdminContact:  tenancy.Contact{Email: d.AdminContact.Email, Name: d.AdminContact.Name},
+		ProvisionedBy: tenancy.ContractActor{UID: d.ProvisionedBy.UID, Email: d.ProvisionedBy.Email, PlatformRole: d.ProvisionedBy.PlatformRole},
+	}
+}
+
+// toDBOwnerInvitation writes a contract's owner invitation in the members domain's layout, so
+// that acceptance, revocation, expiry and the SPA treat it like any other invitation.
+func toDBOwnerInvitation(i tenancy.OwnerInvitation) invitationDoc {
+	return invitationDoc{
+		TenantID: i.TenantID, Email: i.Email, Role: string(rules.RoleOwner), Status: "pending",
+		ExpiresAt: i.ExpiresAt, TokenHash: i.TokenHash, InvitedBy: i.InvitedBy, CreatedAt: i.CreatedAt, SentAt: i.CreatedAt,
+	}
+}
+
+// ConvertToContract implements tenancy.StaffStore. It reads two documents and runs one small
+// query (the named admin's membership, by email, within one tenant), and writes the tenant once:
+// the contract fields together with the status change.
+func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail string, decide func(tenancy.ConversionState) (tenancy.Conversion, error)) (tenancy.Tenant, error) {
+	tref := s.fs.Collection(colTenants).Doc(tenantID)
+	iref := tref.Collection(colInvitations).Doc(tenancy.InvitationID(tenantID, contactEmail))
+	var out tenancy.Tenant
+	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snaps, err := tx.GetAll([]*firestore.DocumentRef{tref, iref})
+		if err != nil {
+			return fmt.Errorf("read tenant %s: %w", tenantID, err)
+		}
+		if !snaps[0].Exists() {
+			return errs.ErrNotFound
+		}
+		var td tenantDoc
+		if err := snaps[0].DataTo(&td); err != nil {
+			return fmt.Errorf("decode tenant %s: %w", tenantID, err)
+		}
+		st := tenancy.ConversionState{Tenant: toTenant(tenantID, td)}
+		if td.PendingExpiryFloor != nil {
+			st.PendingExpiryFloor = *td.PendingExpiryFloor
+		}
+		if snaps[1].Exists() {
+			var d invitationDoc
+			if err := snaps[1].DataTo(&d); err != nil {
+				return fmt.Errorf("decode %s: %w", iref.Path, err)
+			}
+			st.Invitation = tenancy.ExistingInvitation{Role: rules.Role(d.Role), Status: d.Status, ExpiresAt: d.ExpiresAt}
+			st.InvitationFound = true
+		}
+		found, err := tx.Documents(tref.Collection(colMembers).Where("email", "==", contactEmail).Limit(1)).GetAll()
+		if err != nil {
+			return fmt.Errorf("look up the named admin among the members of %s: %w", tenantID, err)
+		}
+		if len(found) > 0 {
+			var md memberDoc
+			if err := found[0].DataTo(&md); err != nil {
+				return fmt.Errorf("decode %s: %w", found[0].Ref.Path, err)
+			}
+			st.Contact, st.ContactFound = toMember(tenantID, found[0].Ref.ID, md), true
+		}
+
+		conv, err := decide(st)
+		if err != nil {
+			return err
+		}
+		if err := tx.Create(s.fs.Collection(colIdempotency).Doc(conv.Idempotency.ID), toDBIdempotency(conv.Idempotency)); err != nil {
+			return fmt.Errorf("write idempotency record: %w", err)
+		}
+		ups := []firestore.Update{
+			{Path: "planId", Value: conv.PlanID},
+			{Path: "seatCap", Value: conv.SeatCap},
+			{Path: "contract", Value: toDBContract(conv.Contract)},
+			{Path: "searchTokens", Value: conv.SearchTokens},
+			{Path: "pendingInvitations", Value: conv.PendingInvitations},
+		}
+		if conv.PendingExpiryFloor.IsZero() {
+			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: firestore.Delete})
+		} else {
+			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: conv.PendingExpiryFloor})
+		}
+		if c := conv.Subdomain; c != nil {
+			if err := tx.Create(s.fs.Collection(colSubdomains).Doc(c.Subdomain), subdomainDoc{TenantID: c.TenantID, ClaimedAt: c.ClaimedAt}); err != nil {
+				return fmt.Errorf("claim subdomain: %w", err)
+			}
+			ups = append(ups, firestore.Update{Path: "subdomain", Value: c.Subdomain})
+		}
+		if inv := conv.Invitation; inv != nil {
+			// Set, not Create: the named admin's earlier invitation (revoked, expired, used, or
+			// pending with another role) is replaced; the transaction read it.
+			if err := tx.Set(iref, toDBOwnerInvitation(*inv)); err != nil {
+				return fmt.Errorf("write invitation %s: %w", inv.ID, err)
+			}
+			if err := tx.Create(s.fs.Collection(colInvitationToken).Doc(inv.TokenHash),
+				tokenIndexDoc{TenantID: tenantID, InvitationID: inv.ID, CreatedAt: inv.CreatedAt}); err != nil {
+				return fmt.Errorf("index invitation token: %w", err)
+			}
+		}
+		if err := s.writeStatusChange(tx, tref, conv.Change, ups...); err != nil {
+			return err
+		}
+		out = conv.Apply(st.Tenant)
+		return nil
+	})
+	if err != nil {
+		if status.Code(err) == codes.AlreadyExists {
+			return tenancy.Tenant{}, fmt.Errorf("%w: %v", tenancy.ErrConflict, err)
+		}
+		return tenancy.Tenant{}, err
+	}
+	return out, nil
+}

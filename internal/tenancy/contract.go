@@ -1,0 +1,407 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/reqctx"
+	"github.com/tenantry/tenantry/internal/validate"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// ContractInput is what sales sends for a signed contract (provisionContractTenant).
+type ContractInput struct {
+	IdempotencyKey    string
+	OrganizationName  string
+	PlanID            string
+	SeatCap           int
+	GoLiveDate        time.Time
+	AdminContact      Contact
+	Subdomain         string // "" means none (or, converting, keep the organization's)
+	ContractReference string
+	// ExistingTenantID, when set, converts that evaluation tenant in place instead of
+	// provisioning a new one.
+	ExistingTenantID string
+}
+
+// Bounds of a contract's terms.
+const (
+	MaxContractSeatCap = 100000
+	// MaxGoLiveAhead bounds the go-live date: until go-live the tenant is a trial, and a trial of
+	// years is a typo.
+	MaxGoLiveAhead       = 2 * 366 * 24 * time.Hour
+	maxContractReference = 100 // characters
+	maxContactName       = 100 // characters
+)
+
+// contractRoles may provision and convert contract tenants.
+var contractRoles = []auth.PlatformRole{auth.PlatformSuperAdmin, auth.PlatformSales}
+
+// Input field names, as the GraphQL input spells them.
+const (
+	fieldPlanID            = "planId"
+	fieldSeatCap           = "seatCap"
+	fieldGoLiveDate        = "goLiveDate"
+	fieldContactEmail      = "adminContact.email"
+	fieldContactName       = "adminContact.name"
+	fieldContractReference = "contractReference"
+	fieldExistingTenantID  = "existingTenantId"
+)
+
+// ProvisionContract is provisionContractTenant (platform roles sales and super_admin). Without
+// ExistingTenantID it provisions a new tenant through the one provisioning function, with the
+// contract's terms instead of the self-serve defaults: the contract's plan and seat cap (which may
+// exceed the plan's), trialEndsAt = the go-live date, source sales_assisted, the contract record,
+// and an owner invitation to the named admin that holds the one seat. With ExistingTenantID it
+// converts that evaluation tenant in place (see convert). Both are idempotent by key, scoped to
+// the caller.
+func (s *Service) ProvisionContract(ctx context.Context, in ContractInput) (ProvisionResult, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return ProvisionResult{}, errs.ErrUnauthenticated
+	}
+	if !slices.Contains(contractRoles, p.PlatformRole) {
+		return ProvisionResult{}, errs.Detail(errs.ErrForbidden,
+			"provisioning a contract tenant needs the SALES or SUPER_ADMIN platform role; ask a super admin to grant it (tenantry admin grant-platform-role)")
+	}
+	sp, existing, err := s.contractSpec(in)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	if existing != "" {
+		return s.convert(ctx, p, existing, sp)
+	}
+	return s.provision(ctx, p, sp)
+}
+
+// contractSpec validates a contract's input into the provisioning spec, and returns the id of the
+// tenant to convert ("" for a new one).
+func (s *Service) contractSpec(in ContractInput) (spec, string, error) {
+	key, err := validate.IdempotencyKey(in.IdempotencyKey)
+	if err != nil {
+		return spec{}, "", err
+	}
+	name, err := validate.OrganizationName(in.OrganizationName)
+	if err != nil {
+		return spec{}, "", err
+	}
+	plan, found := s.plans.Get(strings.TrimSpace(in.PlanID))
+	if !found {
+		return spec{}, "", errs.Invalid(fieldPlanID, "no such plan; the plans query lists the valid ids")
+	}
+	if in.SeatCap < 1 || in.SeatCap > MaxContractSeatCap {
+		return spec{}, "", errs.Invalid(fieldSeatCap, fmt.Sprintf("use the contracted number of seats, 1 to %d (it may exceed the plan's %d)", MaxContractSeatCap, plan.SeatCap))
+	}
+	now := s.clock.Now()
+	goLive := in.GoLiveDate.UTC().Truncate(time.Microsecond) // what Firestore keeps
+	if !goLive.After(now) {
+		return spec{}, "", errs.Invalid(fieldGoLiveDate, "must be in the future (the tenant is a trial until go-live); send a time after "+now.Format(time.RFC3339))
+	}
+	if goLive.After(now.Add(MaxGoLiveAhead)) {
+		return spec{}, "", errs.Invalid(fieldGoLiveDate, "can be at most two years ahead; check the year")
+	}
+	sub := ""
+	if in.Subdomain != "" {
+		if sub, err = validate.Subdomain(in.Subdomain); err != nil {
+			return spec{}, "", err
+		}
+	}
+	ref, err := contractReference(in.ContractReference)
+	if err != nil {
+		return spec{}, "", err
+	}
+	email, err := validate.Email(in.AdminContact.Email)
+	if err != nil {
+		return spec{}, "", errs.Invalid(fieldContactEmail, "use the named admin's plain email address, such as name@example.com; they receive the owner invitation")
+	}
+	contactName, err := contactName(in.AdminContact.Name)
+	if err != nil {
+		return spec{}, "", err
+	}
+	existing := ""
+	if in.ExistingTenantID != "" {
+		if existing, err = validate.ID(fieldExistingTenantID, strings.TrimSpace(in.ExistingTenantID)); err != nil {
+			return spec{}, "", errs.Invalid(fieldExistingTenantID, "use the organization's id as the tenants query shows it, or leave it out to provision a new organization")
+		}
+	}
+	return spec{
+		operation:   "provisionContractTenant",
+		key:         key,
+		name:        name,
+		subdomain:   sub,
+		plan:        plan,
+		seatCap:     in.SeatCap,
+		trialEndsAt: goLive,
+		source:      SourceSalesAssisted,
+		contract: &Contract{
+			Reference: ref, PlanID: plan.ID, SeatCap: in.SeatCap, GoLiveDate: goLive,
+			AdminContact: Contact{Email: email, Name: contactName},
+		},
+	}, existing, nil
+}
+
+// contractReference trims a CRM reference and accepts 1–100 visible characters.
+func contractReference(s string) (string, error) {
+	const why = "use the CRM's reference for the contract: 1 to 100 visible characters, e.g. OPP-2024-0042"
+	return visibleText(s, fieldContractReference, 1, maxContractReference, why)
+}
+
+// contactName trims the admin's name; it is optional, and at most 100 visible characters.
+func contactName(s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	return visibleText(s, fieldContactName, 1, maxContactName, "use the admin's name, at most 100 visible characters, or leave it out")
+}
+
+// visibleText trims s and accepts min–max characters with no control or format characters,
+// which would hide text in the staff console and the audit log.
+func visibleText(s, field string, minLen, maxLen int, why string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", errs.Invalid(field, why)
+	}
+	s = strings.TrimSpace(s)
+	if n := utf8.RuneCountInString(s); n < minLen || n > maxLen {
+		return "", errs.Invalid(field, why)
+	}
+	for _, r := range s {
+		if isInvisible(r) {
+			return "", errs.Invalid(field, why)
+		}
+	}
+	return s, nil
+}
+
+// contractReason is the reason recorded for a contract's provisioning or conversion: the contract
+// itself is the reason, and its reference is what sales and support search by.
+func contractReason(reference string) string { return "signed contract " + reference }
+
+// auditTenantFields are the tenant fields a contract sets, as the audit log records them.
+func auditTenantFields(t Tenant) map[string]any {
+	m := map[string]any{
+		"name": t.Name, "status": string(t.Status), "planId": t.PlanID, "seatCap": t.SeatCap,
+		"trialEndsAt": t.TrialEndsAt, "source": string(t.Source),
+	}
+	if t.Subdomain != "" {
+		m["subdomain"] = t.Subdomain
+	}
+	if t.Contract != nil {
+		m["contract"] = contractFields(*t.Contract)
+	}
+	return m
+}
+
+func contractFields(c Contract) map[string]any {
+	return map[string]any{
+		"reference": c.Reference, "planId": c.PlanID, "seatCap": c.SeatCap, "goLiveDate": c.GoLiveDate,
+		"adminContactEmail": c.AdminContact.Email,
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Converting an evaluation tenant in place
+// ---------------------------------------------------------------------------------------------
+
+// ConversionState is what the conversion transaction reads.
+type ConversionState struct {
+	Tenant Tenant
+	// PendingExpiryFloor is the tenant's pendingExpiryFloor (zero: unknown), kept correct when
+	// the owner invitation is added (see package members).
+	PendingExpiryFloor time.Time
+	// Contact is the named admin's membership, found by email; ContactFound is false when they
+	// are not a member.
+	Contact      Member
+	ContactFound bool
+	// Invitation is the named admin's invitation document in the tenant, if any (any status).
+	Invitation      ExistingInvitation
+	InvitationFound bool
+}
+
+// ExistingInvitation is the part of an invitation document the conversion decides on.
+type ExistingInvitation struct {
+	Role      rules.Role
+	Status    string // members.Status values: pending, accepted, revoked, expired
+	ExpiresAt time.Time
+}
+
+// Conversion is what the conversion transaction writes, atomically with its reads.
+type Conversion struct {
+	Idempotency IdempotencyRecord // created (create-only: a repeat fails and is then answered as a replay)
+	Change      StatusChange      // status, trialEndsAt, history, audit and outbox, as every transition writes them
+	PlanID      string
+	SeatCap     int
+	Contract    Contract
+	// Subdomain claims a subdomain for a tenant that had none; nil otherwise.
+	Subdomain    *SubdomainClaim
+	SearchTokens []string
+	// Invitation, when set, is written over the named admin's invitation document, with its token
+	// index; its email is in Change.Outbox.
+	Invitation         *OwnerInvitation
+	PendingInvitations int
+	PendingExpiryFloor time.Time // zero: unknown (the members domain then scans)
+}
+
+// Apply returns t as the conversion leaves it.
+func (c Conversion) Apply(t Tenant) Tenant {
+	t = c.Change.Apply(t)
+	t.PlanID, t.SeatCap = c.PlanID, c.SeatCap
+	contract := c.Contract
+	t.Contract, t.ContractSigned = &contract, true
+	t.PendingInvitations = c.PendingInvitations
+	t.SearchTokens = c.SearchTokens
+	if c.Subdomain != nil {
+		t.Subdomain = c.Subdomain.Subdomain
+	}
+	return t
+}
+
+// convertibleStatuses are the statuses of an evaluation: a paying customer's terms change
+// through billing, and a suspended or cancelled tenant is not negotiating.
+var convertibleStatuses = []rules.Status{rules.StatusTrial, rules.StatusTrialExpired}
+
+// convert applies a signed contract to an evaluation tenant in place, in one short transaction:
+// the contract's plan, seat cap, go-live date (as trialEndsAt) and record; a trial_expired tenant
+// back in trial through the lifecycle (history and audit entry); the subdomain claimed if the
+// tenant had none; and an owner invitation to the named admin unless they are a member already.
+// Members, their roles and the tenant's data are untouched, and so is its name (a rename is the
+// customer's call; the contract's name is kept in the audit entry). The idempotency record is
+// created in the same transaction.
+//
+// When the named admin is already a member, no invitation is sent: an owner stays owner, and any
+// other member keeps their role (promoting them is for the current owner, with
+// transferOwnership); the audit entry notes it. When they are not a member and accept the
+// invitation, they become the owner and the previous owner an admin (see members.Accept).
+func (s *Service) convert(ctx context.Context, p auth.Principal, tenantID string, sp spec) (ProvisionResult, error) {
+	if err := auth.RequireFresh(ctx); err != nil {
+		return ProvisionResult{}, err
+	}
+	params := sp.params()
+	params["existingTenantId"] = tenantID
+	paramsHash, err := hashParams(params)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	recordID := IdempotencyRecordID(p.UID, sp.key)
+	// A repeat is answered from the record before anything is decided: the tenant may have moved
+	// on since (gone live, say), and the repeat must still get the first answer.
+	if res, err := s.replayOr(ctx, recordID, paramsHash, errNoRecord); !errors.Is(err, errNoRecord) {
+		return res, err
+	}
+	c := *sp.contract
+	requestID := reqctx.RequestID(ctx)
+	t, err := s.store.ConvertToContract(ctx, tenantID, c.AdminContact.Email, func(st ConversionState) (Conversion, error) {
+		return s.decideConversion(st, p, recordID, paramsHash, sp, requestID)
+	})
+	switch {
+	case errors.Is(err, errs.ErrNotFound):
+		return ProvisionResult{}, errs.Detail(errs.ErrNotFound,
+			"no organization has the id %s; copy the id from the tenants query, or leave existingTenantId out to provision a new organization", tenantID)
+	case errors.Is(err, ErrConflict):
+		return s.resolveConflict(ctx, recordID, paramsHash, sp.subdomain, err)
+	case err != nil:
+		return ProvisionResult{}, fmt.Errorf("convert tenant %s to contract: %w", tenantID, err)
+	}
+	return ProvisionResult{Tenant: t}, nil
+}
+
+// decideConversion decides a conversion on the state read in its transaction; it only computes.
+func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordID, paramsHash string, sp spec, requestID string) (Conversion, error) {
+	t := st.Tenant
+	if !slices.Contains(convertibleStatuses, t.Status) {
+		return Conversion{}, errs.Detail(errs.ErrInvalidTransition,
+			"only an organization in evaluation (TRIAL or TRIAL_EXPIRED) can be converted to a contract in place, and this one is %s; leave existingTenantId out to provision a new organization for the contract",
+			enum(t.Status))
+	}
+	if sp.subdomain != "" && t.Subdomain != "" && sp.subdomain != t.Subdomain {
+		return Conversion{}, errs.Invalid(validate.FieldSubdomain, fmt.Sprintf(
+			"the organization already uses the subdomain %s, which converting keeps; send that one or leave subdomain out", t.Subdomain))
+	}
+	c := *sp.contract
+	now := s.clock.Now()
+	c.SignedAt = now
+	c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
+
+	conv := Conversion{
+		Idempotency: IdempotencyRecord{
+			ID: recordID, UID: p.UID, Operation: sp.operation, ParamsHash: paramsHash,
+			TenantID: t.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyRetention),
+		},
+		PlanID: c.PlanID, SeatCap: c.SeatCap, Contract: c,
+		PendingInvitations: t.PendingInvitations, PendingExpiryFloor: st.PendingExpiryFloor,
+	}
+	subdomain := t.Subdomain
+	if sp.subdomain != "" && t.Subdomain == "" {
+		conv.Subdomain = &SubdomainClaim{Subdomain: sp.subdomain, TenantID: t.ID, ClaimedAt: now}
+		subdomain = sp.subdomain
+	}
+	conv.SearchTokens = SearchTokens(t.Name, subdomain, c.Reference)
+
+	// The named admin's owner invitation.
+	details := map[string]any{"contractOrganizationName": sp.name, "adminContact": c.AdminContact.Email}
+	var mail *OutboxEntry
+	switch {
+	case st.ContactFound:
+		details["adminContactMember"] = string(st.Contact.Role)
+		if st.Contact.Role != rules.RoleOwner {
+			details["note"] = "the named admin is already a member with role " + string(st.Contact.Role) +
+				"; no invitation was sent, and the owner can hand over ownership with transferOwnership"
+		}
+	case st.InvitationFound && st.Invitation.Status == "pending" && st.Invitation.Role == rules.RoleOwner && now.Before(st.Invitation.ExpiresAt):
+		details["invitation"] = "kept: a valid owner invitation was pending"
+	default:
+		inv, m, err := newOwnerInvitation(t.ID, t.Name, c.AdminContact.Email, p.UID, p.Email, now)
+		if err != nil {
+			return Conversion{}, err
+		}
+		conv.Invitation, mail = &inv, &m
+		details["invitationId"] = inv.ID
+		// A pending invitation being replaced already holds its seat in the counter.
+		if !(st.InvitationFound && st.Invitation.Status == "pending") {
+			conv.PendingInvitations++
+			switch {
+			case t.PendingInvitations == 0:
+				conv.PendingExpiryFloor = inv.ExpiresAt
+			case !st.PendingExpiryFloor.IsZero() && inv.ExpiresAt.Before(st.PendingExpiryFloor):
+				conv.PendingExpiryFloor = inv.ExpiresAt
+			}
+		}
+	}
+	if need := t.SeatsUsed + conv.PendingInvitations; need > c.SeatCap {
+		return Conversion{}, errs.Invalid(fieldSeatCap, fmt.Sprintf(
+			"the organization has %d members and %d pending invitations (including the named admin's), so the seat cap must be at least %d; agree a larger seat cap, or have them remove members first",
+			t.SeatsUsed, conv.PendingInvitations, need))
+	}
+
+	// The status part goes through the lifecycle like every change: trial_expired → trial, or a
+	// trial's end moved, with its history entry and audit entry.
+	ch, err := s.decideTransition(t, transitionRequest{
+		to: rules.StatusTrial, trialEndsAt: c.GoLiveDate, actor: actorOf(p),
+		reason: contractReason(c.Reference), auditAction: AuditConvertContract,
+	}, requestID)
+	if err != nil {
+		return Conversion{}, err
+	}
+	if mail != nil {
+		ch.Outbox = append(ch.Outbox, *mail)
+	}
+	conv.Change = ch
+	// The audit entry records the whole contract change, not only the status part.
+	ch.Audit.Before, ch.Audit.After = auditTenantFields(t), auditTenantFields(conv.Apply(t))
+	for k, v := range details {
+		ch.Audit.Details[k] = v
+	}
+	return conv, nil
+}
+
+// isInvisible reports runes that render as nothing or reorder text (see validate.OrganizationName).
+func isInvisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}

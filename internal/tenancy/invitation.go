@@ -1,0 +1,107 @@
+package tenancy
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/rules"
+)
+
+// The invitation primitives live here, below package members, because provisioning writes an
+// invitation too: a sales contract's named admin is invited as owner in the provisioning commit.
+// Package members delegates to these, so an invitation written by either package has the same
+// document id, token, hash and email payload, and is accepted by the same code.
+
+// OutboxInvitationEmail is the outbox kind of an invitation email (package email renders it).
+const OutboxInvitationEmail = "email.invitation"
+
+// InvitationID is the id of the invitation document of email (already normalized) in tenantID:
+// "<tenantId>_<base32 of the first 16 bytes of sha256(email)>". See members.InvitationID.
+func InvitationID(tenantID, email string) string {
+	sum := sha256.Sum256([]byte(email))
+	return tenantID + "_" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16])
+}
+
+// NewInvitationToken returns 32 random bytes, URL-safe base64 without padding (43 characters):
+// the secret of an invitation link.
+func NewInvitationToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate invitation token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// HashInvitationToken is what is stored of a token: its hex SHA-256. A 256-bit random token needs
+// no salt or slow hash.
+func HashInvitationToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// ContractInvitationExpiry is how long a contract's owner invitation stays valid: the longest
+// lifetime an invitation may have (members.MaxExpiryDays). Nobody in a new contract tenant can
+// resend it; if it lapses, sales issues a fresh one by converting the tenant again
+// (provisionContractTenant with existingTenantId).
+const ContractInvitationExpiry = 30 * 24 * time.Hour
+
+// OwnerInvitation is the pending owner invitation to a contract's named admin, written with the
+// tenant (provisioning) or into it (conversion), in the layout of package members' invitations.
+type OwnerInvitation struct {
+	ID        string // InvitationID(tenant, Email)
+	TenantID  string
+	Email     string // normalized by validate.Email
+	TokenHash string
+	InvitedBy string // uid of the sales rep
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Role is always owner: only provisioning writes these (inviteMember refuses the owner role).
+func (OwnerInvitation) Role() rules.Role { return rules.RoleOwner }
+
+// InvitationEmailEntry is the outbox entry that emails an invitation's link. Its id changes with
+// the token, so a resend is a new entry (and a new email), while a retried delivery of one entry
+// keeps its Message-ID. The token travels only in payload.secret, which the outbox store erases
+// once the entry settles.
+func InvitationEmailEntry(tenantID, organizationName, invitationID, email string, role rules.Role, expiresAt time.Time, tokenHash, token, inviterEmail string, now time.Time) OutboxEntry {
+	return OutboxEntry{
+		ID:       OutboxInvitationEmail + "-" + invitationID + "-" + tokenHash[:16],
+		Kind:     OutboxInvitationEmail,
+		TenantID: tenantID,
+		Payload: map[string]any{
+			"to":               email,
+			"tenantId":         tenantID,
+			"invitationId":     invitationID,
+			"organizationName": organizationName,
+			"role":             string(role),
+			"expiresAt":        expiresAt,
+			"invitedByEmail":   inviterEmail,
+			"inviterEmail":     inviterEmail, // the name package email reads
+			// The secret sits apart so that it can be removed as a whole once delivered.
+			outbox.SecretField: map[string]any{"token": token},
+		},
+		CreatedAt:     now,
+		NextAttemptAt: now,
+	}
+}
+
+// newOwnerInvitation builds a contract's owner invitation and its email.
+func newOwnerInvitation(tenantID, organizationName, email, invitedBy, inviterEmail string, now time.Time) (OwnerInvitation, OutboxEntry, error) {
+	token, err := NewInvitationToken()
+	if err != nil {
+		return OwnerInvitation{}, OutboxEntry{}, err
+	}
+	inv := OwnerInvitation{
+		ID: InvitationID(tenantID, email), TenantID: tenantID, Email: email, TokenHash: HashInvitationToken(token),
+		InvitedBy: invitedBy, CreatedAt: now, ExpiresAt: now.Add(ContractInvitationExpiry),
+	}
+	mail := InvitationEmailEntry(tenantID, organizationName, inv.ID, email, rules.RoleOwner, inv.ExpiresAt, inv.TokenHash, token, inviterEmail, now)
+	return inv, mail, nil
+}
