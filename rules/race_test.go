@@ -57,6 +57,7 @@ func TestWritesRacingExpiry(t *testing.T) {
 		mu      sync.Mutex
 		results []write
 		jobDone atomic.Bool
+		okCount atomic.Int64 // writes accepted so far
 		after   atomic.Int64 // writes sent after the job returned
 		wg      sync.WaitGroup
 		errs    = make(chan error, 64)
@@ -81,6 +82,7 @@ func TestWritesRacingExpiry(t *testing.T) {
 				w := write{sentAfterJob: sentAfter, status: status}
 				switch status {
 				case http.StatusOK:
+					okCount.Add(1)
 					var d struct {
 						UpdateTime time.Time `json:"updateTime"`
 					}
@@ -101,7 +103,15 @@ func TestWritesRacingExpiry(t *testing.T) {
 		}()
 	}
 
-	time.Sleep(150 * time.Millisecond) // let accepted writes pile up first
+	// Start the job only once writes are landing, however slowly a cold emulator warms up, so
+	// the race is certain to happen rather than a matter of timing.
+	for deadline := time.Now().Add(60 * time.Second); okCount.Load() < 8; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			jobDone.Store(true)
+			wg.Wait()
+			t.Fatalf("only %d writes accepted in 60 s before the job could start", okCount.Load())
+		}
+	}
 	res, err := svc.ExpireTrials(context.Background(), tenancy.ExpireTrialsOptions{}, nil)
 	jobDone.Store(true)
 	wg.Wait()
