@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/validate"
 )
 
@@ -123,18 +124,12 @@ func adminCmd(args []string, stdout, stderr io.Writer) int {
 
 // reindexSearch runs tenancy.ReindexSearch with the app's wiring, printing progress.
 func reindexSearch(stdout, stderr io.Writer) int {
-	cfg, ok := load(stderr)
-	if !ok {
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	a, err := app.New(ctx, cfg, app.Options{})
-	if err != nil {
-		fmt.Fprintf(stderr, "tenantry: cannot start: %v\n", err)
-		return 1
-	}
-	defer a.Close()
+	return withApp(stderr, func(ctx context.Context, _ config.Config, a *app.App) int {
+		return reindexWith(ctx, a, stdout, stderr)
+	})
+}
+
+func reindexWith(ctx context.Context, a *app.App, stdout, stderr io.Writer) int {
 	scanned, updated, err := a.Tenancy.ReindexSearch(ctx, func(scanned, updated int) {
 		fmt.Fprintf(stdout, "%d tenants scanned, %d updated so far\n", scanned, updated)
 	})

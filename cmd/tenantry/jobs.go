@@ -6,12 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os/signal"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/app"
+	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/outbox"
@@ -61,48 +60,37 @@ func jobsCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	cfg, ok := load(stderr)
-	if !ok {
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	a, err := app.New(ctx, cfg, app.Options{})
-	if err != nil {
-		fmt.Fprintf(stderr, "tenantry: cannot start: %v\n", err)
-		return 1
-	}
-	defer a.Close()
-
-	switch sub {
-	case "list":
-		for _, j := range a.Jobs.List() {
-			fmt.Fprintf(stdout, "%-28s %s\n", j.Name, j.Description)
+	return withApp(stderr, func(ctx context.Context, cfg config.Config, a *app.App) int {
+		switch sub {
+		case "list":
+			for _, j := range a.Jobs.List() {
+				fmt.Fprintf(stdout, "%-28s %s\n", j.Name, j.Description)
+			}
+			return 0
+		case "outbox-status":
+			return outboxStatus(ctx, a, *limit, stdout, stderr)
+		case "outbox-retry":
+			return outboxRetry(ctx, a, positional[0], stdout, stderr)
 		}
-		return 0
-	case "outbox-status":
-		return outboxStatus(ctx, a, *limit, stdout, stderr)
-	case "outbox-retry":
-		return outboxRetry(ctx, a, positional[0], stdout, stderr)
-	}
 
-	name := positional[0]
-	job, found := a.Jobs.Get(name)
-	if !found {
-		fmt.Fprintf(stderr, "tenantry: no job named %q; `tenantry jobs list` shows the jobs\n", name)
-		return 2
-	}
-	if !*loop {
-		return runJobOnce(ctx, job, stdout, stderr)
-	}
-	every := *interval
-	if every <= 0 {
-		every = time.Minute
-		if name == app.JobOutbox {
-			every = cfg.OutboxPollInterval
+		name := positional[0]
+		job, found := a.Jobs.Get(name)
+		if !found {
+			fmt.Fprintf(stderr, "tenantry: no job named %q; `tenantry jobs list` shows the jobs\n", name)
+			return 2
 		}
-	}
-	return runJobLoop(ctx, job, every, stdout, stderr)
+		if !*loop {
+			return runJobOnce(ctx, job, stdout, stderr)
+		}
+		every := *interval
+		if every <= 0 {
+			every = time.Minute
+			if name == app.JobOutbox {
+				every = cfg.OutboxPollInterval
+			}
+		}
+		return runJobLoop(ctx, job, every, stdout, stderr)
+	})
 }
 
 func runJobOnce(ctx context.Context, job jobs.Job, stdout, stderr io.Writer) int {

@@ -79,21 +79,33 @@ func load(stderr io.Writer) (config.Config, bool) {
 	return cfg, true
 }
 
-func serve(stderr io.Writer) int {
+// withApp loads the configuration, wires Tenantry and runs f with a context that SIGTERM and
+// SIGINT cancel. It returns f's exit code, 2 for an invalid configuration, or 1 when the wiring
+// fails; every command that needs the app starts through it.
+func withApp(stderr io.Writer, f func(ctx context.Context, cfg config.Config, a *app.App) int) int {
 	cfg, ok := load(stderr)
 	if !ok {
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-
 	a, err := app.New(ctx, cfg, app.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "tenantry: cannot start: %v\n", err)
 		return 1
 	}
 	defer a.Close()
+	return f(ctx, cfg, a)
+}
 
+func serve(stderr io.Writer) int {
+	return withApp(stderr, func(ctx context.Context, cfg config.Config, a *app.App) int { return serveApp(ctx, cfg, a, stderr) })
+}
+
+func serveApp(ctx context.Context, cfg config.Config, a *app.App, stderr io.Writer) int {
+	// Serve also returns when the listener fails; stop then cancels the background loops too.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		fmt.Fprintf(stderr, "tenantry: cannot listen on %s: %v (is another process using PORT=%d?)\n", cfg.Addr(), err, cfg.Port)
@@ -118,7 +130,6 @@ func serve(stderr io.Writer) int {
 		slog.Error("server stopped with an error", "error", err.Error())
 		rc = 1
 	}
-	// Serve returns once ctx is cancelled (or the listener failed): stop the background loops too.
 	stop()
 	if !wait(cfg.ShutdownTimeout) {
 		slog.Warn("background jobs did not stop in time; leased outbox entries run again after their lease expires",
