@@ -55,12 +55,9 @@ func (s *Service) InviteMany(ctx context.Context, tenantID string, reqs []Invite
 // invite is the one invitation function: single invitations are batches of one. field names the
 // list input in errors ("" for the single form, whose field is "email").
 func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequest, field string) ([]InviteResult, error) {
-	p, err := principal(ctx)
+	p, err := principalFor(ctx, tenantID)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := validate.ID("tenantId", tenantID); err != nil {
-		return nil, errs.ErrNotFound
 	}
 	// Normalize and deduplicate; keep the caller's order for the answer.
 	emails := make([]string, 0, len(reqs))

@@ -194,15 +194,9 @@ func (s *Service) PendingCount(ctx context.Context, t tenancy.Tenant) (int, erro
 // role never changes this way (use TransferOwnership), nobody becomes owner this way, and nobody
 // grants a role above their own.
 func (s *Service) ChangeRole(ctx context.Context, tenantID, userID string, role rules.Role) (tenancy.Member, error) {
-	p, err := principal(ctx)
+	p, err := principalFor(ctx, tenantID, userID)
 	if err != nil {
 		return tenancy.Member{}, err
-	}
-	if _, err := validate.ID("tenantId", tenantID); err != nil {
-		return tenancy.Member{}, errs.ErrNotFound
-	}
-	if _, err := validate.ID("userId", userID); err != nil {
-		return tenancy.Member{}, errs.ErrNotFound
 	}
 	if role == rules.RoleOwner {
 		return tenancy.Member{}, errs.Invalid("role", "the owner role moves only with transferOwnership; choose ADMIN, MANAGER, MEMBER or VIEWER")
@@ -243,15 +237,9 @@ func (s *Service) ChangeRole(ctx context.Context, tenantID, userID string, role 
 // (never the owner, nor someone above themselves); any member but the owner may remove themself,
 // which is leaving.
 func (s *Service) Remove(ctx context.Context, tenantID, userID string) error {
-	p, err := principal(ctx)
+	p, err := principalFor(ctx, tenantID, userID)
 	if err != nil {
 		return err
-	}
-	if _, err := validate.ID("tenantId", tenantID); err != nil {
-		return errs.ErrNotFound
-	}
-	if _, err := validate.ID("userId", userID); err != nil {
-		return errs.ErrNotFound
 	}
 	return s.store.ChangeMembers(ctx, tenantID, p.UID, userID, func(st MembersState) (MembersChange, error) {
 		leaving := userID == p.UID
@@ -289,15 +277,9 @@ func (s *Service) Remove(ctx context.Context, tenantID, userID string) error {
 // concurrent transfers the second finds the caller no longer owner and is refused: a tenant
 // always keeps exactly one owner.
 func (s *Service) TransferOwnership(ctx context.Context, tenantID, userID string) (tenancy.TenantView, error) {
-	p, err := principal(ctx)
+	p, err := principalFor(ctx, tenantID, userID)
 	if err != nil {
 		return tenancy.TenantView{}, err
-	}
-	if _, err := validate.ID("tenantId", tenantID); err != nil {
-		return tenancy.TenantView{}, errs.ErrNotFound
-	}
-	if _, err := validate.ID("userId", userID); err != nil {
-		return tenancy.TenantView{}, errs.ErrNotFound
 	}
 	if userID == p.UID {
 		return tenancy.TenantView{}, errs.Invalid("userId", "you already own this organization; name the member who should become the owner")
@@ -334,12 +316,9 @@ func (s *Service) ExpiryDays(ctx context.Context, tenantID string) (int, error) 
 // SetExpiryDays sets the tenant's invitation lifetime (1 to 30 days) for invitations sent from
 // now on (setInvitationExpiryDays); owners and admins, while the tenant is writable.
 func (s *Service) SetExpiryDays(ctx context.Context, tenantID string, days int) (tenancy.TenantView, error) {
-	p, err := principal(ctx)
+	p, err := principalFor(ctx, tenantID)
 	if err != nil {
 		return tenancy.TenantView{}, err
-	}
-	if _, err := validate.ID("tenantId", tenantID); err != nil {
-		return tenancy.TenantView{}, errs.ErrNotFound
 	}
 	if days < MinExpiryDays || days > MaxExpiryDays {
 		return tenancy.TenantView{}, errs.Invalid("days", fmt.Sprintf("use %d to %d days", MinExpiryDays, MaxExpiryDays))

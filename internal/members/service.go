@@ -11,6 +11,7 @@ import (
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/internal/validate"
 	"github.com/tenantry/tenantry/rules"
 )
 
@@ -157,6 +158,21 @@ func notMember(ctx context.Context) error {
 		}
 	}
 	return errs.ErrNotFound
+}
+
+// principalFor returns the signed-in caller after checking that each id the client sent could
+// name a document; one that could not is NOT_FOUND, exactly like an id that names nothing.
+func principalFor(ctx context.Context, ids ...string) (auth.Principal, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	for _, id := range ids {
+		if _, err := validate.ID("id", id); err != nil {
+			return auth.Principal{}, errs.ErrNotFound
+		}
+	}
+	return p, nil
 }
 
 func principal(ctx context.Context) (auth.Principal, error) {
