@@ -209,6 +209,27 @@ type Decision struct {
 	Change  *tenancy.StatusChange // the tenant's status change; nil: none
 	Outbox  []tenancy.OutboxEntry // entries emitted besides the status change's own
 	Prior   rules.Status          // the tenant's status before the event
+	// Plan moves the tenant to the plan of its subscription's price; nil: unchanged.
+	Plan *PlanChange
+	// UnknownPriceID is the subscription's price when it matches no plan in the catalog (the
+	// tenant's plan is then unchanged); "" otherwise.
+	UnknownPriceID string
+	// BelowContractPlanID is the plan of a price that would take a contract tenant below its
+	// contracted plan (the tenant's plan is then unchanged); "" otherwise.
+	BelowContractPlanID string
+}
+
+// PlanChange is the tenant's plan and seat cap following its current subscription's price,
+// written to the tenant in the event's transaction with a history and an audit entry.
+type PlanChange struct {
+	PlanID  string
+	SeatCap int // the plan's, or the contracted seat cap when higher; never below the seats in use
+	// PlanSeatCap is the plan's own seat cap; SeatCapHeld is true when SeatCap was kept at the
+	// seats in use (members and pending invitations) because the plan's is lower.
+	PlanSeatCap int
+	SeatCapHeld bool
+	History     tenancy.HistoryEntry
+	Audit       tenancy.AuditEntry
 }
 
 // Config tunes the service.

@@ -40,6 +40,10 @@ type Event struct {
 	// the invoice; "" when absent (the customer id then finds the tenant).
 	TenantID string
 	PlanID   string // metadata.plan_id, set on subscriptions Tenantry creates
+	// PriceID is the price of the subscription's first item (subscription events only): what the
+	// customer pays for now, also after a plan change in Checkout or the billing portal, which
+	// leaves metadata.plan_id as it was.
+	PriceID string
 
 	// Subscription events only.
 	SubscriptionStatus string
@@ -240,6 +244,22 @@ func (s *Service) HandleEvent(ctx context.Context, e Event) (Result, error) {
 	default:
 		log.DebugContext(ctx, "Stripe event recorded", "tenant", tenantID, "outcome", string(d.Outcome), "detail", d.Detail)
 	}
+	if d.BelowContractPlanID != "" {
+		log.InfoContext(ctx, "Stripe subscription's price is below the tenant's contracted plan; the contract's plan and seat cap stay",
+			"tenant", tenantID, "subscription", e.SubscriptionID, "pricePlan", d.BelowContractPlanID)
+	}
+	if d.UnknownPriceID != "" {
+		log.WarnContext(ctx, "Stripe subscription's price matches no plan in the catalog; the tenant's plan and seat cap are unchanged",
+			"tenant", tenantID, "subscription", e.SubscriptionID, "price", d.UnknownPriceID)
+	}
+	if p := d.Plan; p != nil {
+		log.InfoContext(ctx, "tenant's plan follows its Stripe subscription", "tenant", tenantID,
+			"fromPlan", p.History.PreviousPlanID, "toPlan", p.PlanID, "fromSeatCap", p.History.PreviousSeatCap, "toSeatCap", p.SeatCap)
+		if p.SeatCapHeld {
+			log.WarnContext(ctx, "the new plan's seat cap is below the seats in use; the seat cap stays at the seats in use, and new invitations are refused until members leave",
+				"tenant", tenantID, "plan", p.PlanID, "planSeatCap", p.PlanSeatCap, "seatCap", p.SeatCap)
+		}
+	}
 	return res, nil
 }
 
@@ -329,7 +349,100 @@ func (s *Service) decide(ctx context.Context, e Event, eff effect, t *tenancy.Te
 	} else if eff.stripeStatus != "" {
 		rec.StripeStatus = eff.stripeStatus
 	}
+	if e.Type == EventSubscriptionCreated || e.Type == EventSubscriptionUpdated {
+		// The event is about the tenant's current subscription (checked above): its price says
+		// which plan the customer pays for.
+		s.decidePlan(e, t, &rec, &d, now)
+	}
 
+	d, err := s.decideStatus(ctx, e, eff, t, d, now)
+	if err != nil {
+		return Decision{}, err
+	}
+	if p := d.Plan; p != nil {
+		// The plan's history entry names the status the tenant is in once the event is applied.
+		st := t.Status
+		if d.Change != nil {
+			st = d.Change.Status
+		}
+		p.History.From, p.History.To = st, st
+		note := fmt.Sprintf("plan %s → %s, seat cap %d → %d", p.History.PreviousPlanID, p.PlanID, p.History.PreviousSeatCap, p.SeatCap)
+		if d.Detail != "" {
+			note = d.Detail + "; " + note
+		}
+		d.Detail = note
+		if d.Outcome == OutcomeNoChange {
+			d.Outcome = OutcomeApplied
+		}
+	}
+	return d, nil
+}
+
+// decidePlan makes the tenant follow the plan of its current subscription's price: when the
+// price maps to a catalog plan other than the tenant's, d.Plan sets that plan and its seat cap (the
+// contracted seat cap when higher, and never below the seats in use), with a history and an audit
+// entry by the webhook. The billing record's planId follows the price too. An unknown price
+// changes nothing and is reported in d.UnknownPriceID. It only computes.
+func (s *Service) decidePlan(e Event, t *tenancy.Tenant, rec *Record, d *Decision, now time.Time) {
+	if e.PriceID == "" || e.SubscriptionStatus == SubCanceled || e.SubscriptionStatus == SubIncompleteExpired ||
+		t.Status == rules.StatusCancelled {
+		return
+	}
+	plan, ok := s.plans.ByStripePrice(e.PriceID)
+	if !ok {
+		d.UnknownPriceID = e.PriceID
+		return
+	}
+	rec.PlanID = plan.ID
+	if plan.ID == t.PlanID {
+		return
+	}
+	if t.Contract != nil && s.plans.Rank(plan.ID) < s.plans.Rank(t.Contract.PlanID) {
+		// A converted evaluation keeps its old (trial) subscription until billing is moved to the
+		// contract, and Stripe's routine updates carry that price: the signed contract, not a
+		// leftover price, sets the floor. Upgrades bought above it still apply.
+		d.BelowContractPlanID = plan.ID
+		return
+	}
+	seatCap := plan.SeatCap
+	if t.Contract != nil && t.Contract.SeatCap > seatCap {
+		seatCap = t.Contract.SeatCap
+	}
+	held := false
+	if seatCap < t.SeatCap {
+		// A smaller plan never takes away seats that members and pending invitations hold: the
+		// cap stays at what they use, so only the next invitations are refused.
+		if floor := min(t.SeatsUsed+t.PendingInvitations, t.SeatCap); seatCap < floor {
+			seatCap, held = floor, true
+		}
+	}
+	actor := tenancy.Actor{System: WebhookActor}
+	reason := fmt.Sprintf("Stripe event %s (%s): the subscription's price %s is plan %s", e.Type, e.ID, e.PriceID, plan.ID)
+	before := map[string]any{"planId": t.PlanID, "seatCap": t.SeatCap}
+	after := map[string]any{"planId": plan.ID, "seatCap": seatCap}
+	details := map[string]any{"subscriptionId": e.SubscriptionID, "stripePriceId": e.PriceID, "planSeatCap": plan.SeatCap}
+	if t.Contract != nil {
+		details["contractSeatCap"] = t.Contract.SeatCap
+	}
+	if held {
+		details["seatCapHeldAtSeatsInUse"] = true
+	}
+	d.Plan = &PlanChange{
+		PlanID: plan.ID, SeatCap: seatCap, PlanSeatCap: plan.SeatCap, SeatCapHeld: held,
+		History: tenancy.HistoryEntry{
+			From: t.Status, To: t.Status, Actor: actor, Reason: reason, RequestID: e.ID, At: now,
+			PlanID: plan.ID, PreviousPlanID: t.PlanID, SeatCap: seatCap, PreviousSeatCap: t.SeatCap,
+		},
+		Audit: tenancy.AuditEntry{
+			Action: tenancy.AuditPlanChange, Actor: actor, Reason: reason, RequestID: e.ID, At: now,
+			Details: details, Before: before, After: after,
+		},
+	}
+}
+
+// decideStatus is the part of decide that moves the tenant's status (or queues the trial-ending
+// email), on the decision d prepared so far.
+func (s *Service) decideStatus(ctx context.Context, e Event, eff effect, t *tenancy.Tenant, d Decision, now time.Time) (Decision, error) {
 	if eff.trialEnding {
 		if t.Status != rules.StatusTrial {
 			d.Outcome, d.Detail = OutcomeNoChange, "the tenant is not in trial; no trial-ending email"

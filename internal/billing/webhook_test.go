@@ -185,3 +185,101 @@ func TestDecide(t *testing.T) {
 		}
 	})
 }
+
+func TestDecidePlanFollowsThePrice(t *testing.T) {
+	s, clk := newDecider(t)
+	t0 := clk.Now().Add(-time.Hour)
+	rec := &Record{TenantID: "T1", PlanID: "trial", SubscriptionID: "sub_1", SubscriptionSince: t0, EventClock: map[string]time.Time{"sub_1": t0}}
+	ev := func(id, sub, status, price string, at time.Time) Event {
+		return Event{ID: id, Type: EventSubscriptionUpdated, Created: at, SubscriptionID: sub, CustomerID: "cus_1", TenantID: "T1", SubscriptionStatus: status, PriceID: price}
+	}
+	trialTenant := func() *tenancy.Tenant {
+		tn := tenantIn(rules.StatusTrial)
+		tn.SeatCap, tn.SeatsUsed = 5, 1
+		return tn
+	}
+
+	t.Run("a new price moves the plan and the seat cap, audited by the webhook", func(t *testing.T) {
+		d := decideFor(t, s, ev("e1", "sub_1", SubTrialing, "price_tenantry_pro", t0.Add(time.Minute)), trialTenant(), rec)
+		if d.Outcome != OutcomeApplied || d.Change != nil || d.Plan == nil || d.Plan.PlanID != "pro" || d.Plan.SeatCap != 50 || d.Plan.SeatCapHeld {
+			t.Fatalf("%+v plan %+v", d, d.Plan)
+		}
+		if d.Record.PlanID != "pro" {
+			t.Errorf("billing record plan %q, want pro", d.Record.PlanID)
+		}
+		h, a := d.Plan.History, d.Plan.Audit
+		if h.From != rules.StatusTrial || h.To != rules.StatusTrial || h.PreviousPlanID != "trial" || h.PlanID != "pro" ||
+			h.PreviousSeatCap != 5 || h.SeatCap != 50 || h.Actor.System != WebhookActor || h.RequestID != "e1" {
+			t.Errorf("history %+v", h)
+		}
+		if a.Action != tenancy.AuditPlanChange || a.Actor.System != WebhookActor || a.RequestID != "e1" ||
+			a.Before["planId"] != "trial" || a.Before["seatCap"] != 5 || a.After["planId"] != "pro" || a.After["seatCap"] != 50 {
+			t.Errorf("audit %+v", a)
+		}
+	})
+	t.Run("with a status change too, the plan's history names the new status", func(t *testing.T) {
+		d := decideFor(t, s, ev("e2", "sub_1", SubActive, "price_tenantry_pro", t0.Add(time.Minute)), trialTenant(), rec)
+		if d.Outcome != OutcomeApplied || d.Change == nil || d.Change.Status != rules.StatusActive || d.Plan == nil ||
+			d.Plan.History.From != rules.StatusActive || d.Plan.History.To != rules.StatusActive {
+			t.Fatalf("%+v plan %+v", d, d.Plan)
+		}
+	})
+	t.Run("an unknown price changes nothing on the tenant", func(t *testing.T) {
+		d := decideFor(t, s, ev("e3", "sub_1", SubTrialing, "price_someone_elses", t0.Add(time.Minute)), trialTenant(), rec)
+		if d.Outcome != OutcomeNoChange || d.Plan != nil || d.UnknownPriceID != "price_someone_elses" || d.Record.PlanID != "trial" {
+			t.Errorf("%+v", d)
+		}
+	})
+	t.Run("the tenant's own plan's price is no plan change", func(t *testing.T) {
+		d := decideFor(t, s, ev("e4", "sub_1", SubTrialing, "price_tenantry_trial", t0.Add(time.Minute)), trialTenant(), rec)
+		if d.Outcome != OutcomeNoChange || d.Plan != nil {
+			t.Errorf("%+v", d)
+		}
+	})
+	t.Run("a stale event's price is not applied", func(t *testing.T) {
+		d := decideFor(t, s, ev("e5", "sub_1", SubTrialing, "price_tenantry_pro", t0.Add(-time.Second)), trialTenant(), rec)
+		if d.Outcome != OutcomeStale || d.Plan != nil {
+			t.Errorf("%+v", d)
+		}
+	})
+	t.Run("another subscription's price is not applied", func(t *testing.T) {
+		d := decideFor(t, s, ev("e6", "sub_2", SubActive, "price_tenantry_pro", t0.Add(time.Minute)), trialTenant(), rec)
+		if d.Outcome != OutcomeOtherSubscription || d.Plan != nil {
+			t.Errorf("%+v", d)
+		}
+	})
+	t.Run("a contract keeps its higher seat cap", func(t *testing.T) {
+		tn := trialTenant()
+		tn.PlanID, tn.SeatCap = "starter", 75
+		tn.Contract, tn.ContractSigned = &tenancy.Contract{PlanID: "starter", SeatCap: 75}, true
+		d := decideFor(t, s, ev("e7", "sub_1", SubActive, "price_tenantry_pro", t0.Add(time.Minute)), tn, rec)
+		if d.Plan == nil || d.Plan.PlanID != "pro" || d.Plan.SeatCap != 75 {
+			t.Errorf("plan %+v, want pro with the contracted 75 seats", d.Plan)
+		}
+	})
+	t.Run("a leftover price below the contract's plan changes nothing", func(t *testing.T) {
+		// A converted evaluation still has its trial subscription; Stripe's routine update at the
+		// trial's end carries the trial price.
+		tn := trialTenant()
+		tn.PlanID, tn.SeatCap = "pro", 40
+		tn.Contract, tn.ContractSigned = &tenancy.Contract{PlanID: "pro", SeatCap: 40}, true
+		d := decideFor(t, s, ev("e7b", "sub_1", SubActive, "price_tenantry_trial", t0.Add(time.Minute)), tn, rec)
+		if d.Plan != nil || d.BelowContractPlanID != "trial" {
+			t.Errorf("plan %+v, below-contract %q; want the contract's pro plan kept", d.Plan, d.BelowContractPlanID)
+		}
+	})
+	t.Run("a smaller plan never takes seats in use", func(t *testing.T) {
+		tn := tenantIn(rules.StatusActive)
+		tn.PlanID, tn.SeatCap, tn.SeatsUsed, tn.PendingInvitations = "pro", 50, 9, 3
+		d := decideFor(t, s, ev("e8", "sub_1", SubActive, "price_tenantry_starter", t0.Add(time.Minute)), tn, rec)
+		if d.Plan == nil || d.Plan.PlanID != "starter" || d.Plan.SeatCap != 12 || !d.Plan.SeatCapHeld || d.Plan.PlanSeatCap != 10 {
+			t.Errorf("plan %+v, want starter with the seat cap held at the 12 seats in use", d.Plan)
+		}
+	})
+	t.Run("a cancelled tenant's plan stays", func(t *testing.T) {
+		d := decideFor(t, s, ev("e9", "sub_1", SubActive, "price_tenantry_pro", t0.Add(time.Minute)), tenantIn(rules.StatusCancelled), rec)
+		if d.Plan != nil {
+			t.Errorf("plan %+v", d.Plan)
+		}
+	})
+}

@@ -21,9 +21,10 @@ type Plan struct {
 
 // Catalog is the immutable, ordered set of plans.
 type Catalog struct {
-	plans []Plan
-	byID  map[string]Plan
-	def   Plan
+	plans   []Plan
+	byID    map[string]Plan
+	byPrice map[string]Plan // by StripePriceID
+	def     Plan
 }
 
 //go:embed plans.json
@@ -39,7 +40,7 @@ func Parse(data []byte) (*Catalog, error) {
 	if err := json.Unmarshal(data, &list); err != nil {
 		return nil, fmt.Errorf("plan catalog: %w", err)
 	}
-	c := &Catalog{plans: list, byID: make(map[string]Plan, len(list))}
+	c := &Catalog{plans: list, byID: make(map[string]Plan, len(list)), byPrice: make(map[string]Plan, len(list))}
 	defaults := 0
 	for _, p := range list {
 		switch {
@@ -53,7 +54,12 @@ func Parse(data []byte) (*Catalog, error) {
 		if _, dup := c.byID[p.ID]; dup {
 			return nil, fmt.Errorf("plan catalog: plan id %q appears twice", p.ID)
 		}
+		if other, dup := c.byPrice[p.StripePriceID]; dup {
+			// The webhook maps a subscription's price back to its plan: it must be unambiguous.
+			return nil, fmt.Errorf("plan catalog: plans %q and %q have the same stripePriceId", other.ID, p.ID)
+		}
 		c.byID[p.ID] = p
+		c.byPrice[p.StripePriceID] = p
 		if p.SelfServeDefault {
 			defaults++
 			c.def = p
@@ -72,6 +78,22 @@ func (c *Catalog) All() []Plan { return append([]Plan(nil), c.plans...) }
 func (c *Catalog) Get(id string) (Plan, bool) {
 	p, ok := c.byID[id]
 	return p, ok
+}
+
+// ByStripePrice returns the plan whose StripePriceID is priceID.
+func (c *Catalog) ByStripePrice(priceID string) (Plan, bool) {
+	p, ok := c.byPrice[priceID]
+	return p, ok
+}
+
+// Rank orders plans as the catalog lists them, smallest first; an unknown id ranks -1.
+func (c *Catalog) Rank(id string) int {
+	for i, p := range c.plans {
+		if p.ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // SelfServeDefault is the plan a self-serve signup gets when it names none.

@@ -12,6 +12,14 @@ func TestDefaultCatalog(t *testing.T) {
 			t.Errorf("catalog lacks plan %q", id)
 		}
 	}
+	for _, p := range c.All() {
+		if got, ok := c.ByStripePrice(p.StripePriceID); !ok || got.ID != p.ID {
+			t.Errorf("ByStripePrice(%q) = %q, %v; want plan %q", p.StripePriceID, got.ID, ok, p.ID)
+		}
+	}
+	if _, ok := c.ByStripePrice("price_unknown"); ok {
+		t.Error("ByStripePrice found a plan for an unknown price")
+	}
 	if d := c.SelfServeDefault(); d.ID != "trial" || d.TrialDays != 14 {
 		t.Errorf("self-serve default = %+v, want the 14-day trial plan", d)
 	}
@@ -20,9 +28,10 @@ func TestDefaultCatalog(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	for name, doc := range map[string]string{
 		"not json":      `{`,
-		"duplicate id":  `[{"id":"a","name":"A","seatCap":1,"trialDays":1,"stripePriceId":"p","selfServeDefault":true},{"id":"a","name":"B","seatCap":1,"stripePriceId":"p"}]`,
+		"duplicate id":  `[{"id":"a","name":"A","seatCap":1,"trialDays":1,"stripePriceId":"p","selfServeDefault":true},{"id":"a","name":"B","seatCap":1,"stripePriceId":"q"}]`,
+		"shared price":  `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"p"}]`,
 		"no default":    `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p"}]`,
-		"two defaults":  `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"p","selfServeDefault":true}]`,
+		"two defaults":  `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"q","selfServeDefault":true}]`,
 		"zero seats":    `[{"id":"a","name":"A","seatCap":0,"stripePriceId":"p","selfServeDefault":true}]`,
 		"missing price": `[{"id":"a","name":"A","seatCap":1,"selfServeDefault":true}]`,
 	} {

@@ -253,8 +253,8 @@ func (b *BillingStore) RecordEvent(ctx context.Context, ev billing.EventRecord) 
 
 // ApplyEvent implements billing.Store. The transaction reads three documents in one round trip
 // and, for a new event, writes the event record (create-only), the billing record, the tenant's
-// status change (writeStatusChange: status, history, audit, outbox) and the event's own outbox
-// entries in one commit. Two deliveries of one event racing each other both read "absent"; the
+// status change (writeStatusChange: status, history, audit, outbox), its plan change (planId,
+// seatCap, history, audit) and the event's own outbox entries in one commit. Two deliveries of one event racing each other both read "absent"; the
 // second commit then fails on the create (or, with the emulator's pessimistic locks, waits and
 // re-reads), so one applies it and the other reports a duplicate.
 func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billing.EventRecord, decide func(*tenancy.Tenant, *billing.Record) (billing.Decision, error)) (billing.Decision, bool, error) {
@@ -312,9 +312,28 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 				return fmt.Errorf("write billing record %s: %w", tenantID, err)
 			}
 		}
-		if t != nil && d.Change != nil {
-			if err := b.s.writeStatusChange(tx, tref, *d.Change); err != nil {
+		// The tenant document is written once per commit: the plan's fields ride along with the
+		// status change when there is one.
+		var planUps []firestore.Update
+		if t != nil && d.Plan != nil {
+			planUps = []firestore.Update{{Path: "planId", Value: d.Plan.PlanID}, {Path: "seatCap", Value: d.Plan.SeatCap}}
+		}
+		switch {
+		case t != nil && d.Change != nil:
+			if err := b.s.writeStatusChange(tx, tref, *d.Change, planUps...); err != nil {
 				return err
+			}
+		case len(planUps) > 0:
+			if err := tx.Update(tref, planUps); err != nil {
+				return fmt.Errorf("update the plan of tenant %s: %w", tenantID, err)
+			}
+		}
+		if len(planUps) > 0 {
+			if err := tx.Create(tref.Collection(colHistory).NewDoc(), toDBHistory(d.Plan.History)); err != nil {
+				return fmt.Errorf("write history of %s: %w", tenantID, err)
+			}
+			if err := tx.Create(tref.Collection(colAudit).NewDoc(), toDBAudit(d.Plan.Audit)); err != nil {
+				return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
 			}
 		}
 		for _, e := range d.Outbox {

@@ -62,15 +62,17 @@ func toDBOwnerInvitation(i tenancy.OwnerInvitation) invitationDoc {
 	}
 }
 
-// ConvertToContract implements tenancy.StaffStore. It reads two documents and runs one small
-// query (the named admin's membership, by email, within one tenant), and writes the tenant once:
-// the contract fields together with the status change.
+// ConvertToContract implements tenancy.StaffStore. It reads three documents (the tenant, the named
+// admin's invitation, the billing record) and runs one small query (the named admin's membership,
+// by email, within one tenant), and writes the tenant once: the contract fields together with the
+// status change; and the billing record's planId, when the record exists.
 func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail string, decide func(tenancy.ConversionState) (tenancy.Conversion, error)) (tenancy.Tenant, error) {
 	tref := s.fs.Collection(colTenants).Doc(tenantID)
 	iref := tref.Collection(colInvitations).Doc(tenancy.InvitationID(tenantID, contactEmail))
+	bref := s.fs.Collection(colBilling).Doc(tenantID)
 	var out tenancy.Tenant
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snaps, err := tx.GetAll([]*firestore.DocumentRef{tref, iref})
+		snaps, err := tx.GetAll([]*firestore.DocumentRef{tref, iref, bref})
 		if err != nil {
 			return fmt.Errorf("read tenant %s: %w", tenantID, err)
 		}
@@ -143,6 +145,13 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 		}
 		if err := s.writeStatusChange(tx, tref, conv.Change, ups...); err != nil {
 			return err
+		}
+		// The billing record's plan follows the contract's (a tenant without one, still being
+		// provisioned, gets it from provisioning).
+		if snaps[2].Exists() {
+			if err := tx.Update(bref, []firestore.Update{{Path: "planId", Value: conv.PlanID}, {Path: "updatedAt", Value: conv.Change.At}}); err != nil {
+				return fmt.Errorf("update billing record %s: %w", tenantID, err)
+			}
 		}
 		out = conv.Apply(st.Tenant)
 		return nil

@@ -27,12 +27,17 @@ type historyDoc struct {
 	At                  time.Time  `firestore:"at"`
 	TrialEndsAt         *time.Time `firestore:"trialEndsAt,omitempty"`
 	PreviousTrialEndsAt *time.Time `firestore:"previousTrialEndsAt,omitempty"`
+	PlanID              string     `firestore:"planId,omitempty"`
+	PreviousPlanID      string     `firestore:"previousPlanId,omitempty"`
+	SeatCap             int        `firestore:"seatCap,omitempty"`
+	PreviousSeatCap     int        `firestore:"previousSeatCap,omitempty"`
 }
 
 func toDBHistory(h tenancy.HistoryEntry) historyDoc {
 	d := historyDoc{
 		From: string(h.From), To: string(h.To), ActorUID: h.Actor.UID, ActorPlatformRole: string(h.Actor.PlatformRole),
 		ActorSystem: h.Actor.System, Reason: h.Reason, RequestID: h.RequestID, At: h.At,
+		PlanID: h.PlanID, PreviousPlanID: h.PreviousPlanID, SeatCap: h.SeatCap, PreviousSeatCap: h.PreviousSeatCap,
 	}
 	if !h.TrialEndsAt.IsZero() {
 		d.TrialEndsAt = &h.TrialEndsAt
@@ -46,6 +51,7 @@ func toHistory(id string, d historyDoc) tenancy.HistoryEntry {
 		ID: id, From: rules.Status(d.From), To: rules.Status(d.To),
 		Actor:  tenancy.Actor{UID: d.ActorUID, PlatformRole: auth.PlatformRole(d.ActorPlatformRole), System: d.ActorSystem},
 		Reason: d.Reason, RequestID: d.RequestID, At: d.At,
+		PlanID: d.PlanID, PreviousPlanID: d.PreviousPlanID, SeatCap: d.SeatCap, PreviousSeatCap: d.PreviousSeatCap,
 	}
 	if d.TrialEndsAt != nil {
 		h.TrialEndsAt = *d.TrialEndsAt

@@ -273,7 +273,8 @@ var convertibleStatuses = []rules.Status{rules.StatusTrial, rules.StatusTrialExp
 // tenant had none; and an owner invitation to the named admin unless they are a member already.
 // Members, their roles and the tenant's data are untouched, and so is its name (a rename is the
 // customer's call; the contract's name is kept in the audit entry). The idempotency record is
-// created in the same transaction.
+// created in the same transaction, and the billing record's planId, when the record exists, is
+// set to the contract's plan in it too.
 //
 // When the named admin is already a member, no invitation is sent: an owner stays owner, and any
 // other member keeps their role (promoting them is for the current owner, with

@@ -72,6 +72,13 @@ type HistoryEntry struct {
 	// TrialEndsAt and PreviousTrialEndsAt are set when the change moved the trial's end.
 	TrialEndsAt         time.Time
 	PreviousTrialEndsAt time.Time
+	// PlanID, SeatCap and their previous values are set when the change moved the tenant to
+	// another plan (the Stripe webhook following the subscription's price); From and To are then
+	// both the tenant's status.
+	PlanID          string
+	PreviousPlanID  string
+	SeatCap         int
+	PreviousSeatCap int
 }
 
 // Audit actions: the staff operations, and status changes made by the system.
@@ -81,6 +88,7 @@ const (
 	AuditProvisionContract = "tenant.provision_contract" // provisionContractTenant, new tenant
 	AuditConvertContract   = "tenant.convert_contract"   // provisionContractTenant with existingTenantId
 	AuditStatusChange      = "tenant.status_change"      // a job or integration changed the status
+	AuditPlanChange        = "tenant.plan_change"        // the plan and seat cap followed the Stripe subscription's price
 )
 
 // AuditEntry records one staff action or status change in tenants/{id}/audit.

@@ -103,3 +103,16 @@ func StripeInvoice(id, subscriptionID, customerID, tenantID string, amountDue in
 		"amount_due": amountDue, "currency": "usd", "subscription_details": map[string]any{"metadata": md},
 	}
 }
+
+// WithPrice gives a subscription object (StripeSubscription) one item with the given price, as
+// Stripe renders it: items.data[0].price.id is what the customer pays for.
+func WithPrice(sub map[string]any, priceID string) map[string]any {
+	sub["items"] = map[string]any{
+		"object": "list",
+		"data": []any{map[string]any{
+			"id": "si_" + priceID, "object": "subscription_item", "quantity": 1,
+			"price": map[string]any{"id": priceID, "object": "price"},
+		}},
+	}
+	return sub
+}

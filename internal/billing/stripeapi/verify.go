@@ -78,6 +78,9 @@ func toEvent(ev stripe.Event) (billing.Event, error) {
 		e.TenantID, e.PlanID = s.Metadata["tenant_id"], s.Metadata["plan_id"]
 		e.SubscriptionStatus = string(s.Status)
 		e.CurrentPeriodEnd, e.TrialEnd, e.CancelAtPeriodEnd = unix(s.CurrentPeriodEnd), unix(s.TrialEnd), s.CancelAtPeriodEnd
+		if s.Items != nil && len(s.Items.Data) > 0 && s.Items.Data[0] != nil && s.Items.Data[0].Price != nil {
+			e.PriceID = s.Items.Data[0].Price.ID
+		}
 	case strings.HasPrefix(e.Type, "invoice."):
 		var in stripe.Invoice
 		if err := json.Unmarshal(ev.Data.Raw, &in); err != nil {
