@@ -207,27 +207,52 @@ func TestServeBackgroundDispatchesAndExportsOutboxMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.box.WaitFor(1, 15*time.Second)
-
-	if err := f.app.RefreshOutboxMetrics(ctx); err != nil {
-		t.Fatal(err)
+	// The email lands before the dispatcher records the entry as done: wait for both entries to
+	// settle, so the gauge is read after the facts it reports.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		good, err1 := ob.Get(ctx, "email.welcome-"+id)
+		bad, err2 := ob.Get(ctx, "email.welcome-bad")
+		if err1 == nil && err2 == nil && good.State == outbox.StateDone && bad.State == outbox.StateDead {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("entries did not settle in 15s: %s %v, %s %v", good.State, err1, bad.State, err2)
+		}
 	}
+
 	srv := httptest.NewServer(f.app.Handler())
 	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	for _, want := range []string{
+	wants := []string{
 		`tenantry_outbox_entries{state="done"} 1`,
 		`tenantry_outbox_entries{state="dead"} 1`,
 		`tenantry_outbox_entries{state="pending"} 0`,
 		`tenantry_outbox_attempts_total{kind="email.welcome",outcome="done"} 1`,
 		`tenantry_outbox_attempts_total{kind="email.welcome",outcome="dead"} 1`,
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %s", want)
+	}
+	// The background loop refreshes the gauge every second too, and a refresh that started before
+	// the entries settled may land after ours: read until the gauge has converged.
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if err := f.app.RefreshOutboxMetrics(ctx); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(string(body), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %v after 10s", missing)
 		}
 	}
 	// The scheduler ran sweep-provisioning under its lease and recorded the run on it.
