@@ -1278,7 +1278,12 @@ type ContractActor { userId: ID! email: String! platformRole: PlatformRole }
 "One entry of a tenant's audit log (tenants/{id}/audit). (Addition to the contract.)"
 type AuditEntry {
   id: ID!
-  "What happened, e.g. tenant.provision_contract, tenant.convert_contract, tenant.set_status, tenant.extend_trial, tenant.status_change."
+  """
+  What happened: tenant.provision_contract, tenant.convert_contract, tenant.set_status,
+  tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
+  member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
+  member.role_changed, member.removed, member.left, member.ownership_transferred.
+  """
   action: String!
   at: Time!
   reason: String!

@@ -20,7 +20,10 @@ type AuditChange struct {
 // One entry of a tenant's audit log (tenants/{id}/audit). (Addition to the contract.)
 type AuditEntry struct {
 	ID string `json:"id"`
-	// What happened, e.g. tenant.provision_contract, tenant.convert_contract, tenant.set_status, tenant.extend_trial, tenant.status_change.
+	// What happened: tenant.provision_contract, tenant.convert_contract, tenant.set_status,
+	// tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
+	// member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
+	// member.role_changed, member.removed, member.left, member.ownership_transferred.
 	Action string    `json:"action"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`

@@ -41,7 +41,7 @@ func (s *Service) accept(ctx context.Context, key InvitationKey, u User, tokenHa
 	var out tenancy.Membership
 	var after error
 	err := s.store.ChangeInvitation(ctx, key, u.UID, func(st InvitationState) (InvitationChange, error) {
-		ch, m, refusal, err := s.decideAccept(st, u, tokenHash)
+		ch, m, refusal, err := s.decideAccept(ctx, st, u, tokenHash)
 		out, after = m, refusal // a replay (errNoop) has its membership too
 		return ch, err
 	})
@@ -58,8 +58,10 @@ func (s *Service) accept(ctx context.Context, key InvitationKey, u User, tokenHa
 }
 
 // decideAccept decides an acceptance. refusal is returned to the caller after change commits: an
-// invitation found past its expiry is recorded as expired (its seat freed) and then refused.
-func (s *Service) decideAccept(st InvitationState, u User, tokenHash string) (change InvitationChange, m tenancy.Membership, refusal error, err error) {
+// invitation found past its expiry is recorded as expired (its seat freed) and then refused. An
+// acceptance is audited as member.joined, by the joining user (acceptInvitation) or by the system
+// "signup" (tokenHash "": the signup logic).
+func (s *Service) decideAccept(ctx context.Context, st InvitationState, u User, tokenHash string) (change InvitationChange, m tenancy.Membership, refusal error, err error) {
 	inv, t := st.Invitation, st.Tenant
 	now := s.clock.Now()
 	// The same user accepting again gets the membership the first acceptance made.
@@ -105,6 +107,8 @@ func (s *Service) decideAccept(st InvitationState, u User, tokenHash string) (ch
 	inv.Status, inv.AcceptedBy, inv.AcceptedAt, inv.ClosedAt = StatusAccepted, u.UID, now, now
 	change = InvitationChange{At: now, Invitation: inv, PendingInvitations: max(0, t.PendingInvitations-1), SeatsUsed: t.SeatsUsed}
 	role := inv.Role
+	before := invitationFields(inv.Email, map[string]any{"status": string(StatusPending)})
+	after := invitationFields(inv.Email, map[string]any{"status": string(StatusAccepted)})
 	if st.ActorFound {
 		// Already a member (joined another way): the invitation is used up and its seat freed;
 		// the existing role stays, since a role change is an admin's decision, not a link's.
@@ -112,6 +116,8 @@ func (s *Service) decideAccept(st InvitationState, u User, tokenHash string) (ch
 	} else {
 		change.AddMember = &tenancy.Member{TenantID: t.ID, UID: u.UID, Email: u.Email, Role: inv.Role, JoinedAt: now}
 		change.SeatsUsed = t.SeatsUsed + 1
+		membersBefore := map[string]map[string]any{}
+		membersAfter := map[string]map[string]any{u.UID: {"email": u.Email, "role": string(inv.Role)}}
 		if inv.Role == rules.RoleOwner {
 			// Only provisioning issues owner invitations (a sales contract names its admin;
 			// inviteMember refuses the role). A tenant has exactly one owner, so when an
@@ -121,13 +127,27 @@ func (s *Service) decideAccept(st InvitationState, u User, tokenHash string) (ch
 				if o.UID != u.UID {
 					o.Role = rules.RoleAdmin
 					change.SetRole = append(change.SetRole, o)
+					membersBefore[o.UID] = map[string]any{"role": string(rules.RoleOwner)}
+					membersAfter[o.UID] = map[string]any{"role": string(rules.RoleAdmin)}
 				}
 			}
 		}
+		if len(membersBefore) > 0 {
+			before["members"] = memberFields(membersBefore)["members"]
+		}
+		after["members"] = memberFields(membersAfter)["members"]
 	}
-	after := t.Tenant
-	after.SeatsUsed, after.PendingInvitations = change.SeatsUsed, change.PendingInvitations
-	return change, tenancy.Membership{Tenant: after, Role: role}, nil, nil
+	actor := tenancy.Actor{System: signupSystem}
+	if tokenHash != "" {
+		actor = callerActor(ctx)
+	}
+	details := invitationDetails(inv)
+	details["uid"] = u.UID
+	details["alreadyMember"] = st.ActorFound
+	change.Audit = []tenancy.AuditEntry{auditEntry(ctx, tenancy.AuditMemberJoined, actor, now, details, before, after)}
+	tenantAfter := t.Tenant
+	tenantAfter.SeatsUsed, tenantAfter.PendingInvitations = change.SeatsUsed, change.PendingInvitations
+	return change, tenancy.Membership{Tenant: tenantAfter, Role: role}, nil, nil
 }
 
 // SignupResult says what the signup logic did for one user.

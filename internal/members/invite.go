@@ -221,6 +221,15 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, inviterEmail
 		pending++
 		plan.Create = append(plan.Create, NewInvitation{Invitation: inv, Email: invitationEmail(t, inv, token, inviterEmail, now)})
 		res = append(res, InviteResult{Invitation: inv})
+		// One audit entry per address: with the invitation, its token index and its email that
+		// is four writes per address, 400 for the largest batch (MaxBatch, at most 100), plus the
+		// tenant and at most ScanLimit expired invitations: within a commit's 500 writes.
+		var before map[string]any
+		if prev, ok := st.Existing[e]; ok {
+			before = invitationFields(e, map[string]any{"status": string(prev.EffectiveStatus(now))})
+		}
+		plan.Audit = append(plan.Audit, auditEntry(ctx, tenancy.AuditMemberInvited, callerActor(ctx), now, invitationDetails(inv), before,
+			invitationFields(e, map[string]any{"role": string(inv.Role), "status": string(inv.Status), "expiresAt": inv.ExpiresAt})))
 	}
 	// A document is written once per commit: an expired invitation that is being replaced is
 	// not also marked expired.

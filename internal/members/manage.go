@@ -76,9 +76,16 @@ func (s *Service) Revoke(ctx context.Context, id string) (Invitation, error) {
 		case StatusExpired:
 			return InvitationChange{}, errs.Invalid("id", "this invitation has already expired and holds no seat; nothing to revoke")
 		}
+		before := inv
 		inv.Status, inv.RevokedBy, inv.ClosedAt = StatusRevoked, p.UID, now
 		out = inv
-		return InvitationChange{At: now, Invitation: inv, SeatsUsed: t.SeatsUsed, PendingInvitations: max(0, t.PendingInvitations-1)}, nil
+		audit := auditEntry(ctx, tenancy.AuditMemberInvitationRevoked, callerActor(ctx), now, invitationDetails(inv),
+			invitationFields(inv.Email, map[string]any{"status": string(before.EffectiveStatus(now))}),
+			invitationFields(inv.Email, map[string]any{"status": string(inv.Status)}))
+		return InvitationChange{
+			At: now, Invitation: inv, SeatsUsed: t.SeatsUsed, PendingInvitations: max(0, t.PendingInvitations-1),
+			Audit: []tenancy.AuditEntry{audit},
+		}, nil
 	})
 	if err != nil {
 		return Invitation{}, err
@@ -121,15 +128,21 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 		// A pending invitation still counts in pendingInvitations even past its expiry (until
 		// something marks it expired), and an invite that needed its seat would have marked it
 		// first, so extending it cannot overshoot the caps.
+		before := inv
 		inv.TokenHash = HashToken(token)
 		inv.ExpiresAt = now.Add(s.expiryFor(t))
 		inv.SentAt = now
 		inv.Resends++
 		out = inv
+		// The token and its hash stay out of the audit log: what changed is the expiry.
+		audit := auditEntry(ctx, tenancy.AuditMemberInvitationResent, callerActor(ctx), now, invitationDetails(inv),
+			invitationFields(inv.Email, map[string]any{"expiresAt": before.ExpiresAt, "resends": before.Resends}),
+			invitationFields(inv.Email, map[string]any{"expiresAt": inv.ExpiresAt, "resends": inv.Resends}))
 		return InvitationChange{
 			At: now, Invitation: inv, NewTokenHash: inv.TokenHash,
 			SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations,
 			Outbox: []tenancy.OutboxEntry{invitationEmail(t, inv, token, p.Email, now)},
+			Audit:  []tenancy.AuditEntry{audit},
 		}, nil
 	})
 	if err != nil {
@@ -223,9 +236,15 @@ func (s *Service) ChangeRole(ctx context.Context, tenantID, userID string, role 
 			out = target
 			return MembersChange{}, errNoop
 		}
+		previous := target.Role
 		target.Role = role
 		out = target
-		return MembersChange{At: s.clock.Now(), SetRole: []tenancy.Member{target}, SeatsUsed: st.Tenant.SeatsUsed}, nil
+		now := s.clock.Now()
+		audit := auditEntry(ctx, tenancy.AuditMemberRoleChanged, callerActor(ctx), now,
+			map[string]any{"uid": target.UID, "email": target.Email},
+			memberFields(map[string]map[string]any{target.UID: {"role": string(previous)}}),
+			memberFields(map[string]map[string]any{target.UID: {"role": string(role)}}))
+		return MembersChange{At: now, SetRole: []tenancy.Member{target}, SeatsUsed: st.Tenant.SeatsUsed, Audit: []tenancy.AuditEntry{audit}}, nil
 	})
 	if err != nil {
 		return tenancy.Member{}, err
@@ -268,7 +287,15 @@ func (s *Service) Remove(ctx context.Context, tenantID, userID string) error {
 				return MembersChange{}, errs.Detail(errs.ErrForbidden, "you cannot remove a member whose role is above yours; ask an owner")
 			}
 		}
-		return MembersChange{At: s.clock.Now(), Remove: userID, SeatsUsed: max(0, st.Tenant.SeatsUsed-1)}, nil
+		gone, action := st.Target, tenancy.AuditMemberRemoved
+		if leaving {
+			gone, action = st.Actor, tenancy.AuditMemberLeft
+		}
+		now := s.clock.Now()
+		audit := auditEntry(ctx, action, callerActor(ctx), now,
+			map[string]any{"uid": userID, "email": gone.Email},
+			memberFields(map[string]map[string]any{userID: {"email": gone.Email, "role": string(gone.Role)}}), nil)
+		return MembersChange{At: now, Remove: userID, SeatsUsed: max(0, st.Tenant.SeatsUsed-1), Audit: []tenancy.AuditEntry{audit}}, nil
 	})
 }
 
@@ -295,7 +322,21 @@ func (s *Service) TransferOwnership(ctx context.Context, tenantID, userID string
 		newOwner, oldOwner := st.Target, st.Actor
 		newOwner.Role, oldOwner.Role = rules.RoleOwner, rules.RoleAdmin
 		out = tenancy.TenantView{Tenant: st.Tenant.Tenant, Role: rules.RoleAdmin}
-		return MembersChange{At: s.clock.Now(), SetRole: []tenancy.Member{newOwner, oldOwner}, SeatsUsed: st.Tenant.SeatsUsed}, nil
+		now := s.clock.Now()
+		before := memberFields(map[string]map[string]any{
+			oldOwner.UID: {"role": string(st.Actor.Role)}, newOwner.UID: {"role": string(st.Target.Role)},
+		})
+		before["owner"] = oldOwner.UID
+		after := memberFields(map[string]map[string]any{
+			oldOwner.UID: {"role": string(oldOwner.Role)}, newOwner.UID: {"role": string(newOwner.Role)},
+		})
+		after["owner"] = newOwner.UID
+		audit := auditEntry(ctx, tenancy.AuditMemberOwnershipTransferred, callerActor(ctx), now,
+			map[string]any{"from": oldOwner.UID, "fromEmail": oldOwner.Email, "to": newOwner.UID, "toEmail": newOwner.Email}, before, after)
+		return MembersChange{
+			At: now, SetRole: []tenancy.Member{newOwner, oldOwner}, SeatsUsed: st.Tenant.SeatsUsed,
+			Audit: []tenancy.AuditEntry{audit},
+		}, nil
 	})
 	if err != nil {
 		return tenancy.TenantView{}, err
@@ -329,7 +370,15 @@ func (s *Service) SetExpiryDays(ctx context.Context, tenantID string, days int) 
 			return MembersChange{}, err
 		}
 		out = tenancy.TenantView{Tenant: st.Tenant.Tenant, Role: st.Actor.Role}
-		return MembersChange{At: s.clock.Now(), SeatsUsed: st.Tenant.SeatsUsed, InvitationExpiryDays: days}, nil
+		now := s.clock.Now()
+		ch := MembersChange{At: now, SeatsUsed: st.Tenant.SeatsUsed, InvitationExpiryDays: days}
+		if st.Tenant.InvitationExpiryDays != days {
+			// Before is the lifetime in effect (the default when the tenant had no setting).
+			previous := int(s.expiryFor(st.Tenant) / (24 * time.Hour))
+			ch.Audit = []tenancy.AuditEntry{auditEntry(ctx, tenancy.AuditInvitationExpiryChanged, callerActor(ctx), now, nil,
+				map[string]any{"invitationExpiryDays": previous}, map[string]any{"invitationExpiryDays": days})}
+		}
+		return ch, nil
 	})
 	if err != nil {
 		return tenancy.TenantView{}, err

@@ -20,8 +20,9 @@ const (
 	DefaultExpiryDays = 7
 	MinExpiryDays     = 1
 	MaxExpiryDays     = 30
-	// DefaultMaxBatch bounds inviteMembers: one transaction writes three documents per email,
-	// and Firestore allows 500 writes per commit.
+	// DefaultMaxBatch bounds inviteMembers, and is also its ceiling: one transaction writes four
+	// documents per email (invitation, token index, email, audit entry) plus the tenant and at
+	// most ScanLimit expired invitations, and Firestore allows 500 writes per commit.
 	DefaultMaxBatch = 100
 	// listLimit bounds Tenant.invitations; a tenant's invitations are bounded by its plan's
 	// pending limit plus its history, which the SPA pages through Firestore if it wants more.
@@ -67,7 +68,7 @@ func NewService(store Store, ten *tenancy.Service, clk clock.Clock, limits Limit
 	if cfg.DefaultExpiryDays < MinExpiryDays || cfg.DefaultExpiryDays > MaxExpiryDays {
 		cfg.DefaultExpiryDays = DefaultExpiryDays
 	}
-	if cfg.MaxBatch < 1 {
+	if cfg.MaxBatch < 1 || cfg.MaxBatch > DefaultMaxBatch {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
 	return &Service{

@@ -97,6 +97,9 @@ type InvitePlan struct {
 	// PendingInvitations and PendingExpiryFloor are the tenant's new values.
 	PendingInvitations int
 	PendingExpiryFloor time.Time
+	// Audit are the entries written to tenants/{id}/audit with the change (one per created
+	// invitation: at most MaxBatch, within the commit's 500 writes).
+	Audit []tenancy.AuditEntry
 }
 
 // InvitationState is what a single-invitation transaction reads.
@@ -125,6 +128,8 @@ type InvitationChange struct {
 	SeatsUsed          int
 	PendingInvitations int
 	Outbox             []tenancy.OutboxEntry
+	// Audit are the entries written to tenants/{id}/audit with the change.
+	Audit []tenancy.AuditEntry
 }
 
 // MembersState is what a membership transaction reads.
@@ -145,4 +150,6 @@ type MembersChange struct {
 	SeatsUsed int // the tenant's new counter value
 	// InvitationExpiryDays, when not 0, sets the tenant's invitationExpiryDays.
 	InvitationExpiryDays int
+	// Audit are the entries written to tenants/{id}/audit with the change.
+	Audit []tenancy.AuditEntry
 }

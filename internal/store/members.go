@@ -244,6 +244,9 @@ func (m *MembersStore) Invite(ctx context.Context, tenantID, inviterUID string, 
 				return fmt.Errorf("write outbox entry %s: %w", n.Email.ID, err)
 			}
 		}
+		if err := m.writeAudit(tx, tenantID, plan.Audit); err != nil {
+			return err
+		}
 		if len(plan.Expire) == 0 && len(plan.Create) == 0 && plan.PendingInvitations == ts.PendingInvitations {
 			return nil // every address already had its invitation: nothing to write
 		}
@@ -367,6 +370,9 @@ func (m *MembersStore) ChangeInvitation(ctx context.Context, key members.Invitat
 				return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
 			}
 		}
+		if err := m.writeAudit(tx, k.TenantID, ch.Audit); err != nil {
+			return err
+		}
 		if ch.SeatsUsed == st.Tenant.SeatsUsed && ch.PendingInvitations == st.Tenant.PendingInvitations {
 			return nil
 		}
@@ -432,6 +438,9 @@ func (m *MembersStore) ChangeMembers(ctx context.Context, tenantID, actorUID, ta
 				return fmt.Errorf("unlink user %s: %w", ch.Remove, err)
 			}
 		}
+		if err := m.writeAudit(tx, tenantID, ch.Audit); err != nil {
+			return err
+		}
 		// The tenant is written by every membership change, even a role change that moves no
 		// counter: that write is what makes two concurrent changes conflict (and one of them
 		// retry on fresh reads) instead of both acting on the same stale roles.
@@ -444,6 +453,17 @@ func (m *MembersStore) ChangeMembers(ctx context.Context, tenantID, actorUID, ta
 		}
 		return tx.Update(tref, ups)
 	})
+}
+
+// writeAudit adds a member change's audit entries to tx, in the lifecycle's format
+// (tenants/{id}/audit/{auto}).
+func (m *MembersStore) writeAudit(tx *firestore.Transaction, tenantID string, entries []tenancy.AuditEntry) error {
+	for _, a := range entries {
+		if err := tx.Create(m.tenantRef(tenantID).Collection(colAudit).NewDoc(), toDBAudit(a)); err != nil {
+			return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
+		}
+	}
+	return nil
 }
 
 // Tenant implements members.Store.

@@ -81,7 +81,7 @@ type HistoryEntry struct {
 	PreviousSeatCap int
 }
 
-// Audit actions: the staff operations, and status changes made by the system.
+// Audit actions: the staff operations, status changes made by the system, and member changes.
 const (
 	AuditSetStatus         = "tenant.set_status"
 	AuditExtendTrial       = "tenant.extend_trial"
@@ -89,9 +89,20 @@ const (
 	AuditConvertContract   = "tenant.convert_contract"   // provisionContractTenant with existingTenantId
 	AuditStatusChange      = "tenant.status_change"      // a job or integration changed the status
 	AuditPlanChange        = "tenant.plan_change"        // the plan and seat cap followed the Stripe subscription's price
+
+	// Member changes (package members), written in the transaction that makes them.
+	AuditMemberInvited              = "member.invited"                   // an invitation was created (one entry per address)
+	AuditMemberInvitationRevoked    = "member.invitation_revoked"        // revokeInvitation
+	AuditMemberInvitationResent     = "member.invitation_resent"         // resendInvitation
+	AuditMemberJoined               = "member.joined"                    // an invitation was accepted
+	AuditMemberRoleChanged          = "member.role_changed"              // changeMemberRole
+	AuditMemberRemoved              = "member.removed"                   // removeMember of another member
+	AuditMemberLeft                 = "member.left"                      // removeMember of oneself
+	AuditMemberOwnershipTransferred = "member.ownership_transferred"     // transferOwnership
+	AuditInvitationExpiryChanged    = "tenant.invitation_expiry_changed" // setInvitationExpiryDays
 )
 
-// AuditEntry records one staff action or status change in tenants/{id}/audit.
+// AuditEntry records one staff action, status change or member change in tenants/{id}/audit.
 type AuditEntry struct {
 	ID        string // the document id; "" until written
 	Action    string
