@@ -56,6 +56,7 @@ func (r *Resolver) toGraphTenant(v tenancy.TenantView) *model.Tenant {
 		SeatCap:            t.SeatCap,
 		SeatsUsed:          t.SeatsUsed,
 		PendingInvitations: t.PendingInvitations,
+		PendingExpiryFloor: t.PendingExpiryFloor,
 		Source:             toGraphSource(t.Source),
 		CreatedAt:          t.CreatedAt,
 		Access:             &model.TenantAccess{CanRead: a.CanRead, CanWrite: a.CanWrite},

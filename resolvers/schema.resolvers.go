@@ -223,7 +223,7 @@ func (r *queryResolver) Tenants(ctx context.Context, filter *model.TenantFilter,
 
 // PendingInvitations is the resolver for the pendingInvitations field.
 func (r *tenantResolver) PendingInvitations(ctx context.Context, obj *model.Tenant) (int, error) {
-	return r.Membership.PendingCount(ctx, tenancy.Tenant{ID: obj.ID, PendingInvitations: obj.PendingInvitations})
+	return r.Membership.PendingCount(ctx, tenancy.Tenant{ID: obj.ID, PendingInvitations: obj.PendingInvitations, PendingExpiryFloor: obj.PendingExpiryFloor})
 }
 
 // Members is the resolver for the members field.

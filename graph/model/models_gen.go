@@ -213,7 +213,8 @@ type Tenant struct {
 	// The tenant's billing, for its owner only, in every status but CANCELLED. For anyone else it is
 	// null with an error (FORBIDDEN for other members, TENANT_SUSPENDED once cancelled), so the rest
 	// of the tenant still answers. (Addition to the contract.)
-	Billing *TenantBilling `json:"billing,omitempty"`
+	Billing            *TenantBilling `json:"billing,omitempty"`
+	PendingExpiryFloor time.Time      `json:"-"`
 }
 
 // What the caller may do in a tenant right now, from the same policy table the Firestore rules use.

@@ -190,13 +190,18 @@ func (s *Service) Invitations(ctx context.Context, tenantID string, status Statu
 
 // PendingCount is Tenant.pendingInvitations as of now. The stored counter may still include
 // invitations that expired since the last write to the tenant (the expire-invitations job and
-// every invitation transaction correct it), so when it is not zero the unexpired ones are counted
-// with an aggregation query; zero needs no query, and is the common case.
+// every invitation transaction correct it). It is exact when it is zero, or while the tenant's
+// pendingExpiryFloor has not passed (no pending invitation can have expired yet); only otherwise
+// are the unexpired ones counted with an aggregation query.
 func (s *Service) PendingCount(ctx context.Context, t tenancy.Tenant) (int, error) {
 	if t.PendingInvitations <= 0 {
 		return 0, nil
 	}
-	n, err := s.store.CountPendingUnexpired(ctx, t.ID, s.clock.Now())
+	now := s.clock.Now()
+	if !t.PendingExpiryFloor.IsZero() && now.Before(t.PendingExpiryFloor) {
+		return t.PendingInvitations, nil
+	}
+	n, err := s.store.CountPendingUnexpired(ctx, t.ID, now)
 	if err != nil {
 		return 0, fmt.Errorf("count pending invitations of %s: %w", t.ID, err)
 	}

@@ -47,7 +47,7 @@ type tenantDoc struct {
 	// SearchTokens serve the staff search (tenancy.SearchTokens); an array-contains query.
 	SearchTokens []string `firestore:"searchTokens,omitempty"`
 	// PendingExpiryFloor is the members domain's field (see members.TenantState); provisioning
-	// sets it with a contract's owner invitation. Read by store.toTenantState, not here.
+	// sets it with a contract's owner invitation, and reads expose it as tenancy.Tenant's.
 	PendingExpiryFloor *time.Time `firestore:"pendingExpiryFloor,omitempty"`
 }
 
@@ -77,6 +77,9 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 	}
 	if d.Subdomain != nil {
 		t.Subdomain = *d.Subdomain
+	}
+	if d.PendingExpiryFloor != nil {
+		t.PendingExpiryFloor = *d.PendingExpiryFloor
 	}
 	if d.Contract != nil {
 		c := toContract(*d.Contract)

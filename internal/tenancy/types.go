@@ -43,6 +43,9 @@ type Tenant struct {
 	// SearchTokens are the lowercase prefixes staff search matches (see SearchTokens); written at
 	// provisioning and conversion.
 	SearchTokens []string
+	// PendingExpiryFloor is at or before the expiry of every pending invitation (zero: unknown).
+	// Until it passes, no pending invitation can have expired and PendingInvitations is exact.
+	PendingExpiryFloor time.Time
 }
 
 // Contract is the record of a signed sales contract, kept at tenants/{id}.contract (on the tenant
