@@ -117,6 +117,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			MaxDepth:      cfg.MaxQueryDepth,
 			MaxComplexity: cfg.MaxQueryComplexity,
 			Metrics:       metrics,
+			// A query writes nothing, so each tenant's policy inputs are read once per query.
+			QueryContext: tenancy.WithTenantViewMemo,
 		},
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		AllowedOrigin: originAllowList(cfg.AllowedOrigins),

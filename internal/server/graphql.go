@@ -22,6 +22,9 @@ type GraphQLOptions struct {
 	MaxDepth      int
 	MaxComplexity int
 	Metrics       *Metrics
+	// QueryContext, if set, prepares the context of every query operation (never a mutation),
+	// e.g. with a memo of what the operation has already read.
+	QueryContext func(context.Context) context.Context
 }
 
 // NewGraphQLHandler builds the GraphQL endpoint from explicit parts, as gqlgen recommends for
@@ -39,6 +42,14 @@ func NewGraphQLHandler(es graphql.ExecutableSchema, o GraphQLOptions) *handler.S
 	srv.Use(extension.FixedComplexityLimit(o.MaxComplexity))
 	if o.Metrics != nil {
 		srv.Use(o.Metrics)
+	}
+	if o.QueryContext != nil {
+		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+			if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Query {
+				ctx = o.QueryContext(ctx)
+			}
+			return next(ctx)
+		})
 	}
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)

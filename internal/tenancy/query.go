@@ -44,8 +44,13 @@ func (s *Service) Me(ctx context.Context) (Viewer, error) {
 		return Viewer{}, fmt.Errorf("list memberships: %w", err)
 	}
 	v := Viewer{UID: p.UID, Email: p.Email, PlatformRole: p.PlatformRole}
+	memo := memoFrom(ctx)
 	for _, m := range ms {
-		v.Memberships = append(v.Memberships, TenantView{Tenant: m.Tenant, Role: m.Role})
+		tv := TenantView{Tenant: m.Tenant, Role: m.Role}
+		v.Memberships = append(v.Memberships, tv)
+		if memo != nil {
+			memo.seed(p.UID, tv) // the tenant fields under me.memberships need no second read
+		}
 	}
 	return v, nil
 }
@@ -62,6 +67,14 @@ func (s *Service) Tenant(ctx context.Context, id string) (TenantView, error) {
 	if _, err := validate.ID("id", id); err != nil {
 		return TenantView{}, errs.ErrNotFound
 	}
+	if memo := memoFrom(ctx); memo != nil {
+		return memo.load(p.UID, id, func() (TenantView, error) { return s.readTenant(ctx, p, id) })
+	}
+	return s.readTenant(ctx, p, id)
+}
+
+// readTenant reads a tenant with the caller's membership in it and decides what they see.
+func (s *Service) readTenant(ctx context.Context, p auth.Principal, id string) (TenantView, error) {
 	t, m, isMember, err := s.store.TenantAndMember(ctx, id, p.UID)
 	if err != nil {
 		if errors.Is(err, errs.ErrNotFound) {
