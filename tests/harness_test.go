@@ -374,9 +374,11 @@ func provisionInput(key, name, subdomain, planID string) map[string]any {
 	return in
 }
 
-// tryProvision calls provisionTenant without touching t, so goroutines may call it.
-func (s *testServer) tryProvision(token string, input map[string]any) (*provisionPayload, []gqlErr, error) {
-	body, err := json.Marshal(map[string]any{"query": provisionMutation, "variables": map[string]any{"input": input}})
+// tryField sends one operation and decodes its root field, without touching t, so goroutines may
+// call it: the field's value (nil when the answer has errors), the GraphQL errors, or a transport
+// or decoding error.
+func tryField[T any](s *testServer, token, query, field string, vars map[string]any) (*T, []gqlErr, error) {
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -387,13 +389,44 @@ func (s *testServer) tryProvision(token string, input map[string]any) (*provisio
 	if len(r.Errors) > 0 {
 		return nil, r.Errors, nil
 	}
-	var d struct {
-		ProvisionTenant *provisionPayload `json:"provisionTenant"`
+	var d map[string]*T
+	if err := json.Unmarshal(r.Data, &d); err != nil || d[field] == nil {
+		return nil, nil, fmt.Errorf("HTTP %d: no %s in %s (%v)", r.Status, field, r.Body, err)
 	}
-	if err := json.Unmarshal(r.Data, &d); err != nil || d.ProvisionTenant == nil {
-		return nil, nil, fmt.Errorf("HTTP %d: no provisionTenant in %s (%v)", r.Status, r.Body, err)
+	return d[field], nil, nil
+}
+
+// tryProvision calls provisionTenant without touching t, so goroutines may call it.
+func (s *testServer) tryProvision(token string, input map[string]any) (*provisionPayload, []gqlErr, error) {
+	return tryField[provisionPayload](s, token, provisionMutation, "provisionTenant", map[string]any{"input": input})
+}
+
+// provisionAnswer is the outcome of one of several concurrent provisionTenant calls.
+type provisionAnswer struct {
+	p    *provisionPayload
+	errs []gqlErr
+	err  error
+}
+
+// provisionAtOnce sends n provisionTenant calls released at the same moment, the i-th with the
+// token and input call(i) gives, and returns their answers in call order.
+func (s *testServer) provisionAtOnce(n int, call func(i int) (token string, input map[string]any)) []provisionAnswer {
+	answers := make([]provisionAnswer, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		token, input := call(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			p, errs, err := s.tryProvision(token, input)
+			answers[i] = provisionAnswer{p, errs, err}
+		}()
 	}
-	return d.ProvisionTenant, nil, nil
+	close(start)
+	wg.Wait()
+	return answers
 }
 
 // provision calls provisionTenant and returns the payload (nil on errors) and the errors.

@@ -34,26 +34,9 @@ type gqlInvitation struct {
 
 // tryInvite calls inviteMember without touching t, so goroutines may call it.
 func (s *testServer) tryInvite(token, tenantID, email, role string) (*gqlInvitation, []gqlErr, error) {
-	body, err := json.Marshal(map[string]any{"query": inviteMutation, "variables": map[string]any{
+	return tryField[gqlInvitation](s, token, inviteMutation, "inviteMember", map[string]any{
 		"in": map[string]any{"tenantId": tenantID, "email": email, "role": role},
-	}})
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := s.post(token, body)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(r.Errors) > 0 {
-		return nil, r.Errors, nil
-	}
-	var d struct {
-		InviteMember *gqlInvitation `json:"inviteMember"`
-	}
-	if err := json.Unmarshal(r.Data, &d); err != nil || d.InviteMember == nil {
-		return nil, nil, fmt.Errorf("HTTP %d: no inviteMember in %s (%v)", r.Status, r.Body, err)
-	}
-	return d.InviteMember, nil, nil
+	})
 }
 
 func (s *testServer) invite(t testing.TB, token, tenantID, email, role string) (*gqlInvitation, []gqlErr) {

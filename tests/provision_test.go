@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -181,26 +180,8 @@ func TestProvisionConcurrentSameKey(t *testing.T) {
 	input := provisionInput(key, "Concurrent Co", sub, "")
 
 	const n = 50
-	type answer struct {
-		p    *provisionPayload
-		errs []gqlErr
-		err  error
-	}
-	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			p, errs, err := s.tryProvision(u.IDToken, input)
-			answers[i] = answer{p, errs, err}
-		}()
-	}
 	t0 := time.Now()
-	close(start)
-	wg.Wait()
+	answers := s.provisionAtOnce(n, func(int) (string, map[string]any) { return u.IDToken, input })
 	t.Logf("%d concurrent identical provisionTenant calls answered in %s", n, time.Since(t0))
 
 	ids := map[string]int{}
@@ -521,25 +502,9 @@ func TestProvisionConcurrentSubdomainRace(t *testing.T) {
 	for i := range users {
 		users[i] = newUser(t)
 	}
-	type answer struct {
-		p    *provisionPayload
-		errs []gqlErr
-		err  error
-	}
-	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			p, errs, err := s.tryProvision(users[i].IDToken, provisionInput(uniqueKey(), "Racer", sub, ""))
-			answers[i] = answer{p, errs, err}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	answers := s.provisionAtOnce(n, func(i int) (string, map[string]any) {
+		return users[i].IDToken, provisionInput(uniqueKey(), "Racer", sub, "")
+	})
 
 	winners, taken := 0, 0
 	var winner string
@@ -573,27 +538,9 @@ func TestProvisionConcurrentConflictingParameters(t *testing.T) {
 	key := uniqueKey()
 	const n = 20
 	names := []string{"Variant A", "Variant B"}
-	type answer struct {
-		name string
-		p    *provisionPayload
-		errs []gqlErr
-		err  error
-	}
-	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			name := names[i%2]
-			p, errs, err := s.tryProvision(u.IDToken, provisionInput(key, name, "", ""))
-			answers[i] = answer{name, p, errs, err}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	answers := s.provisionAtOnce(n, func(i int) (string, map[string]any) {
+		return u.IDToken, provisionInput(key, names[i%2], "", "")
+	})
 
 	created := tenantsCreatedBy(t, u.UID)
 	if len(created) != 1 {
@@ -605,7 +552,7 @@ func TestProvisionConcurrentConflictingParameters(t *testing.T) {
 		switch {
 		case a.err != nil:
 			t.Errorf("call %d: %v", i, a.err)
-		case a.name == stored:
+		case names[i%2] == stored:
 			if a.p == nil || a.p.Tenant.ID != created[0] {
 				t.Errorf("call %d with the winning parameters: %+v, want tenant %s", i, a.errs, created[0])
 			} else if !a.p.Replayed {
@@ -630,29 +577,20 @@ func TestProvisionRateLimitConcurrent(t *testing.T) {
 	}, app.Options{})
 	u := newUser(t)
 	const n = 10
-	results := make([]string, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			p, errs, err := s.tryProvision(u.IDToken, provisionInput(uniqueKey(), "Burst", "", ""))
-			switch {
-			case err != nil:
-				results[i] = "error: " + err.Error()
-			case p != nil:
-				results[i] = "ok"
-			case len(errs) > 0:
-				results[i] = errs[0].Code()
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	answers := s.provisionAtOnce(n, func(int) (string, map[string]any) {
+		return u.IDToken, provisionInput(uniqueKey(), "Burst", "", "")
+	})
 	ok, limited := 0, 0
-	for _, r := range results {
+	for _, a := range answers {
+		var r string
+		switch {
+		case a.err != nil:
+			r = "error: " + a.err.Error()
+		case a.p != nil:
+			r = "ok"
+		case len(a.errs) > 0:
+			r = a.errs[0].Code()
+		}
 		switch r {
 		case "ok":
 			ok++

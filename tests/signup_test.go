@@ -279,28 +279,6 @@ func TestSignupOnFirstRequest(t *testing.T) {
 	s := shared(t)
 	owner, tenantID := ownerAndTenant(t, s)
 	setTenant(t, tenantID, map[string]any{"seatCap": 10, "planId": "pro"})
-	meQ := `{ me { memberships { role tenant { id } } } }`
-	roleIn := func(token string) string {
-		t.Helper()
-		st, data, errs := s.gql(t, token, meQ, nil)
-		var d struct {
-			Me struct {
-				Memberships []struct {
-					Role   string `json:"role"`
-					Tenant struct {
-						ID string `json:"id"`
-					} `json:"tenant"`
-				} `json:"memberships"`
-			} `json:"me"`
-		}
-		mustData(t, st, data, errs, &d)
-		for _, m := range d.Me.Memberships {
-			if m.Tenant.ID == tenantID {
-				return m.Role
-			}
-		}
-		return ""
-	}
 
 	t.Run("a verified invitee's first request", func(t *testing.T) {
 		email := freshEmail("lazy")
@@ -309,12 +287,12 @@ func TestSignupOnFirstRequest(t *testing.T) {
 		if r := memberRole(t, tenantID, u.UID); r != "" {
 			t.Fatalf("already a %s before any request", r)
 		}
-		if r := roleIn(u.IDToken); r != "MANAGER" {
+		if r := roleIn(t, s, u.IDToken, tenantID); r != "MANAGER" {
 			t.Fatalf("first request sees role %q, want MANAGER", r)
 		}
 		seats, _ := counters(t, tenantID)
 		for range 3 {
-			if r := roleIn(u.IDToken); r != "MANAGER" {
+			if r := roleIn(t, s, u.IDToken, tenantID); r != "MANAGER" {
 				t.Fatalf("role %q", r)
 			}
 		}
@@ -326,14 +304,14 @@ func TestSignupOnFirstRequest(t *testing.T) {
 		email := freshEmail("later")
 		s.mustInvite(t, owner.IDToken, tenantID, email, "VIEWER")
 		u := emulators(t).NewUser(t, testenv.UserOptions{Email: email})
-		if r := roleIn(u.IDToken); r != "" {
+		if r := roleIn(t, s, u.IDToken, tenantID); r != "" {
 			t.Fatalf("an unverified address joined as %s", r)
 		}
 		if _, err := authAdmin(t).UpdateUser(context.Background(), u.UID, (&fbauth.UserToUpdate{}).EmailVerified(true)); err != nil {
 			t.Fatal(err)
 		}
 		token := emulators(t).SignIn(t, u.Email, u.Password)
-		if r := roleIn(token); r != "VIEWER" {
+		if r := roleIn(t, s, token, tenantID); r != "VIEWER" {
 			t.Fatalf("after verification: role %q, want VIEWER", r)
 		}
 	})
