@@ -7,23 +7,24 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/tenancy"
-	"github.com/tenantry/tenantry/internal/validate"
 	"github.com/tenantry/tenantry/rules"
 )
 
-// invitationKey parses an invitation id from the API; a malformed id is NOT_FOUND like any other
-// id the caller cannot see.
-func invitationKey(id string) (InvitationKey, error) {
-	if _, err := validate.ID("id", id); err != nil {
-		return InvitationKey{}, errs.ErrNotFound
+// invitationKey returns the signed-in caller and the invitation an id from the API names; a
+// malformed id is NOT_FOUND like any other id the caller cannot see.
+func invitationKey(ctx context.Context, id string) (auth.Principal, InvitationKey, error) {
+	p, err := principalFor(ctx, id)
+	if err != nil {
+		return auth.Principal{}, InvitationKey{}, err
 	}
 	tenantID, ok := SplitInvitationID(id)
 	if !ok {
-		return InvitationKey{}, errs.ErrNotFound
+		return auth.Principal{}, InvitationKey{}, errs.ErrNotFound
 	}
-	return InvitationKey{TenantID: tenantID, ID: id}, nil
+	return p, InvitationKey{TenantID: tenantID, ID: id}, nil
 }
 
 // authorizeOnInvitation is the policy for revoking or resending: the caller may invite people in
@@ -53,11 +54,7 @@ func authorizeOnInvitation(ctx context.Context, st InvitationState) error {
 // Revoke revokes a pending invitation and frees its seat (revokeInvitation). Revoking a revoked
 // invitation returns it unchanged.
 func (s *Service) Revoke(ctx context.Context, id string) (Invitation, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return Invitation{}, err
-	}
-	key, err := invitationKey(id)
+	p, key, err := invitationKey(ctx, id)
 	if err != nil {
 		return Invitation{}, err
 	}
@@ -96,11 +93,7 @@ func (s *Service) Revoke(ctx context.Context, id string) (Invitation, error) {
 // Resend issues a new token and a new expiry for a pending invitation and emails the new link
 // (resendInvitation); the previous link stops working. It is rate limited per invitation.
 func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return Invitation{}, err
-	}
-	key, err := invitationKey(id)
+	p, key, err := invitationKey(ctx, id)
 	if err != nil {
 		return Invitation{}, err
 	}
