@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -142,6 +141,3 @@ func compactStrings(s []string) []string {
 	}
 	return out
 }
-
-// since is a seam for metrics timing.
-var since = time.Since

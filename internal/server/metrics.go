@@ -68,7 +68,7 @@ func (m *Metrics) InterceptResponse(ctx context.Context, next graphql.ResponseHa
 		}
 	}
 	m.requests.WithLabelValues(op, outcome).Inc()
-	m.latency.WithLabelValues(op).Observe(since(start).Seconds())
+	m.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	return resp
 }
 
