@@ -63,11 +63,8 @@ func NewKeyed(every time.Duration, burst int, now func() time.Time) *Keyed {
 
 // Allow consumes a token from subject's bucket and reports whether there was one.
 func (k *Keyed) Allow(subject string) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	now := k.now()
-	k.maybeSweep(now)
-	return k.get(subject).bucket.AllowN(now, 1)
+	ok, _ := k.AllowNOnce(subject, "", 1)
+	return ok
 }
 
 // AllowOnce is Allow for a request carrying an idempotency key: a key already admitted for this
@@ -77,22 +74,43 @@ func (k *Keyed) Allow(subject string) bool {
 // exactly one token: the lookup and the consumption happen under one lock. An empty requestKey
 // behaves like Allow.
 func (k *Keyed) AllowOnce(subject, requestKey string) bool {
-	if requestKey == "" {
-		return k.Allow(subject)
+	ok, _ := k.AllowNOnce(subject, requestKey, 1)
+	return ok
+}
+
+// AllowNOnce is AllowOnce for a request that costs n tokens (a batch of n emails, say): all n are
+// consumed, or none. When it refuses, wait says how long until n tokens will be there, or is
+// negative when n is more than the bucket ever holds (the request must be split). n <= 0 costs
+// nothing and always passes.
+func (k *Keyed) AllowNOnce(subject, requestKey string, n int) (ok bool, wait time.Duration) {
+	if n <= 0 {
+		return true, 0
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	now := k.now()
 	k.maybeSweep(now)
 	s := k.get(subject)
-	if at, ok := s.keys[requestKey]; ok && now.Sub(at) < replayWindow {
-		return true
+	if at, seen := s.keys[requestKey]; seen && requestKey != "" && now.Sub(at) < replayWindow {
+		return true, 0
 	}
-	if !s.bucket.AllowN(now, 1) {
-		return false
+	if !s.bucket.AllowN(now, n) {
+		return false, k.waitFor(s.bucket, now, n)
 	}
-	s.remember(requestKey, now)
-	return true
+	if requestKey != "" {
+		s.remember(requestKey, now)
+	}
+	return true, 0
+}
+
+// waitFor is how long until bucket holds n tokens (AllowN refused them at now); negative when it
+// never will.
+func (k *Keyed) waitFor(bucket *rate.Limiter, now time.Time, n int) time.Duration {
+	if n > k.burst || k.limit <= 0 {
+		return -1
+	}
+	missing := float64(n) - bucket.TokensAt(now)
+	return max(time.Nanosecond, time.Duration(missing/float64(k.limit)*float64(time.Second)))
 }
 
 func (k *Keyed) get(name string) *subject {

@@ -231,3 +231,37 @@ func TestEviction(t *testing.T) {
 		t.Fatal("evicted subject should start with a full bucket")
 	}
 }
+
+func TestAllowNOnceCostsNTokensOnce(t *testing.T) {
+	k, c := newTest(time.Second, 5)
+	if ok, _ := k.AllowNOnce("u1", "batch-1", 3); !ok {
+		t.Fatal("a batch of 3 within a burst of 5 refused")
+	}
+	if ok, _ := k.AllowNOnce("u1", "batch-1", 3); !ok {
+		t.Fatal("a retry of an admitted batch refused")
+	}
+	ok, wait := k.AllowNOnce("u1", "batch-2", 3)
+	if ok {
+		t.Fatal("a second batch of 3 passed with 2 tokens left")
+	}
+	if wait != time.Second {
+		t.Fatalf("wait %s, want 1s (one token missing at one per second)", wait)
+	}
+	// A refused batch consumes nothing: the 2 tokens are still there.
+	if ok, _ := k.AllowNOnce("u1", "batch-3", 2); !ok {
+		t.Fatal("a refused batch consumed tokens")
+	}
+	if ok, wait := k.AllowNOnce("u1", "too-big", 6); ok || wait >= 0 {
+		t.Fatalf("a batch larger than the burst: ok %v wait %s, want refused with a negative wait", ok, wait)
+	}
+	if ok, _ := k.AllowNOnce("u1", "nothing", 0); !ok {
+		t.Fatal("a request costing nothing refused")
+	}
+	c.Advance(3 * time.Second)
+	if ok, wait := k.AllowNOnce("u1", "batch-2", 3); !ok {
+		t.Fatalf("after 3s the batch of 3 is still refused (wait %s)", wait)
+	}
+	if got := drain(k, "u1"); got != 0 {
+		t.Fatalf("%d tokens left, want 0", got)
+	}
+}
