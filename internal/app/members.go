@@ -25,13 +25,17 @@ type membersWiring struct {
 }
 
 // wireMembers builds the members domain on the tenant domain and its rate limiters (in memory,
-// per replica, like provisioning's), and the identity adapters of the signup logic.
+// per replica, like provisioning's; the limit per address is kept in Firestore by the domain),
+// and the identity adapters of the signup logic.
 func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk clock.Clock, kick *outboxKicker) membersWiring {
 	svc := members.NewService(kickingMembersStore{st.MembersStore(), kick}, ten, clk, members.Limits{
 		PerInviter:    ratelimit.NewKeyed(cfg.InviteInterval, cfg.InviteBurst, clk.Now),
 		PerTenant:     ratelimit.NewKeyed(cfg.TenantInviteInterval, cfg.TenantInviteBurst, clk.Now),
 		PerInvitation: ratelimit.NewKeyed(cfg.ResendInterval, cfg.ResendBurst, clk.Now),
-	}, members.Config{DefaultExpiryDays: cfg.InvitationExpiryDays, MaxBatch: cfg.InviteBatchMax})
+	}, members.Config{
+		DefaultExpiryDays: cfg.InvitationExpiryDays, MaxBatch: cfg.InviteBatchMax,
+		AddressLimit: cfg.InviteAddressLimit, AddressWindow: cfg.InviteAddressWindow,
+	})
 	blocking := identity.NewBlocking(identity.BlockingConfig{
 		Project:   cfg.Project,
 		Audiences: cfg.BlockingAudiences(),

@@ -89,15 +89,19 @@ type Config struct {
 	JobIntervals           string        `env:"TENANTRY_JOB_INTERVALS"`
 	SweepProvisioningAfter time.Duration `env:"TENANTRY_SWEEP_PROVISIONING_AFTER" envDefault:"30m"`
 
-	// Members (config/members.go): invitation rate limits (a burst, then one per interval, per
-	// inviter and per tenant; resends per invitation), the default invitation lifetime, the batch
-	// size of inviteMembers, and what the blocking functions accept as their JWT audience.
-	InviteBurst          int           `env:"TENANTRY_INVITE_BURST" envDefault:"50"`
+	// Members (config/members.go): limits on invitation emails (per inviter and per tenant a
+	// burst, then one per interval; resends per invitation; emails per address and tenant per
+	// window, kept in Firestore), the default invitation lifetime, the batch size of
+	// inviteMembers, and what the blocking functions accept as their JWT audience. The burst per
+	// inviter matches the largest batch, so one full inviteMembers call fits.
+	InviteBurst          int           `env:"TENANTRY_INVITE_BURST" envDefault:"100"`
 	InviteInterval       time.Duration `env:"TENANTRY_INVITE_INTERVAL" envDefault:"2s"`
 	TenantInviteBurst    int           `env:"TENANTRY_TENANT_INVITE_BURST" envDefault:"200"`
 	TenantInviteInterval time.Duration `env:"TENANTRY_TENANT_INVITE_INTERVAL" envDefault:"1s"`
 	ResendBurst          int           `env:"TENANTRY_INVITE_RESEND_BURST" envDefault:"1"`
 	ResendInterval       time.Duration `env:"TENANTRY_INVITE_RESEND_INTERVAL" envDefault:"1m"`
+	InviteAddressLimit   int           `env:"TENANTRY_INVITE_ADDRESS_LIMIT" envDefault:"3"`
+	InviteAddressWindow  time.Duration `env:"TENANTRY_INVITE_ADDRESS_WINDOW" envDefault:"24h"`
 	InvitationExpiryDays int           `env:"TENANTRY_INVITATION_EXPIRY_DAYS" envDefault:"7"`
 	InviteBatchMax       int           `env:"TENANTRY_INVITE_BATCH_MAX" envDefault:"100"`
 	PublicURL            string        `env:"TENANTRY_PUBLIC_URL"`

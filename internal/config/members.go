@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // validateMembers checks the invitation and blocking-function settings.
@@ -23,6 +24,10 @@ func (c Config) validateMembers() []error {
 		if l.burst < 1 || !l.ok {
 			add("%s_BURST=%d and %s_INTERVAL=%s: use a burst of at least 1 and a positive interval such as 2s", l.name, l.burst, l.name, l.every)
 		}
+	}
+	// The window's send times are kept on the address's invitation document: a bounded list.
+	if c.InviteAddressLimit < 1 || c.InviteAddressLimit > 50 || c.InviteAddressWindow < time.Minute || c.InviteAddressWindow > 30*24*time.Hour {
+		add("TENANTRY_INVITE_ADDRESS_LIMIT=%d and TENANTRY_INVITE_ADDRESS_WINDOW=%s: use 1 to 50 emails per address and a window from 1m to 720h, such as 3 per 24h", c.InviteAddressLimit, c.InviteAddressWindow)
 	}
 	if c.InvitationExpiryDays < 1 || c.InvitationExpiryDays > 30 {
 		add("TENANTRY_INVITATION_EXPIRY_DAYS=%d: use 1 to 30 days", c.InvitationExpiryDays)

@@ -52,6 +52,18 @@ func (s *Service) InviteMany(ctx context.Context, tenantID string, reqs []Invite
 	return s.invite(ctx, tenantID, reqs, "emails")
 }
 
+// inviteCall is one inviteMember or inviteMembers call, normalized.
+type inviteCall struct {
+	// key names the call to the rate limiters: decide may run again when its transaction
+	// retries, and spends the call's emails once.
+	key          string
+	inviterEmail string
+	emails       []string // deduplicated, in the caller's order
+	roles        map[string]rules.Role
+	fields       map[string]string // each email's input field, for errors
+	isMember     map[string]bool
+}
+
 // invite is the one invitation function: single invitations are batches of one. field names the
 // list input in errors ("" for the single form, whose field is "email").
 func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequest, field string) ([]InviteResult, error) {
@@ -59,54 +71,19 @@ func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequ
 	if err != nil {
 		return nil, err
 	}
-	// Normalize and deduplicate; keep the caller's order for the answer.
-	emails := make([]string, 0, len(reqs))
-	roles := make(map[string]rules.Role, len(reqs))
-	fields := make(map[string]string, len(reqs))
-	order := make([]string, len(reqs))
-	for i, r := range reqs {
-		name := validate.FieldEmail
-		if field != "" {
-			name = field + "[" + strconv.Itoa(i) + "]"
-		}
-		email, err := validate.Email(r.Email)
-		if err != nil {
-			return nil, errs.Invalid(name, reasonOf(err))
-		}
-		if !rules.ValidRole(r.Role) {
-			return nil, errs.Invalid("role", "use one of ADMIN, MANAGER, MEMBER, VIEWER")
-		}
-		if prev, dup := roles[email]; dup && prev != r.Role {
-			return nil, errs.Invalid(name, "this address appears twice with different roles; list it once")
-		}
-		if _, dup := roles[email]; !dup {
-			emails = append(emails, email)
-			fields[email] = name
-		}
-		roles[email] = r.Role
-		order[i] = email
+	call, order, err := normalizeInvites(reqs, field)
+	if err != nil {
+		return nil, err
 	}
-	// Rate limits come before any Firestore work. A repeat of an invitation this process admitted
-	// (a double click, a client retry) passes without a token: it returns the existing invitation.
-	for _, e := range emails {
-		key := tenantID + "\x00" + e
-		if s.limits.PerInviter != nil && !s.limits.PerInviter.AllowOnce("inviter:"+p.UID, key) {
-			return nil, errs.Detail(errs.ErrRateLimited, "you sent many invitations in a short time; wait a minute, then send the rest")
-		}
-		if s.limits.PerTenant != nil && !s.limits.PerTenant.AllowOnce("tenant:"+tenantID, key) {
-			return nil, errs.Detail(errs.ErrRateLimited, "this organization sent many invitations in a short time; wait a minute, then send the rest")
-		}
-	}
-
+	call.key, call.inviterEmail = s.newID(), p.Email
 	// Who is a member already is read before the transaction (a query inside it would lock far
 	// more than it returns); it is shown only to callers the transaction finds allowed to invite.
-	isMember, err := s.store.MemberEmails(ctx, tenantID, emails)
-	if err != nil {
+	if call.isMember, err = s.store.MemberEmails(ctx, tenantID, call.emails); err != nil {
 		return nil, fmt.Errorf("invite into %s: %w", tenantID, err)
 	}
 	var out []InviteResult
-	err = s.store.Invite(ctx, tenantID, p.UID, emails, s.clock.Now(), func(st InviteState) (InvitePlan, error) {
-		plan, res, err := s.decideInvite(ctx, st, p.Email, emails, roles, fields, isMember)
+	err = s.store.Invite(ctx, tenantID, p.UID, call.emails, s.clock.Now(), func(st InviteState) (InvitePlan, error) {
+		plan, res, err := s.decideInvite(ctx, st, call)
 		if err != nil {
 			return InvitePlan{}, err
 		}
@@ -127,9 +104,45 @@ func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequ
 	return answer, nil
 }
 
-// decideInvite applies the policy and the caps to what the transaction read. It runs on every
-// attempt of the transaction and only computes.
-func (s *Service) decideInvite(ctx context.Context, st InviteState, inviterEmail string, emails []string, roles map[string]rules.Role, fields map[string]string, isMember map[string]bool) (InvitePlan, []InviteResult, error) {
+// normalizeInvites validates and deduplicates the requests, and returns the normalized email of
+// each request in the caller's order.
+func normalizeInvites(reqs []InviteRequest, field string) (inviteCall, []string, error) {
+	call := inviteCall{
+		emails: make([]string, 0, len(reqs)),
+		roles:  make(map[string]rules.Role, len(reqs)),
+		fields: make(map[string]string, len(reqs)),
+	}
+	order := make([]string, len(reqs))
+	for i, r := range reqs {
+		name := validate.FieldEmail
+		if field != "" {
+			name = field + "[" + strconv.Itoa(i) + "]"
+		}
+		email, err := validate.Email(r.Email)
+		if err != nil {
+			return inviteCall{}, nil, errs.Invalid(name, reasonOf(err))
+		}
+		if !rules.ValidRole(r.Role) {
+			return inviteCall{}, nil, errs.Invalid("role", "use one of ADMIN, MANAGER, MEMBER, VIEWER")
+		}
+		prev, dup := call.roles[email]
+		if dup && prev != r.Role {
+			return inviteCall{}, nil, errs.Invalid(name, "this address appears twice with different roles; list it once")
+		}
+		if !dup {
+			call.emails = append(call.emails, email)
+			call.fields[email] = name
+		}
+		call.roles[email] = r.Role
+		order[i] = email
+	}
+	return call, order, nil
+}
+
+// decideInvite applies the policy, the caps and the limits on emails to what the transaction
+// read. It runs on every attempt of the transaction and only computes, except that it spends the
+// call's emails from the in-memory rate limiters, once per call (call.key).
+func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteCall) (InvitePlan, []InviteResult, error) {
 	if !st.InviterFound {
 		return InvitePlan{}, nil, notMember(ctx)
 	}
@@ -137,42 +150,30 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, inviterEmail
 	if err := rules.Check(t.Status, st.Inviter.Role, rules.InviteMembers); err != nil {
 		return InvitePlan{}, nil, inviteCheckError(err)
 	}
-	for _, e := range emails {
-		if !canGrant(st.Inviter.Role, roles[e]) {
-			return InvitePlan{}, nil, grantError(st.Inviter.Role, roles[e])
+	for _, e := range call.emails {
+		if !canGrant(st.Inviter.Role, call.roles[e]) {
+			return InvitePlan{}, nil, grantError(st.Inviter.Role, call.roles[e])
 		}
-		if isMember[e] {
-			return InvitePlan{}, nil, errs.Invalid(fields[e], "this address already belongs to a member of the organization; change their role instead of inviting them")
+		if call.isMember[e] {
+			return InvitePlan{}, nil, errs.Invalid(call.fields[e], "this address already belongs to a member of the organization; change their role instead of inviting them")
 		}
 	}
 	now := s.clock.Now()
 	plan := InvitePlan{At: now}
 
 	// Counts never include an expired invitation: the ones past their expiry are closed in this
-	// same transaction before the caps are checked. The floor says when a scan is needed at all.
+	// same transaction before the caps are checked.
+	var floor time.Time
+	plan.Expire, floor = closeExpired(st, now)
 	expired := map[string]bool{}
-	floor := t.PendingExpiryFloor
-	if st.Scanned {
-		floor = time.Time{}
-		for i, inv := range st.Earliest {
-			if inv.Status == StatusPending && !now.Before(inv.ExpiresAt) {
-				inv.Status, inv.ClosedAt = StatusExpired, now
-				plan.Expire = append(plan.Expire, inv)
-				expired[inv.ID] = true
-				if i == len(st.Earliest)-1 && len(st.Earliest) >= ScanLimit {
-					floor = inv.ExpiresAt // more may be due: the next transaction scans again
-				}
-				continue
-			}
-			floor = inv.ExpiresAt
-			break
-		}
+	for _, inv := range plan.Expire {
+		expired[inv.ID] = true
 	}
 	pending := max(0, t.PendingInvitations-len(plan.Expire))
 
 	var res []InviteResult
 	var fresh []string
-	for _, e := range emails {
+	for _, e := range call.emails {
 		inv, ok := st.Existing[e]
 		if ok && inv.Status == StatusPending && !expired[inv.ID] {
 			if inv.EffectiveStatus(now) == StatusPending {
@@ -186,51 +187,32 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, inviterEmail
 		}
 		fresh = append(fresh, e)
 	}
-	if n := len(fresh); n > 0 {
-		if t.SeatsUsed+pending+n > t.SeatCap {
-			free := max(0, t.SeatCap-t.SeatsUsed-pending)
-			return InvitePlan{}, nil, errs.Detail(errs.ErrSeatLimitReached,
-				"all seats are taken (%d of %d in use, %d held by pending invitations; %d needed, %d free); remove a member, revoke an invitation or upgrade the plan",
-				t.SeatsUsed, t.SeatCap, pending, n, free)
-		}
-		if limit := s.pendingLimit(t); pending+n > limit {
-			return InvitePlan{}, nil, errs.Detail(errs.ErrInvitationLimitReached,
-				"the plan allows %d pending invitations and %d are pending; revoke an invitation, wait for one to be accepted, or upgrade the plan",
-				limit, pending)
-		}
+	if err := s.checkCaps(t, pending, len(fresh)); err != nil {
+		return InvitePlan{}, nil, err
 	}
 	if pending == 0 {
 		floor = time.Time{} // nothing pending: the new invitations alone set the floor
 	}
-	expiry := s.expiryFor(t)
+	created, err := s.newInvitations(st, call, fresh, now)
+	if err != nil {
+		return InvitePlan{}, nil, err
+	}
+	// Spent last, so that no refusal above costs the inviter any of their budget.
+	if err := s.spendSends(call.key, t.ID, st.Inviter.UID, len(fresh), now); err != nil {
+		return InvitePlan{}, nil, err
+	}
 	replaced := map[string]bool{}
-	for _, e := range fresh {
-		token, err := s.newToken()
-		if err != nil {
-			return InvitePlan{}, nil, err
-		}
-		inv := Invitation{
-			ID: InvitationID(t.ID, e), TenantID: t.ID, Email: e, Role: roles[e],
-			Status: StatusPending, ExpiresAt: now.Add(expiry), TokenHash: HashToken(token),
-			InvitedBy: st.Inviter.UID, CreatedAt: now, SentAt: now,
-		}
+	for _, n := range created {
+		inv := n.Invitation
 		replaced[inv.ID] = true
 		if pending == 0 || (!floor.IsZero() && inv.ExpiresAt.Before(floor)) {
 			floor = inv.ExpiresAt
 		}
 		pending++
-		plan.Create = append(plan.Create, NewInvitation{Invitation: inv, Email: invitationEmail(t, inv, token, inviterEmail, now)})
 		res = append(res, InviteResult{Invitation: inv})
-		// One audit entry per address: with the invitation, its token index and its email that
-		// is four writes per address, 400 for the largest batch (MaxBatch, at most 100), plus the
-		// tenant and at most ScanLimit expired invitations: within a commit's 500 writes.
-		var before map[string]any
-		if prev, ok := st.Existing[e]; ok {
-			before = invitationFields(e, map[string]any{"status": string(prev.EffectiveStatus(now))})
-		}
-		plan.Audit = append(plan.Audit, auditEntry(ctx, tenancy.AuditMemberInvited, callerActor(ctx), now, invitationDetails(inv), before,
-			invitationFields(e, map[string]any{"role": string(inv.Role), "status": string(inv.Status), "expiresAt": inv.ExpiresAt})))
 	}
+	plan.Create = created
+	plan.Audit = invitedAudit(ctx, st, created, now)
 	// A document is written once per commit: an expired invitation that is being replaced is
 	// not also marked expired.
 	kept := plan.Expire[:0]
@@ -243,6 +225,93 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, inviterEmail
 	plan.PendingInvitations = pending
 	plan.PendingExpiryFloor = floor
 	return plan, res, nil
+}
+
+// closeExpired marks expired the pending invitations the transaction listed (st.Earliest, oldest
+// expiry first) that are past their expiry, and returns them with the tenant's new expiry floor,
+// which says when the next transaction must scan at all.
+func closeExpired(st InviteState, now time.Time) ([]Invitation, time.Time) {
+	if !st.Scanned {
+		return nil, st.Tenant.PendingExpiryFloor
+	}
+	var closed []Invitation
+	var floor time.Time
+	for i, inv := range st.Earliest {
+		if inv.Status == StatusPending && !now.Before(inv.ExpiresAt) {
+			inv.Status, inv.ClosedAt = StatusExpired, now
+			closed = append(closed, inv)
+			if i == len(st.Earliest)-1 && len(st.Earliest) >= ScanLimit {
+				floor = inv.ExpiresAt // more may be due: the next transaction scans again
+			}
+			continue
+		}
+		floor = inv.ExpiresAt
+		break
+	}
+	return closed, floor
+}
+
+// checkCaps refuses n new invitations that would not fit the seat cap or the plan's limit on
+// pending invitations, with pending already pending.
+func (s *Service) checkCaps(t TenantState, pending, n int) error {
+	if n == 0 {
+		return nil
+	}
+	if t.SeatsUsed+pending+n > t.SeatCap {
+		free := max(0, t.SeatCap-t.SeatsUsed-pending)
+		return errs.Detail(errs.ErrSeatLimitReached,
+			"all seats are taken (%d of %d in use, %d held by pending invitations; %d needed, %d free); remove a member, revoke an invitation or upgrade the plan",
+			t.SeatsUsed, t.SeatCap, pending, n, free)
+	}
+	if limit := s.pendingLimit(t); pending+n > limit {
+		return errs.Detail(errs.ErrInvitationLimitReached,
+			"the plan allows %d pending invitations and %d are pending; revoke an invitation, wait for one to be accepted, or upgrade the plan",
+			limit, pending)
+	}
+	return nil
+}
+
+// newInvitations builds the invitations of fresh, each with its token and email, refusing the
+// call when one of the addresses has had its share of emails from this tenant. The address's
+// earlier invitation, in any status, hands its send times on.
+func (s *Service) newInvitations(st InviteState, call inviteCall, fresh []string, now time.Time) ([]NewInvitation, error) {
+	t := st.Tenant
+	expiry := s.expiryFor(t)
+	out := make([]NewInvitation, 0, len(fresh))
+	for _, e := range fresh {
+		sends, err := s.admitSend(e, st.Existing[e], now)
+		if err != nil {
+			return nil, err
+		}
+		token, err := s.newToken()
+		if err != nil {
+			return nil, err
+		}
+		inv := Invitation{
+			ID: InvitationID(t.ID, e), TenantID: t.ID, Email: e, Role: call.roles[e],
+			Status: StatusPending, ExpiresAt: now.Add(expiry), TokenHash: HashToken(token),
+			InvitedBy: st.Inviter.UID, CreatedAt: now, SentAt: now, Sends: sends,
+		}
+		out = append(out, NewInvitation{Invitation: inv, Email: invitationEmail(t, inv, token, call.inviterEmail, now)})
+	}
+	return out, nil
+}
+
+// invitedAudit is one audit entry per created invitation: with the invitation, its token index
+// and its email that is four writes per address, 400 for the largest batch (MaxBatch, at most
+// 100), plus the tenant and at most ScanLimit expired invitations: within a commit's 500 writes.
+func invitedAudit(ctx context.Context, st InviteState, created []NewInvitation, now time.Time) []tenancy.AuditEntry {
+	out := make([]tenancy.AuditEntry, 0, len(created))
+	for _, n := range created {
+		inv := n.Invitation
+		var before map[string]any
+		if prev, ok := st.Existing[inv.Email]; ok {
+			before = invitationFields(inv.Email, map[string]any{"status": string(prev.EffectiveStatus(now))})
+		}
+		out = append(out, auditEntry(ctx, tenancy.AuditMemberInvited, callerActor(ctx), now, invitationDetails(inv), before,
+			invitationFields(inv.Email, map[string]any{"role": string(inv.Role), "status": string(inv.Status), "expiresAt": inv.ExpiresAt})))
+	}
+	return out
 }
 
 // inviteCheckError words the policy's refusal for an inviter.

@@ -91,19 +91,19 @@ func (s *Service) Revoke(ctx context.Context, id string) (Invitation, error) {
 }
 
 // Resend issues a new token and a new expiry for a pending invitation and emails the new link
-// (resendInvitation); the previous link stops working. It is rate limited per invitation.
+// (resendInvitation); the previous link stops working. The email counts against the limits on
+// invitation emails (sendlimit.go), which are checked only once the caller is known to manage
+// the invitation: nobody can spend another's resends with an id they cannot see.
 func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 	p, key, err := invitationKey(ctx, id)
 	if err != nil {
 		return Invitation{}, err
 	}
-	if s.limits.PerInvitation != nil && !s.limits.PerInvitation.Allow("resend:"+id) {
-		return Invitation{}, errs.Detail(errs.ErrRateLimited, "this invitation was sent again a moment ago; give the email a few minutes to arrive before resending")
-	}
 	token, err := s.newToken()
 	if err != nil {
 		return Invitation{}, err
 	}
+	callKey := s.newID()
 	var out Invitation
 	err = s.store.ChangeInvitation(ctx, key, p.UID, func(st InvitationState) (InvitationChange, error) {
 		if err := authorizeOnInvitation(ctx, st); err != nil {
@@ -118,6 +118,10 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 		case StatusExpired:
 			return InvitationChange{}, errs.Invalid("id", "this invitation has expired; invite the address again with inviteMember")
 		}
+		sends, err := s.admitResend(callKey, inv, p.UID, now)
+		if err != nil {
+			return InvitationChange{}, err
+		}
 		// A pending invitation still counts in pendingInvitations even past its expiry (until
 		// something marks it expired), and an invite that needed its seat would have marked it
 		// first, so extending it cannot overshoot the caps.
@@ -125,6 +129,7 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 		inv.TokenHash = HashToken(token)
 		inv.ExpiresAt = now.Add(s.expiryFor(t))
 		inv.SentAt = now
+		inv.Sends = sends
 		inv.Resends++
 		out = inv
 		// The token and its hash stay out of the audit log: what changed is the expiry.

@@ -29,18 +29,28 @@ const (
 	listLimit = 200
 	// signupLimit bounds how many pending invitations one signup accepts.
 	signupLimit = 50
+	// DefaultAddressLimit emails per DefaultAddressWindow may go to one address from one tenant:
+	// an invitation and two resends (or re-invitations) a day.
+	DefaultAddressLimit  = 3
+	DefaultAddressWindow = 24 * time.Hour
 )
 
 // Limiter is a per-subject rate limiter (ratelimit.Keyed is one).
 type Limiter interface {
-	Allow(subject string) bool
-	AllowOnce(subject, requestKey string) bool
+	// AllowNOnce spends n tokens of subject's bucket, once per requestKey: a transaction that
+	// retries asks again with the same key and spends nothing more. When it refuses, wait is how
+	// long until n tokens are there, negative when n is more than the bucket ever holds.
+	AllowNOnce(subject, requestKey string, n int) (ok bool, wait time.Duration)
 }
 
-// Limits are the rate limits on invitation spam; a nil limiter means no limit.
+// Limits are the in-memory (per replica) limits on invitation emails; a nil limiter means no
+// limit. Each counts emails, not calls or addresses: a batch of n new invitations costs n, a
+// resend 1, an invitation returned as it was 0. They are spent inside the transaction, once the
+// caller is known to be allowed, so nobody can spend another's budget. The limit per address and
+// tenant is durable instead (Config.AddressLimit, sendlimit.go).
 type Limits struct {
-	PerInviter    Limiter // invitations sent by one user
-	PerTenant     Limiter // invitations sent into one tenant, whoever sends them
+	PerInviter    Limiter // emails sent by one user
+	PerTenant     Limiter // emails sent from one tenant, whoever sends them
 	PerInvitation Limiter // resends of one invitation
 }
 
@@ -48,6 +58,10 @@ type Limits struct {
 type Config struct {
 	DefaultExpiryDays int // 1 to 30; default 7
 	MaxBatch          int // emails per inviteMembers call; default 100
+	// AddressLimit emails (invitations, re-invitations, resends) may go to one address from one
+	// tenant per AddressWindow; default 3 per 24 hours.
+	AddressLimit  int
+	AddressWindow time.Duration
 }
 
 // Service is the members domain.
@@ -70,6 +84,9 @@ func NewService(store Store, ten *tenancy.Service, clk clock.Clock, limits Limit
 	}
 	if cfg.MaxBatch < 1 || cfg.MaxBatch > DefaultMaxBatch {
 		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.AddressLimit < 1 || cfg.AddressWindow <= 0 {
+		cfg.AddressLimit, cfg.AddressWindow = DefaultAddressLimit, DefaultAddressWindow
 	}
 	return &Service{
 		store: store, tenancy: ten, plans: ten.Plans(), clock: clk, limits: limits, cfg: cfg,

@@ -58,6 +58,10 @@ type Invitation struct {
 	AcceptedAt time.Time
 	RevokedBy  string
 	ClosedAt   time.Time // when it left pending (accepted, revoked or expired)
+	// Sends are the times emails were queued to this address from this tenant within the send
+	// window (Config.AddressWindow), oldest first; kept across revocations and re-invitations,
+	// since they all rewrite this one document.
+	Sends []time.Time
 }
 
 // EffectiveStatus is the status as of now: a pending invitation past its expiry is expired even

@@ -71,13 +71,16 @@ type invitationDoc struct {
 	AcceptedAt time.Time `firestore:"acceptedAt,omitempty"`
 	RevokedBy  string    `firestore:"revokedBy,omitempty"`
 	ClosedAt   time.Time `firestore:"closedAt,omitempty"`
+	// Sends are the times of the emails to this address from this tenant within the send window
+	// (members.Config.AddressWindow); every invitation of the address rewrites this document.
+	Sends []time.Time `firestore:"sends,omitempty"`
 }
 
 func toDBInvitation(i members.Invitation) invitationDoc {
 	return invitationDoc{
 		TenantID: i.TenantID, Email: i.Email, Role: string(i.Role), Status: string(i.Status),
 		ExpiresAt: i.ExpiresAt, TokenHash: i.TokenHash, InvitedBy: i.InvitedBy, CreatedAt: i.CreatedAt,
-		SentAt: i.SentAt, Resends: i.Resends, AcceptedBy: i.AcceptedBy, AcceptedAt: i.AcceptedAt,
+		SentAt: i.SentAt, Resends: i.Resends, Sends: i.Sends, AcceptedBy: i.AcceptedBy, AcceptedAt: i.AcceptedAt,
 		RevokedBy: i.RevokedBy, ClosedAt: i.ClosedAt,
 	}
 }
@@ -94,7 +97,7 @@ func toInvitation(snap *firestore.DocumentSnapshot) (members.Invitation, error) 
 	return members.Invitation{
 		ID: snap.Ref.ID, TenantID: tenantID, Email: d.Email, Role: rules.Role(d.Role),
 		Status: members.Status(d.Status), ExpiresAt: d.ExpiresAt, TokenHash: d.TokenHash,
-		InvitedBy: d.InvitedBy, CreatedAt: d.CreatedAt, SentAt: d.SentAt, Resends: d.Resends,
+		InvitedBy: d.InvitedBy, CreatedAt: d.CreatedAt, SentAt: d.SentAt, Resends: d.Resends, Sends: d.Sends,
 		AcceptedBy: d.AcceptedBy, AcceptedAt: d.AcceptedAt, RevokedBy: d.RevokedBy, ClosedAt: d.ClosedAt,
 	}, nil
 }
