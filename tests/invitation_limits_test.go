@@ -1,14 +1,16 @@
 package tests
 
-// The limits on invitation emails (issue 10, item 3): every email counts, per address and tenant
-// (durably, across revocations and resends), per inviter and per tenant; and nobody spends
-// another's budget.
+// The limits on invitation emails (issue 10, items 3 and 5): every email counts, per address and
+// tenant (durably, across revocations and resends), per inviter and per tenant; nobody spends
+// another's budget; and only a verified address may send invitations.
 
 import (
 	"context"
 	"strings"
 	"testing"
 	"time"
+
+	fbauth "firebase.google.com/go/v4/auth"
 
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/auth"
@@ -269,4 +271,48 @@ func TestAddressLimitWindowPasses(t *testing.T) {
 	wantCode(t, errs, "RATE_LIMITED", "")
 	clk.Advance(time.Second)
 	s.mustInvite(t, owner.IDToken, tenantID, addr, "MEMBER")
+}
+
+// Invitation emails quote the inviter's address, so only a verified address may send them.
+func TestUnverifiedEmailCannotInvite(t *testing.T) {
+	t.Parallel()
+	s := shared(t)
+	owner, tenantID := ownerAndTenant(t, s)
+	inv := s.mustInvite(t, owner.IDToken, tenantID, freshEmail("before"), "MEMBER")
+	setVerified := func(v bool) string {
+		t.Helper()
+		if _, err := authAdmin(t).UpdateUser(context.Background(), owner.UID, (&fbauth.UserToUpdate{}).EmailVerified(v)); err != nil {
+			t.Fatal(err)
+		}
+		return emulators(t).SignIn(t, owner.Email, owner.Password)
+	}
+	unverified := setVerified(false)
+	refused := func(name string, errs []gqlErr) {
+		t.Helper()
+		e := wantCode(t, errs, "FORBIDDEN", "")
+		if !strings.Contains(e.Message, "verify your email address") || !strings.Contains(e.Message, "sign in again") {
+			t.Errorf("%s: message %q does not say to verify the address and sign in again", name, e.Message)
+		}
+	}
+	_, errs := s.invite(t, unverified, tenantID, freshEmail("after"), "MEMBER")
+	refused("inviteMember", errs)
+	_, errs = s.inviteMany(t, unverified, tenantID, []string{freshEmail("m1"), freshEmail("m2")}, "MEMBER")
+	refused("inviteMembers", errs)
+	_, errs = s.resend(t, unverified, inv.ID)
+	refused("resendInvitation", errs)
+	if _, pending := counters(t, tenantID); pending != 1 {
+		t.Errorf("pendingInvitations %d, want 1 (nothing invited while unverified)", pending)
+	}
+	if n := invitationEmails(t, inv.ID); n != 1 {
+		t.Errorf("%d emails for the first invitation, want 1 (no resend while unverified)", n)
+	}
+	// Once verified again, the same owner invites as before.
+	s.mustInvite(t, setVerified(true), tenantID, freshEmail("again"), "MEMBER")
+
+	t.Run("an unverified user owns a tenant but cannot invite into it", func(t *testing.T) {
+		u := newUser(t)
+		p := s.mustProvision(t, u.IDToken, provisionInput(uniqueKey(), "Unverified Org", "", ""))
+		_, errs := s.invite(t, u.IDToken, p.Tenant.ID, freshEmail("u"), "MEMBER")
+		refused("inviteMember by an unverified owner", errs)
+	})
 }

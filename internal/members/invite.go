@@ -71,6 +71,9 @@ func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequ
 	if err != nil {
 		return nil, err
 	}
+	if err := requireVerifiedSender(p); err != nil {
+		return nil, err
+	}
 	call, order, err := normalizeInvites(reqs, field)
 	if err != nil {
 		return nil, err

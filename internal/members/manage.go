@@ -99,6 +99,9 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 	if err != nil {
 		return Invitation{}, err
 	}
+	if err := requireVerifiedSender(p); err != nil {
+		return Invitation{}, err
+	}
 	token, err := s.newToken()
 	if err != nil {
 		return Invitation{}, err

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/ratelimit"
 )
@@ -73,6 +74,16 @@ func TestSpendSendsOncePerCall(t *testing.T) {
 	}
 	if err := s.spendSends("call-5", "T", "u2", 4, t0); !errors.Is(err, errs.ErrRateLimited) || !strings.Contains(err.Error(), "smaller batches") {
 		t.Fatalf("a batch above the burst: %v, want RATE_LIMITED saying to split it", err)
+	}
+}
+
+func TestRequireVerifiedSender(t *testing.T) {
+	if err := requireVerifiedSender(auth.Principal{UID: "u", Email: "a@example.test", EmailVerified: true}); err != nil {
+		t.Fatalf("verified: %v", err)
+	}
+	err := requireVerifiedSender(auth.Principal{UID: "u", Email: "a@example.test"})
+	if !errors.Is(err, errs.ErrForbidden) || !strings.Contains(err.Error(), "verify your email address") {
+		t.Fatalf("unverified: %v, want FORBIDDEN telling to verify", err)
 	}
 }
 

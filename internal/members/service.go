@@ -200,3 +200,12 @@ func principal(ctx context.Context) (auth.Principal, error) {
 	}
 	return p, nil
 }
+
+// requireVerifiedSender refuses an inviter whose email address is not verified: an invitation
+// email quotes the inviter's address, and an unverified address may belong to someone else.
+func requireVerifiedSender(p auth.Principal) error {
+	if !p.EmailVerified {
+		return errs.Detail(errs.ErrForbidden, "verify your email address first (follow the link in the verification email), then sign in again and send the invitation: invitation emails show your address to the people you invite")
+	}
+	return nil
+}
