@@ -445,7 +445,7 @@ func TestProvisionValidEdgeInputs(t *testing.T) {
 		{"8-char key", provisionInput(testenv.UniqueID("")[:8], "Short Key", "", ""), "Short Key", ""},
 		{"255-char key", provisionInput(strings.Repeat("k", 243)+testenv.UniqueID(""), "Long Key", "", ""), "Long Key", ""},
 		{"printable ASCII key", provisionInput(printableKey, "Odd Key", "", ""), "Odd Key", ""},
-		{"enterprise plan", provisionInput(uniqueKey(), "Big Co", "", "enterprise"), "Big Co", ""},
+		{"largest self-serve plan", provisionInput(uniqueKey(), "Big Co", "", "pro"), "Big Co", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -471,8 +471,8 @@ func TestProvisionValidEdgeInputs(t *testing.T) {
 			if !docExists(t, "idempotencyRecords/"+tenancy.IdempotencyRecordID(u.UID, key)) {
 				t.Errorf("no idempotency record for key %q", key)
 			}
-			if c.name == "enterprise plan" && (p.Tenant.Plan.ID != "enterprise" || p.Tenant.Plan.TrialDays != 30) {
-				t.Errorf("plan = %+v, want enterprise with 30 trial days", p.Tenant.Plan)
+			if c.name == "largest self-serve plan" && (p.Tenant.Plan.ID != "pro" || p.Tenant.SeatCap != 50) {
+				t.Errorf("plan = %+v (seat cap %d), want pro with its 50 seats", p.Tenant.Plan, p.Tenant.SeatCap)
 			}
 		})
 	}

@@ -93,7 +93,11 @@ func (s *Service) ProvisionSelfServe(ctx context.Context, in SelfServeInput) (Pr
 	if in.PlanID != "" {
 		var found bool
 		if plan, found = s.plans.Get(in.PlanID); !found {
-			return ProvisionResult{}, errs.Invalid("planId", "no such plan; the plans query lists the valid ids")
+			return ProvisionResult{}, errs.Invalid(fieldPlanID, "no such plan; the plans query lists the valid ids")
+		}
+		if !plan.SelfServe {
+			return ProvisionResult{}, errs.Invalid(fieldPlanID, fmt.Sprintf(
+				"the %s plan is sold by our sales team only: contact sales to sign up for it, or pick a plan the plans query marks selfServe", plan.Name))
 		}
 	}
 	return s.provision(ctx, p, spec{
