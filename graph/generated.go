@@ -1305,7 +1305,7 @@ type AuditEntry {
   actorPlatformRole: PlatformRole
   "The job or integration that acted, e.g. expire-trials; null for users."
   actorSystem: String
-  "The API request (X-Request-Id) or job run; quote it to support."
+  "The API request (the id the server gave it, in its X-Request-Id response header) or job run; quote it to support."
   requestId: String
   "Each field the action changed, before and after (before is null for a tenant the action created)."
   changes: [AuditChange!]!
@@ -1356,7 +1356,7 @@ type TenantStatusChange {
   actorPlatformRole: PlatformRole
   "The job or integration that made the change, e.g. expire-trials; null for users."
   actorSystem: String
-  "The API request (X-Request-Id) or job run that made the change; quote it to support."
+  "The API request (the id the server gave it, in its X-Request-Id response header) or job run that made the change; quote it to support."
   requestId: String
   "The trial's end after the change, when the change moved it."
   trialEndsAt: Time

@@ -33,7 +33,7 @@ type AuditEntry struct {
 	ActorPlatformRole *PlatformRole `json:"actorPlatformRole,omitempty"`
 	// The job or integration that acted, e.g. expire-trials; null for users.
 	ActorSystem *string `json:"actorSystem,omitempty"`
-	// The API request (X-Request-Id) or job run; quote it to support.
+	// The API request (the id the server gave it, in its X-Request-Id response header) or job run; quote it to support.
 	RequestID *string `json:"requestId,omitempty"`
 	// Each field the action changed, before and after (before is null for a tenant the action created).
 	Changes []*AuditChange `json:"changes"`
@@ -277,7 +277,7 @@ type TenantStatusChange struct {
 	ActorPlatformRole *PlatformRole `json:"actorPlatformRole,omitempty"`
 	// The job or integration that made the change, e.g. expire-trials; null for users.
 	ActorSystem *string `json:"actorSystem,omitempty"`
-	// The API request (X-Request-Id) or job run that made the change; quote it to support.
+	// The API request (the id the server gave it, in its X-Request-Id response header) or job run that made the change; quote it to support.
 	RequestID *string `json:"requestId,omitempty"`
 	// The trial's end after the change, when the change moved it.
 	TrialEndsAt *time.Time `json:"trialEndsAt,omitempty"`
