@@ -19,6 +19,7 @@ import (
 func provisionPaths(id, uid, key, subdomain string) []string {
 	paths := []string{
 		"tenants/" + id,
+		"tenants/" + id + "/private/staff",
 		"tenants/" + id + "/members/" + uid,
 		"billing/" + id,
 		"idempotencyRecords/" + tenancy.IdempotencyRecordID(uid, key),
@@ -90,11 +91,15 @@ func TestProvisionHappyPath(t *testing.T) {
 	td := mustDoc(t, "tenants/"+id)
 	for field, want := range map[string]any{
 		"name": name, "subdomain": sub, "status": "trial", "planId": "trial",
-		"source": "self_serve", "seatsUsed": int64(1), "pendingInvitations": int64(0), "createdBy": u.UID,
+		"source": "self_serve", "seatsUsed": int64(1), "pendingInvitations": int64(0),
 	} {
 		if td[field] != want {
 			t.Errorf("tenants/%s.%s = %#v, want %#v", id, field, td[field], want)
 		}
+	}
+	if staff := mustDoc(t, "tenants/"+id+"/private/staff"); staff["createdBy"] != u.UID || staff["status"] != "trial" ||
+		staff["source"] != "self_serve" || !slices.Contains(tokensOf(staff), "acme corp") {
+		t.Errorf("tenants/%s/private/staff = %v, want createdBy %s, the status and source, and search tokens", id, staff, u.UID)
 	}
 	if got, ok := td["trialEndsAt"].(time.Time); !ok || !got.Equal(*tn.TrialEndsAt) {
 		t.Errorf("tenants/%s.trialEndsAt = %v, want %s (as answered)", id, td["trialEndsAt"], tn.TrialEndsAt)
