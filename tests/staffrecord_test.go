@@ -101,3 +101,24 @@ func TestMembersReadNoStaffDataOnTheTenant(t *testing.T) {
 		})
 	}
 }
+
+// The staff search filters by status on the staff records' copy of it, which every status change
+// writes with the tenant.
+func TestStaffSearchFollowsStatusChanges(t *testing.T) {
+	t.Parallel()
+	s := shared(t)
+	word := testenv.UniqueID("zs")
+	id := s.mustProvision(t, newUser(t).IDToken, provisionInput(uniqueKey(), word+" Status Org", "", "")).Tenant.ID
+	support := staffUser(t, "support")
+	status, data, errs := s.gql(t, support.IDToken, `mutation($id: ID!) { setTenantStatus(tenantId: $id, status: TRIAL_EXPIRED, reason: "evaluation paused") { status } }`,
+		map[string]any{"id": id})
+	if status != http.StatusOK || len(errs) > 0 {
+		t.Fatalf("setTenantStatus: HTTP %d %s %+v", status, data, errs)
+	}
+	if ids := s.allIDs(t, support.IDToken, map[string]any{"search": word, "status": "TRIAL_EXPIRED"}, 10); !slices.Equal(ids, []string{id}) {
+		t.Errorf("search %q in TRIAL_EXPIRED = %v, want %s", word, ids, id)
+	}
+	if ids := s.allIDs(t, support.IDToken, map[string]any{"search": word, "status": "TRIAL"}, 10); len(ids) != 0 {
+		t.Errorf("search %q in TRIAL = %v, want none", word, ids)
+	}
+}
