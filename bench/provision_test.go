@@ -88,7 +88,8 @@ func floorBundle(uid, email string, now time.Time) tenancy.Provisioning {
 	id := tenancy.NewID()
 	return tenancy.Provisioning{
 		Idempotency: tenancy.IdempotencyRecord{ID: tenancy.IdempotencyRecordID(uid, id), UID: uid, Operation: "provisionTenant", ParamsHash: "x", TenantID: id, CreatedAt: now, ExpiresAt: now.Add(48 * time.Hour)},
-		Tenant:      tenancy.Tenant{ID: id, Name: "Floor", Status: rules.StatusTrial, PlanID: "trial", SeatCap: 5, SeatsUsed: 1, TrialEndsAt: now.AddDate(0, 0, 14), Source: tenancy.SourceSelfServe, CreatedAt: now, CreatedBy: uid, StatusChangedAt: now},
+		Tenant:      tenancy.Tenant{ID: id, Name: "Floor", Status: rules.StatusTrial, PlanID: "trial", SeatCap: 5, SeatsUsed: 1, TrialEndsAt: now.AddDate(0, 0, 14), Source: tenancy.SourceSelfServe, CreatedAt: now, StatusChangedAt: now},
+		Staff:       tenancy.StaffRecord{CreatedBy: uid, SearchTokens: tenancy.SearchTokens("Floor")},
 		Owner:       tenancy.Member{TenantID: id, UID: uid, Email: email, Role: rules.RoleOwner, JoinedAt: now},
 		Billing:     tenancy.BillingRecord{TenantID: id, PlanID: "trial", Status: tenancy.BillingPending, CreatedAt: now},
 		Outbox: []tenancy.OutboxEntry{

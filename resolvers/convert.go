@@ -36,7 +36,7 @@ func toGraphPlatformRole(r auth.PlatformRole) *model.PlatformRole {
 }
 
 func toGraphPlan(p plans.Plan) *model.Plan {
-	return &model.Plan{ID: p.ID, Name: p.Name, SeatCap: p.SeatCap, PendingInvitationLimit: p.PendingInvitationLimit, TrialDays: p.TrialDays}
+	return &model.Plan{ID: p.ID, Name: p.Name, SeatCap: p.SeatCap, PendingInvitationLimit: p.PendingInvitationLimit, TrialDays: p.TrialDays, SelfServe: p.SelfServe}
 }
 
 // toGraphTenant converts a tenant as the caller sees it; access depends on the caller's role.

@@ -56,7 +56,7 @@ func (r *Resolver) toGraphTenantConnection(p tenancy.TenantPage) *model.TenantCo
 	return c
 }
 
-func (r *Resolver) toGraphContract(c *tenancy.Contract) *model.Contract {
+func (r *Resolver) toGraphContract(c *tenancy.ContractRecord) *model.Contract {
 	if c == nil {
 		return nil
 	}

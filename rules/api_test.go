@@ -56,6 +56,9 @@ func (e gqlError) code() string { s, _ := e.Extensions["code"].(string); return 
 type gqlAnswer struct {
 	Data   map[string]json.RawMessage `json:"data"`
 	Errors []gqlError                 `json:"errors"`
+	// RequestID is the answer's X-Request-Id: the server's id of the request, whatever the
+	// client sent.
+	RequestID string `json:"-"`
 }
 
 // codes lists the answer's error codes, "" when there are none.
@@ -92,6 +95,7 @@ func (s apiServer) call(t testing.TB, token, requestID, query string, vars map[s
 	if err := json.Unmarshal(raw, &a); err != nil {
 		t.Fatalf("HTTP %d, not a GraphQL answer: %s", resp.StatusCode, raw)
 	}
+	a.RequestID = resp.Header.Get("X-Request-Id")
 	return a
 }
 
@@ -331,8 +335,12 @@ func TestStaffOperationsAPI(t *testing.T) {
 					t.Fatalf("setTenantStatus: %q %s", r.codes(), r.Data["setTenantStatus"])
 				}
 				h := api.call(t, superAdmin.IDToken, "", `query($id: ID!) { tenant(id: $id) { statusHistory { from to reason requestId actorUserId actorPlatformRole } } }`, map[string]any{"id": suspendIDs[st.Status]})
+				// The history records the server's id of the request, never the client's.
 				want := fmt.Sprintf(`{"statusHistory":[{"from":%q,"to":"SUSPENDED","reason":"chargeback under review","requestId":%q,"actorUserId":%q,"actorPlatformRole":"SUPPORT"}]}`,
-					strings.ToUpper(string(st.Status)), reqID, support.UID)
+					strings.ToUpper(string(st.Status)), r.RequestID, support.UID)
+				if r.RequestID == "" || r.RequestID == reqID {
+					t.Errorf("X-Request-Id %q: want the server's own id, not the client's %q", r.RequestID, reqID)
+				}
 				if string(h.Data["tenant"]) != want {
 					t.Errorf("history: %s\nwant      %s", h.Data["tenant"], want)
 				}

@@ -555,16 +555,17 @@ func countWhere(t testing.TB, collection, field string, value any) int {
 	return len(snaps)
 }
 
-// tenantsCreatedBy lists the ids of tenants whose createdBy is uid.
+// tenantsCreatedBy lists the ids of tenants whose staff record (tenants/{id}/private/staff) says
+// uid created them.
 func tenantsCreatedBy(t testing.TB, uid string) []string {
 	t.Helper()
-	snaps, err := fs(t).Collection("tenants").Where("createdBy", "==", uid).Documents(fsCtx(t)).GetAll()
+	snaps, err := fs(t).CollectionGroup("private").Where("createdBy", "==", uid).Documents(fsCtx(t)).GetAll()
 	if err != nil {
-		t.Fatalf("query tenants by createdBy: %v", err)
+		t.Fatalf("query staff records by createdBy: %v", err)
 	}
 	ids := make([]string, 0, len(snaps))
 	for _, s := range snaps {
-		ids = append(ids, s.Ref.ID)
+		ids = append(ids, s.Ref.Parent.Parent.ID)
 	}
 	return ids
 }

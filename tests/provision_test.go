@@ -19,6 +19,7 @@ import (
 func provisionPaths(id, uid, key, subdomain string) []string {
 	paths := []string{
 		"tenants/" + id,
+		"tenants/" + id + "/private/staff",
 		"tenants/" + id + "/members/" + uid,
 		"billing/" + id,
 		"idempotencyRecords/" + tenancy.IdempotencyRecordID(uid, key),
@@ -90,11 +91,15 @@ func TestProvisionHappyPath(t *testing.T) {
 	td := mustDoc(t, "tenants/"+id)
 	for field, want := range map[string]any{
 		"name": name, "subdomain": sub, "status": "trial", "planId": "trial",
-		"source": "self_serve", "seatsUsed": int64(1), "pendingInvitations": int64(0), "createdBy": u.UID,
+		"source": "self_serve", "seatsUsed": int64(1), "pendingInvitations": int64(0),
 	} {
 		if td[field] != want {
 			t.Errorf("tenants/%s.%s = %#v, want %#v", id, field, td[field], want)
 		}
+	}
+	if staff := mustDoc(t, "tenants/"+id+"/private/staff"); staff["createdBy"] != u.UID || staff["status"] != "trial" ||
+		staff["source"] != "self_serve" || !slices.Contains(tokensOf(staff), "acme corp") {
+		t.Errorf("tenants/%s/private/staff = %v, want createdBy %s, the status and source, and search tokens", id, staff, u.UID)
 	}
 	if got, ok := td["trialEndsAt"].(time.Time); !ok || !got.Equal(*tn.TrialEndsAt) {
 		t.Errorf("tenants/%s.trialEndsAt = %v, want %s (as answered)", id, td["trialEndsAt"], tn.TrialEndsAt)
@@ -445,7 +450,7 @@ func TestProvisionValidEdgeInputs(t *testing.T) {
 		{"8-char key", provisionInput(testenv.UniqueID("")[:8], "Short Key", "", ""), "Short Key", ""},
 		{"255-char key", provisionInput(strings.Repeat("k", 243)+testenv.UniqueID(""), "Long Key", "", ""), "Long Key", ""},
 		{"printable ASCII key", provisionInput(printableKey, "Odd Key", "", ""), "Odd Key", ""},
-		{"enterprise plan", provisionInput(uniqueKey(), "Big Co", "", "enterprise"), "Big Co", ""},
+		{"largest self-serve plan", provisionInput(uniqueKey(), "Big Co", "", "pro"), "Big Co", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -471,8 +476,8 @@ func TestProvisionValidEdgeInputs(t *testing.T) {
 			if !docExists(t, "idempotencyRecords/"+tenancy.IdempotencyRecordID(u.UID, key)) {
 				t.Errorf("no idempotency record for key %q", key)
 			}
-			if c.name == "enterprise plan" && (p.Tenant.Plan.ID != "enterprise" || p.Tenant.Plan.TrialDays != 30) {
-				t.Errorf("plan = %+v, want enterprise with 30 trial days", p.Tenant.Plan)
+			if c.name == "largest self-serve plan" && (p.Tenant.Plan.ID != "pro" || p.Tenant.SeatCap != 50) {
+				t.Errorf("plan = %+v (seat cap %d), want pro with its 50 seats", p.Tenant.Plan, p.Tenant.SeatCap)
 			}
 		})
 	}

@@ -169,19 +169,26 @@ func TestProvisionContractTenant(t *testing.T) {
 	td := mustDoc(t, "tenants/"+id)
 	for field, want := range map[string]any{
 		"status": "trial", "planId": "enterprise", "seatCap": int64(750), "seatsUsed": int64(0), "pendingInvitations": int64(1),
-		"source": "sales_assisted", "subdomain": sub, "createdBy": rep.UID,
+		"source": "sales_assisted", "subdomain": sub,
 	} {
 		if td[field] != want {
 			t.Errorf("tenants/%s.%s = %#v, want %#v", id, field, td[field], want)
 		}
 	}
+	// The contract's terms on the tenant; its reference and who entered it in the staff record.
 	c, _ := td["contract"].(map[string]any)
 	contact, _ := c["adminContact"].(map[string]any)
-	by, _ := c["provisionedBy"].(map[string]any)
-	if c["reference"] != ref || c["planId"] != "enterprise" || c["seatCap"] != int64(750) || !golive.Equal(c["goLiveDate"].(time.Time)) ||
+	if c["planId"] != "enterprise" || c["seatCap"] != int64(750) || !golive.Equal(c["goLiveDate"].(time.Time)) ||
 		c["signedAt"] == nil || contact["email"] != adminEmail || contact["name"] != "Grace Hopper" ||
+		c["reference"] != nil || c["provisionedBy"] != nil || td["createdBy"] != nil || td["searchTokens"] != nil {
+		t.Errorf("tenants/%s: contract %v, createdBy %v, searchTokens %v", id, c, td["createdBy"], td["searchTokens"])
+	}
+	staff := mustDoc(t, "tenants/"+id+"/private/staff")
+	sc, _ := staff["contract"].(map[string]any)
+	by, _ := sc["provisionedBy"].(map[string]any)
+	if staff["createdBy"] != rep.UID || sc["reference"] != ref ||
 		by["uid"] != rep.UID || by["email"] != strings.ToLower(rep.Email) || by["platformRole"] != "sales" {
-		t.Errorf("tenants/%s.contract = %v", id, c)
+		t.Errorf("tenants/%s/private/staff = %v", id, staff)
 	}
 	if n := countDocs(t, "tenants/"+id+"/members"); n != 0 {
 		t.Errorf("%d members at provisioning, want none (the sales rep is not a member)", n)
@@ -221,8 +228,8 @@ func TestProvisionContractTenant(t *testing.T) {
 	other["seatCap"] = 751
 	_, errs := s.provisionContract(t, rep.IDToken, other)
 	wantCode(t, errs, "IDEMPOTENCY_KEY_REUSED", "")
-	if n := countWhere(t, "tenants", "createdBy", rep.UID); n != 1 {
-		t.Errorf("%d tenants created by the rep, want 1", n)
+	if ids := tenantsCreatedBy(t, rep.UID); len(ids) != 1 {
+		t.Errorf("tenants created by the rep: %v, want 1", ids)
 	}
 
 	// The named admin signs up (a verified user with the invited address, created in the Auth
@@ -276,8 +283,8 @@ func TestProvisionContractTenantErrors(t *testing.T) {
 			}
 		})
 	}
-	if n := countWhere(t, "tenants", "createdBy", rep.UID); n != 0 {
-		t.Errorf("refused calls created %d tenants", n)
+	if ids := tenantsCreatedBy(t, rep.UID); len(ids) != 0 {
+		t.Errorf("refused calls created tenants %v", ids)
 	}
 }
 
@@ -311,10 +318,8 @@ func TestSelfServeAndContractTenantsDifferOnlyByContractInputs(t *testing.T) {
 		"pendingInvitations": {"adminContact: the owner invitation", int64(0), int64(1)},
 		"trialEndsAt":        {"goLiveDate (self-serve: now + the plan's trial days)", now.AddDate(0, 0, 14), golive},
 		"source":             {"the caller: provisionContractTenant", "self_serve", "sales_assisted"},
-		"createdBy":          {"the caller", owner.UID, rep.UID},
 		"contract":           {"the contract record", nil, "present"},
 		"pendingExpiryFloor": {"adminContact: the owner invitation's expiry", nil, now.Add(tenancy.ContractInvitationExpiry)},
-		"searchTokens":       {"organizationName, subdomain and contractReference", "tokens", "tokens"},
 	}
 	keys := map[string]bool{}
 	for k := range a {
@@ -372,9 +377,14 @@ func TestSelfServeAndContractTenantsDifferOnlyByContractInputs(t *testing.T) {
 			t.Errorf("%s: self-serve %v, contract %v; want equal", k, a[k], b[k])
 		}
 	}
+	// Their staff records: who created each, and the search tokens of its inputs.
+	sa, sb := mustDoc(t, "tenants/"+self.Tenant.ID+"/private/staff"), mustDoc(t, "tenants/"+sales.Tenant.ID+"/private/staff")
 	refTerm, _ := tenancy.SearchTerm(ref) // "REF-abc" is searched as "ref abc"
-	if !slices.Contains(tokensOf(b), refTerm) || !slices.Contains(tokensOf(a), "self serve org") {
-		t.Errorf("search tokens: self-serve %v, contract %v", tokensOf(a), tokensOf(b))
+	if !slices.Contains(tokensOf(sb), refTerm) || !slices.Contains(tokensOf(sa), "self serve org") {
+		t.Errorf("search tokens: self-serve %v, contract %v", tokensOf(sa), tokensOf(sb))
+	}
+	if sa["createdBy"] != owner.UID || sb["createdBy"] != rep.UID {
+		t.Errorf("createdBy: self-serve %v, contract %v; want %s and %s", sa["createdBy"], sb["createdBy"], owner.UID, rep.UID)
 	}
 }
 
@@ -446,8 +456,11 @@ func TestConvertExpiredEvaluationTenant(t *testing.T) {
 		}
 	}
 	td := mustDoc(t, "tenants/"+id)
-	if c, _ := td["contract"].(map[string]any); c["reference"] != ref || c["seatCap"] != int64(40) {
-		t.Errorf("contract record = %v", td["contract"])
+	if c, _ := td["contract"].(map[string]any); c["seatCap"] != int64(40) || c["reference"] != nil {
+		t.Errorf("contract terms = %v, want 40 seats and no reference (it is staff-only)", td["contract"])
+	}
+	if sc, _ := mustDoc(t, "tenants/"+id+"/private/staff")["contract"].(map[string]any); sc["reference"] != ref {
+		t.Errorf("staff record's contract = %v, want reference %s", sc, ref)
 	}
 	if td["pendingInvitations"] != int64(1) {
 		t.Errorf("pendingInvitations = %v, want 1 (the named admin's owner invitation)", td["pendingInvitations"])

@@ -35,8 +35,11 @@ The role is the Firebase custom claim platformRole; the user's other claims are 
 refresh tokens are revoked so the change applies at once: they must sign in again.
 
 reindex-search writes the staff search tokens (tenants(filter: {search})) of every tenant that
-lacks them or has stale ones, e.g. tenants provisioned before staff search existed. It is safe to
-run again and next to live traffic.
+lacks them or has stale ones, e.g. tenants provisioned before staff search existed, into the
+tenant's staff record (tenants/{id}/private/staff). It also moves the staff-only fields older
+versions kept on the tenant document, which every member can read (createdBy, searchTokens,
+contract.reference, contract.provisionedBy), into that record: run it once after upgrading. It is
+safe to run again and next to live traffic.
 `
 
 // platformClaim is the custom claim the server reads the platform role from (server/authn.go).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -101,21 +102,25 @@ func TestAdminPlatformRoleCommands(t *testing.T) {
 	}
 }
 
-// reindex-search gives tenants provisioned before staff search their tokens, and a second run has
-// nothing to do.
+// reindex-search gives tenants provisioned before staff search their tokens, moves what older
+// versions kept on the tenant document (which every member reads) into the staff record, and a
+// second run has nothing to do.
 func TestAdminReindexSearch(t *testing.T) {
 	env := testenv.Require(t).IsolatedProject(t)
 	t.Setenv("GOOGLE_CLOUD_PROJECT", env.Project)
 	t.Setenv("TENANTRY_LOG_LEVEL", "error")
 	fs := env.Firestore(t)
 	ctx := context.Background()
+	rep := map[string]any{"uid": "rep-1", "email": "rep@example.test", "platformRole": "sales"}
 	seed := map[string]map[string]any{
-		"old-self":     {"name": "Analytical Engines", "subdomain": "engines", "status": "trial"},
-		"old-contract": {"name": "Difference Co", "status": "active", "contract": map[string]any{"reference": "OPP-77"}},
-		"current":      {"name": "Up To Date", "status": "trial", "searchTokens": tenancy.SearchTokens("Up To Date")},
+		"tenants/old-self": {"name": "Analytical Engines", "subdomain": "engines", "status": "trial", "createdBy": "u-old"},
+		"tenants/old-contract": {"name": "Difference Co", "status": "active", "createdBy": "rep-1", "searchTokens": []any{"stale"},
+			"contract": map[string]any{"reference": "OPP-77", "planId": "pro", "provisionedBy": rep}},
+		"tenants/current":               {"name": "Up To Date", "status": "trial"},
+		"tenants/current/private/staff": {"status": "trial", "searchTokens": tenancy.SearchTokens("Up To Date")},
 	}
-	for id, d := range seed {
-		if _, err := fs.Collection("tenants").Doc(id).Set(ctx, d); err != nil {
+	for path, d := range seed {
+		if _, err := fs.Doc(path).Set(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -123,18 +128,33 @@ func TestAdminReindexSearch(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Done: 3 tenants scanned, 2 updated.") {
 		t.Fatalf("reindex-search: exit %d, %q %q", code, out, errOut)
 	}
-	tokens := func(id string) []any {
-		snap, err := fs.Collection("tenants").Doc(id).Get(ctx)
+	data := func(path string) map[string]any {
+		snap, err := fs.Doc(path).Get(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, _ := snap.Data()["searchTokens"].([]any)
-		return v
+		return snap.Data()
 	}
 	for id, want := range map[string]string{"old-self": "engi", "old-contract": "opp 77", "current": "up to"} {
-		if !slices.Contains(tokens(id), any(want)) {
-			t.Errorf("%s: tokens %v lack %q", id, tokens(id), want)
+		staff := data("tenants/" + id + "/private/staff")
+		if toks, _ := staff["searchTokens"].([]any); !slices.Contains(toks, any(want)) || slices.Contains(toks, any("stale")) {
+			t.Errorf("%s: tokens %v lack %q", id, toks, want)
 		}
+		tenant := data("tenants/" + id)
+		c, _ := tenant["contract"].(map[string]any)
+		if tenant["createdBy"] != nil || tenant["searchTokens"] != nil || c["reference"] != nil || c["provisionedBy"] != nil {
+			t.Errorf("tenants/%s still holds staff-only fields: %v", id, tenant)
+		}
+	}
+	if staff := data("tenants/old-self/private/staff"); staff["createdBy"] != "u-old" || staff["status"] != "trial" {
+		t.Errorf("old-self's staff record = %v, want createdBy u-old and status trial", staff)
+	}
+	staff := data("tenants/old-contract/private/staff")
+	if c, _ := staff["contract"].(map[string]any); staff["createdBy"] != "rep-1" || c["reference"] != "OPP-77" || !reflect.DeepEqual(c["provisionedBy"], rep) {
+		t.Errorf("old-contract's staff record = %v, want createdBy, reference and provisionedBy moved there", staff)
+	}
+	if c, _ := data("tenants/old-contract")["contract"].(map[string]any); c["planId"] != "pro" {
+		t.Errorf("old-contract's contract terms = %v, want them kept", c)
 	}
 	if code, out, _ := runCLI("admin", "reindex-search"); code != 0 || !strings.Contains(out, "3 tenants scanned, 0 updated") {
 		t.Errorf("second run: exit %d, %q", code, out)

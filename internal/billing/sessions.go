@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
 
@@ -24,12 +25,19 @@ var errUnavailable = errors.New("billing: Stripe is not configured (STRIPE_SECRE
 // down at signup, say), it is created here with the setup's own idempotency key and parameters,
 // so the setup, when it runs, finds the same customer instead of making a second one.
 func (s *Service) CheckoutSession(ctx context.Context, tenantID, planID string) (string, error) {
-	if _, err := s.lifecycle.Authorize(ctx, tenantID, rules.ManageBilling); err != nil {
+	tv, err := s.lifecycle.Authorize(ctx, tenantID, rules.ManageBilling)
+	if err != nil {
 		return "", err
 	}
 	plan, ok := s.plans.Get(planID)
 	if !ok {
 		return "", errs.Invalid("planId", "no such plan; the plans query lists the valid ids")
+	}
+	if !plan.SelfServe && !onPlan(tv.Tenant, plan.ID) {
+		// A sales-only plan is entered through sales (provisionContractTenant), never bought
+		// into; a tenant already on it, by contract, pays for it here like any other.
+		return "", errs.Invalid("planId", fmt.Sprintf(
+			"the %s plan is sold by our sales team only: contact sales to move to it, or pick a plan the plans query marks selfServe", plan.Name))
 	}
 	customerID, err := s.ensureCustomer(ctx, tenantID)
 	if err != nil {
@@ -45,6 +53,11 @@ func (s *Service) CheckoutSession(ctx context.Context, tenantID, planID string) 
 		return "", fmt.Errorf("create a Checkout session for tenant %s: %w", tenantID, err)
 	}
 	return u, nil
+}
+
+// onPlan reports whether planID is the tenant's plan or its signed contract's.
+func onPlan(t tenancy.Tenant, planID string) bool {
+	return t.PlanID == planID || (t.Contract != nil && t.Contract.PlanID == planID)
 }
 
 // PortalSession opens Stripe's billing portal for the tenant's owner (payment methods, invoices,

@@ -17,6 +17,10 @@ type Plan struct {
 	TrialDays              int    `json:"trialDays"`
 	StripePriceID          string `json:"stripePriceId"`
 	SelfServeDefault       bool   `json:"selfServeDefault"`
+	// SelfServe says a customer may pick the plan at signup. A plan without it (the largest) is
+	// sold by sales only: provisionContractTenant may use it, provisionTenant refuses it. Absent
+	// in plans.json means false, so a new plan is not sold self-serve by mistake.
+	SelfServe bool `json:"selfServe"`
 }
 
 // Catalog is the immutable, ordered set of plans.
@@ -34,7 +38,8 @@ var embedded []byte
 // test catches.
 func Default() (*Catalog, error) { return Parse(embedded) }
 
-// Parse reads and checks a catalog: unique ids, positive caps, exactly one self-serve default.
+// Parse reads and checks a catalog: unique ids, positive caps, exactly one self-serve default,
+// which must itself be self-serve.
 func Parse(data []byte) (*Catalog, error) {
 	var list []Plan
 	if err := json.Unmarshal(data, &list); err != nil {
@@ -61,6 +66,9 @@ func Parse(data []byte) (*Catalog, error) {
 		c.byID[p.ID] = p
 		c.byPrice[p.StripePriceID] = p
 		if p.SelfServeDefault {
+			if !p.SelfServe {
+				return nil, fmt.Errorf("plan catalog: the self-serve default %q must be selfServe", p.ID)
+			}
 			defaults++
 			c.def = p
 		}

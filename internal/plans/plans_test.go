@@ -23,17 +23,24 @@ func TestDefaultCatalog(t *testing.T) {
 	if d := c.SelfServeDefault(); d.ID != "trial" || d.TrialDays != 14 {
 		t.Errorf("self-serve default = %+v, want the 14-day trial plan", d)
 	}
+	// The largest plan is sold by sales only; the others at signup.
+	for id, want := range map[string]bool{"trial": true, "starter": true, "pro": true, "enterprise": false} {
+		if p, _ := c.Get(id); p.SelfServe != want {
+			t.Errorf("plan %s: selfServe %v, want %v", id, p.SelfServe, want)
+		}
+	}
 }
 
 func TestParseRejects(t *testing.T) {
 	for name, doc := range map[string]string{
-		"not json":      `{`,
-		"duplicate id":  `[{"id":"a","name":"A","seatCap":1,"trialDays":1,"stripePriceId":"p","selfServeDefault":true},{"id":"a","name":"B","seatCap":1,"stripePriceId":"q"}]`,
-		"shared price":  `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"p"}]`,
-		"no default":    `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p"}]`,
-		"two defaults":  `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"q","selfServeDefault":true}]`,
-		"zero seats":    `[{"id":"a","name":"A","seatCap":0,"stripePriceId":"p","selfServeDefault":true}]`,
-		"missing price": `[{"id":"a","name":"A","seatCap":1,"selfServeDefault":true}]`,
+		"not json":           `{`,
+		"duplicate id":       `[{"id":"a","name":"A","seatCap":1,"trialDays":1,"stripePriceId":"p","selfServeDefault":true,"selfServe":true},{"id":"a","name":"B","seatCap":1,"stripePriceId":"q"}]`,
+		"shared price":       `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true,"selfServe":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"p"}]`,
+		"no default":         `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p"}]`,
+		"two defaults":       `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true,"selfServe":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"q","selfServeDefault":true,"selfServe":true}]`,
+		"zero seats":         `[{"id":"a","name":"A","seatCap":0,"stripePriceId":"p","selfServeDefault":true,"selfServe":true}]`,
+		"missing price":      `[{"id":"a","name":"A","seatCap":1,"selfServeDefault":true,"selfServe":true}]`,
+		"sales-only default": `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"q","selfServe":true}]`,
 	} {
 		if _, err := Parse([]byte(doc)); err == nil {
 			t.Errorf("%s: Parse accepted it", name)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/tenantry/tenantry/internal/reqctx"
 )
 
 func TestSelectionDepth(t *testing.T) {
@@ -112,5 +114,28 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + ln.Addr().String() + "/"); err == nil {
 		t.Fatal("server still accepts connections after shutdown")
+	}
+}
+
+// The id a panic's INTERNAL answer quotes, and the one the domain records, is the server's own,
+// never the client's X-Request-Id (issue 10, item 8).
+func TestInternalErrorsQuoteTheServersRequestID(t *testing.T) {
+	var recorded string
+	h := withRequestID(withAccessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recorded = reqctx.RequestID(r.Context())
+		panic("boom")
+	})))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{}`))
+	req.Header.Set("X-Request-Id", "forged-1234567")
+	h.ServeHTTP(rec, req)
+
+	id := rec.Header().Get("X-Request-Id")
+	if id == "" || id == "forged-1234567" || recorded != id {
+		t.Fatalf("X-Request-Id %q, recorded %q; want one id of the server's", id, recorded)
+	}
+	body := rec.Body.String()
+	if !strings.Contains(body, "quote request id "+id) || strings.Contains(body, "forged") {
+		t.Errorf("INTERNAL answer %s; want it to quote %s and not the client's id", body, id)
 	}
 }

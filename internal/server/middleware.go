@@ -17,38 +17,59 @@ import (
 	"github.com/tenantry/tenantry/internal/reqctx"
 )
 
-type requestIDKey struct{}
+type (
+	requestIDKey       struct{}
+	clientRequestIDKey struct{}
+)
 
-// RequestID returns the request's id, or "" outside a request.
+// RequestID returns the request's id, which the server made, or "" outside a request.
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
 
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+// ClientRequestID returns the X-Request-Id the client (or a proxy) sent, when it was sane, or "".
+// It only correlates: anyone can send any value, so it is never the request's id.
+func ClientRequestID(ctx context.Context) string {
+	id, _ := ctx.Value(clientRequestIDKey{}).(string)
+	return id
+}
 
-// withRequestID takes a sane X-Request-Id from a trusted proxy or makes one, and echoes it back.
+// ClientRequestIDHeader echoes a client's accepted X-Request-Id; X-Request-Id itself always
+// answers with the server's id, the one recorded in history and audit entries and quoted in
+// INTERNAL errors.
+const ClientRequestIDHeader = "X-Client-Request-Id"
+
+var validClientRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// withRequestID gives every request an id of the server's own, which the domain records in
+// history and audit entries (reqctx), so an operator can trust it: a client cannot choose it. A
+// sane X-Request-Id from the client or a proxy is kept as a correlation id beside it (logged as
+// client_request_id and echoed in X-Client-Request-Id); anything else is dropped.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID.MatchString(id) {
-			id = rand.Text()[:16]
-		}
-		w.Header().Set("X-Request-Id", id)
-		// Also stored for the domain, which records it in history and audit entries.
+		id := rand.Text()[:16]
 		ctx := reqctx.WithRequestID(context.WithValue(r.Context(), requestIDKey{}, id), id)
+		w.Header().Set("X-Request-Id", id)
+		if client := r.Header.Get("X-Request-Id"); validClientRequestID.MatchString(client) {
+			ctx = context.WithValue(ctx, clientRequestIDKey{}, client)
+			w.Header().Set(ClientRequestIDHeader, client)
+		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 // ContextHandler adds the request id of the record's context to every log line, so every line
-// of a request can be found by the id the client was given.
+// of a request can be found by the id the client was given, and the client's own id beside it.
 type ContextHandler struct{ slog.Handler }
 
 // Handle implements slog.Handler.
 func (h ContextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if id := ClientRequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("client_request_id", id))
 	}
 	return h.Handler.Handle(ctx, r)
 }

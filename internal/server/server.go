@@ -89,7 +89,7 @@ func withCORS(allowed func(string) bool, next http.Handler) http.Handler {
 			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
 			h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
 			h.Set("Access-Control-Max-Age", "600")
-			h.Set("Access-Control-Expose-Headers", "X-Request-Id")
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, "+ClientRequestIDHeader)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -320,7 +320,7 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 		}
 		switch {
 		case t != nil && d.Change != nil:
-			if err := b.s.writeStatusChange(tx, tref, *d.Change, planUps...); err != nil {
+			if err := b.s.writeStatusChange(tx, tref, *d.Change, nil, planUps...); err != nil {
 				return err
 			}
 		case len(planUps) > 0:

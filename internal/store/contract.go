@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -14,16 +15,15 @@ import (
 	"github.com/tenantry/tenantry/rules"
 )
 
-// contractDoc is tenants/{id}.contract: a signed contract's record. It sits on the tenant document
-// so that the lifecycle (expire-trials) sees it with the tenant, in the same read.
+// contractDoc is tenants/{id}.contract: a signed contract's terms. It sits on the tenant document
+// so that the lifecycle (expire-trials) and billing see it with the tenant, in the same read.
+// Members read it too, so its reference and who entered it are in the staff record (staffDoc).
 type contractDoc struct {
-	Reference     string           `firestore:"reference"`
-	PlanID        string           `firestore:"planId"`
-	SeatCap       int              `firestore:"seatCap"`
-	GoLiveDate    time.Time        `firestore:"goLiveDate"`
-	SignedAt      time.Time        `firestore:"signedAt"`
-	AdminContact  contactDoc       `firestore:"adminContact"`
-	ProvisionedBy contractActorDoc `firestore:"provisionedBy"`
+	PlanID       string     `firestore:"planId"`
+	SeatCap      int        `firestore:"seatCap"`
+	GoLiveDate   time.Time  `firestore:"goLiveDate"`
+	SignedAt     time.Time  `firestore:"signedAt"`
+	AdminContact contactDoc `firestore:"adminContact"`
 }
 
 type contactDoc struct {
@@ -39,18 +39,24 @@ type contractActorDoc struct {
 
 func toDBContract(c tenancy.Contract) contractDoc {
 	return contractDoc{
-		Reference: c.Reference, PlanID: c.PlanID, SeatCap: c.SeatCap, GoLiveDate: c.GoLiveDate, SignedAt: c.SignedAt,
-		AdminContact:  contactDoc{Email: c.AdminContact.Email, Name: c.AdminContact.Name},
-		ProvisionedBy: contractActorDoc{UID: c.ProvisionedBy.UID, Email: c.ProvisionedBy.Email, PlatformRole: c.ProvisionedBy.PlatformRole},
+		PlanID: c.PlanID, SeatCap: c.SeatCap, GoLiveDate: c.GoLiveDate, SignedAt: c.SignedAt,
+		AdminContact: contactDoc{Email: c.AdminContact.Email, Name: c.AdminContact.Name},
 	}
 }
 
 func toContract(d contractDoc) tenancy.Contract {
 	return tenancy.Contract{
-		Reference: d.Reference, PlanID: d.PlanID, SeatCap: d.SeatCap, GoLiveDate: d.GoLiveDate, SignedAt: d.SignedAt,
-		AdminContact:  tenancy.Contact{Email: d.AdminContact.Email, Name: d.AdminContact.Name},
-		ProvisionedBy: tenancy.ContractActor{UID: d.ProvisionedBy.UID, Email: d.ProvisionedBy.Email, PlatformRole: d.ProvisionedBy.PlatformRole},
+		PlanID: d.PlanID, SeatCap: d.SeatCap, GoLiveDate: d.GoLiveDate, SignedAt: d.SignedAt,
+		AdminContact: tenancy.Contact{Email: d.AdminContact.Email, Name: d.AdminContact.Name},
 	}
+}
+
+func toDBContractActor(a tenancy.ContractActor) contractActorDoc {
+	return contractActorDoc{UID: a.UID, Email: a.Email, PlatformRole: a.PlatformRole}
+}
+
+func toContractActor(d contractActorDoc) tenancy.ContractActor {
+	return tenancy.ContractActor{UID: d.UID, Email: d.Email, PlatformRole: d.PlatformRole}
 }
 
 // toDBOwnerInvitation writes a contract's owner invitation in the members domain's layout, so
@@ -62,17 +68,19 @@ func toDBOwnerInvitation(i tenancy.OwnerInvitation) invitationDoc {
 	}
 }
 
-// ConvertToContract implements tenancy.StaffStore. It reads three documents (the tenant, the named
-// admin's invitation, the billing record) and runs one small query (the named admin's membership,
-// by email, within one tenant), and writes the tenant once: the contract fields together with the
+// ConvertToContract implements tenancy.StaffStore. It reads four documents (the tenant, its staff
+// record, the named admin's invitation, the billing record) and runs one small query (the named
+// admin's membership, by email, within one tenant), and writes the tenant and its staff record
+// once each: the contract's terms, and its reference, actor and search tokens, together with the
 // status change; and the billing record's planId, when the record exists.
 func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail string, decide func(tenancy.ConversionState) (tenancy.Conversion, error)) (tenancy.Tenant, error) {
 	tref := s.fs.Collection(colTenants).Doc(tenantID)
 	iref := tref.Collection(colInvitations).Doc(tenancy.InvitationID(tenantID, contactEmail))
 	bref := s.fs.Collection(colBilling).Doc(tenantID)
+	sref := staffRef(tref)
 	var out tenancy.Tenant
 	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snaps, err := tx.GetAll([]*firestore.DocumentRef{tref, iref, bref})
+		snaps, err := tx.GetAll([]*firestore.DocumentRef{tref, iref, bref, sref})
 		if err != nil {
 			return fmt.Errorf("read tenant %s: %w", tenantID, err)
 		}
@@ -94,6 +102,13 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 			}
 			st.Invitation = tenancy.ExistingInvitation{Role: rules.Role(d.Role), Status: d.Status, ExpiresAt: d.ExpiresAt}
 			st.InvitationFound = true
+		}
+		if snaps[3].Exists() {
+			var d staffDoc
+			if err := snaps[3].DataTo(&d); err != nil {
+				return fmt.Errorf("decode %s: %w", sref.Path, err)
+			}
+			st.Staff = toStaffRecord(d)
 		}
 		found, err := tx.Documents(tref.Collection(colMembers).Where("email", "==", contactEmail).Limit(1)).GetAll()
 		if err != nil {
@@ -117,10 +132,18 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 		ups := []firestore.Update{
 			{Path: "planId", Value: conv.PlanID},
 			{Path: "seatCap", Value: conv.SeatCap},
-			{Path: "contract", Value: toDBContract(conv.Contract)},
-			{Path: "searchTokens", Value: conv.SearchTokens},
+			// The whole map: a reference or actor an older version kept here goes with it.
+			{Path: "contract", Value: toDBContract(conv.Contract.Contract)},
 			{Path: "pendingInvitations", Value: conv.PendingInvitations},
+			{Path: legacySearchTokens, Value: firestore.Delete},
 		}
+		staff := map[string]any{
+			"searchTokens": conv.SearchTokens,
+			"contract": contractEntryDoc{
+				Reference: conv.Contract.Reference, ProvisionedBy: toDBContractActor(conv.Contract.ProvisionedBy),
+			},
+		}
+		maps.Copy(staff, staffCopies(st.Tenant)) // for a tenant older than its staff record
 		if conv.PendingExpiryFloor.IsZero() {
 			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: firestore.Delete})
 		} else {
@@ -143,7 +166,7 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 				return fmt.Errorf("index invitation token: %w", err)
 			}
 		}
-		if err := s.writeStatusChange(tx, tref, conv.Change, ups...); err != nil {
+		if err := s.writeStatusChange(tx, tref, conv.Change, staff, ups...); err != nil {
 			return err
 		}
 		// The billing record's plan follows the contract's (a tenant without one, still being

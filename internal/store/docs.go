@@ -7,6 +7,8 @@ package store
 import (
 	"time"
 
+	"cloud.google.com/go/firestore"
+
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -22,11 +24,13 @@ const (
 	colOutbox      = "outbox"
 	colHistory     = "history" // tenants/{id}/history: one entry per status change
 	colAudit       = "audit"   // tenants/{id}/audit: one entry per staff action
+	colPrivate     = "private" // tenants/{id}/private/staff: the tenant's staff-only record
+	staffDocID     = "staff"
 )
 
 // tenantSubcollections are server-owned collections under tenants/{id}; firestore.rules must
 // keep them out of the application data it opens to clients (TestTenantSubcollectionsAreServerOwned).
-var tenantSubcollections = []string{colMembers, colHistory, colAudit}
+var tenantSubcollections = []string{colMembers, colHistory, colAudit, colPrivate}
 
 type tenantDoc struct {
 	Name               string    `firestore:"name"`
@@ -39,13 +43,10 @@ type tenantDoc struct {
 	TrialEndsAt        time.Time `firestore:"trialEndsAt"`
 	Source             string    `firestore:"source"`
 	CreatedAt          time.Time `firestore:"createdAt"`
-	CreatedBy          string    `firestore:"createdBy"`
 	StatusChangedAt    time.Time `firestore:"statusChangedAt"`
-	// Contract is written when a contract is signed (provisionContractTenant, contract.go); the
+	// Contract holds a signed contract's terms (provisionContractTenant, contract.go); the
 	// lifecycle only needs to know whether it is there.
 	Contract *contractDoc `firestore:"contract,omitempty"`
-	// SearchTokens serve the staff search (tenancy.SearchTokens); an array-contains query.
-	SearchTokens []string `firestore:"searchTokens,omitempty"`
 	// PendingExpiryFloor is the members domain's field (see members.TenantState); provisioning
 	// sets it with a contract's owner invitation, and reads expose it as tenancy.Tenant's.
 	PendingExpiryFloor *time.Time `firestore:"pendingExpiryFloor,omitempty"`
@@ -55,8 +56,7 @@ func toDBTenant(t tenancy.Tenant) tenantDoc {
 	d := tenantDoc{
 		Name: t.Name, Status: string(t.Status), PlanID: t.PlanID, SeatCap: t.SeatCap,
 		SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations, TrialEndsAt: t.TrialEndsAt,
-		Source: string(t.Source), CreatedAt: t.CreatedAt, CreatedBy: t.CreatedBy,
-		StatusChangedAt: t.StatusChangedAt, SearchTokens: t.SearchTokens,
+		Source: string(t.Source), CreatedAt: t.CreatedAt, StatusChangedAt: t.StatusChangedAt,
 	}
 	if t.Subdomain != "" {
 		d.Subdomain = &t.Subdomain
@@ -72,8 +72,8 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 	t := tenancy.Tenant{
 		ID: id, Name: d.Name, Status: rules.Status(d.Status), PlanID: d.PlanID, SeatCap: d.SeatCap,
 		SeatsUsed: d.SeatsUsed, PendingInvitations: d.PendingInvitations, TrialEndsAt: d.TrialEndsAt,
-		Source: tenancy.Source(d.Source), CreatedAt: d.CreatedAt, CreatedBy: d.CreatedBy,
-		StatusChangedAt: d.StatusChangedAt, ContractSigned: d.Contract != nil, SearchTokens: d.SearchTokens,
+		Source: tenancy.Source(d.Source), CreatedAt: d.CreatedAt, StatusChangedAt: d.StatusChangedAt,
+		ContractSigned: d.Contract != nil,
 	}
 	if d.Subdomain != nil {
 		t.Subdomain = *d.Subdomain
@@ -86,6 +86,69 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 		t.Contract = &c
 	}
 	return t
+}
+
+// staffDoc is tenants/{id}/private/staff, the tenant's tenancy.StaffRecord. Every member can read
+// the tenant document, so what only staff may see lives here: "private" is a server-owned name
+// (rules.ServerOwnedCollections), so no client rule reaches it. The staff search queries these
+// documents (a collection group), so they also carry copies of the tenant's fields it filters and
+// orders by: createdAt and source, which never change, and status, which every status change
+// writes here too (writeStatusChange).
+type staffDoc struct {
+	CreatedBy    string            `firestore:"createdBy,omitempty"`
+	SearchTokens []string          `firestore:"searchTokens,omitempty"`
+	Contract     *contractEntryDoc `firestore:"contract,omitempty"`
+	Status       string            `firestore:"status,omitempty"`
+	Source       string            `firestore:"source,omitempty"`
+	CreatedAt    *time.Time        `firestore:"createdAt,omitempty"`
+}
+
+// contractEntryDoc is how staff entered a contract: staffDoc.contract.
+type contractEntryDoc struct {
+	Reference     string           `firestore:"reference"`
+	ProvisionedBy contractActorDoc `firestore:"provisionedBy"`
+}
+
+// Fields older versions kept on the tenant document. They belong to the staff record now;
+// conversion drops searchTokens, and reindex-search moves all of them (ReindexSearchTokens).
+const (
+	legacyCreatedBy     = "createdBy"
+	legacySearchTokens  = "searchTokens"
+	legacyContractRef   = "contract.reference"
+	legacyContractActor = "contract.provisionedBy"
+)
+
+func staffRef(tenant *firestore.DocumentRef) *firestore.DocumentRef {
+	return tenant.Collection(colPrivate).Doc(staffDocID)
+}
+
+func toDBStaff(t tenancy.Tenant, r tenancy.StaffRecord) staffDoc {
+	d := staffDoc{
+		CreatedBy: r.CreatedBy, SearchTokens: r.SearchTokens,
+		Status: string(t.Status), Source: string(t.Source), CreatedAt: &t.CreatedAt,
+	}
+	if r.ContractReference != "" {
+		d.Contract = &contractEntryDoc{Reference: r.ContractReference, ProvisionedBy: toDBContractActor(r.ContractBy)}
+	}
+	return d
+}
+
+// staffCopies are the tenant's fields the staff record copies, for a merge into it; status is
+// writeStatusChange's.
+func staffCopies(t tenancy.Tenant) map[string]any {
+	m := map[string]any{"status": string(t.Status), "source": string(t.Source)}
+	if !t.CreatedAt.IsZero() {
+		m["createdAt"] = t.CreatedAt
+	}
+	return m
+}
+
+func toStaffRecord(d staffDoc) tenancy.StaffRecord {
+	r := tenancy.StaffRecord{CreatedBy: d.CreatedBy, SearchTokens: d.SearchTokens}
+	if d.Contract != nil {
+		r.ContractReference, r.ContractBy = d.Contract.Reference, toContractActor(d.Contract.ProvisionedBy)
+	}
+	return r
 }
 
 type memberDoc struct {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -115,7 +116,7 @@ func (s *Store) ChangeStatus(ctx context.Context, tenantID string, decide func(t
 		if err != nil {
 			return err
 		}
-		if err := s.writeStatusChange(tx, ref, ch); err != nil {
+		if err := s.writeStatusChange(tx, ref, ch, nil); err != nil {
 			return err
 		}
 		out = ch.Apply(t)
@@ -128,11 +129,12 @@ func (s *Store) ChangeStatus(ctx context.Context, tenantID string, decide func(t
 }
 
 // writeStatusChange adds to tx everything one status change writes: the tenant's status fields,
-// the history entry, the audit entry and the outbox entries. ChangeStatus and the Stripe webhook's
-// transaction (billing.go) both write through it, so a change looks the same whoever caused it.
-// extra are further fields of the tenant to update in the same write (a commit writes a document
-// once): the contract conversion's plan, seat cap and contract.
-func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.DocumentRef, ch tenancy.StatusChange, extra ...firestore.Update) error {
+// the status's copy in the staff record (which the staff search filters by), the history entry,
+// the audit entry and the outbox entries. ChangeStatus, the contract conversion and the Stripe
+// webhook's transaction (billing.go) all write through it, so a change looks the same whoever
+// caused it. staff and extra are further fields of the staff record and of the tenant to write in
+// the same commit (which writes a document once): the contract conversion's.
+func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.DocumentRef, ch tenancy.StatusChange, staff map[string]any, extra ...firestore.Update) error {
 	tenantID := ref.ID
 	updates := append([]firestore.Update{
 		{Path: "status", Value: string(ch.Status)},
@@ -143,6 +145,12 @@ func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.Docu
 	}
 	if err := tx.Update(ref, updates); err != nil {
 		return fmt.Errorf("update tenant %s: %w", tenantID, err)
+	}
+	staffFields := map[string]any{}
+	maps.Copy(staffFields, staff)
+	staffFields["status"] = string(ch.Status)
+	if err := tx.Set(staffRef(ref), staffFields, firestore.MergeAll); err != nil {
+		return fmt.Errorf("update the staff record of %s: %w", tenantID, err)
 	}
 	if err := tx.Create(ref.Collection(colHistory).NewDoc(), toDBHistory(ch.History)); err != nil {
 		return fmt.Errorf("write history of %s: %w", tenantID, err)

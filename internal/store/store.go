@@ -33,10 +33,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 var _ tenancy.Store = (*Store)(nil)
 
-// CreateProvisioning commits every document of p in one batch of create-only writes (the user
-// link is an array union): all land or none do. A batch needs no read and one round trip, the
-// fastest correct form measured on Firestore (see DESIGN.md); a transaction would add a
-// BeginTransaction call and lock waits under contention.
+// CreateProvisioning commits every document of p (the tenant's staff record among them) in one
+// batch of create-only writes (the user link is an array union): all land or none do. A batch
+// needs no read and one round trip, the fastest correct form measured on Firestore (see
+// DESIGN.md); a transaction would add a BeginTransaction call and lock waits under contention.
 func (s *Store) CreateProvisioning(ctx context.Context, p tenancy.Provisioning) error {
 	tenantRef := s.fs.Collection(colTenants).Doc(p.Tenant.ID)
 	//lint:ignore SA1019 WriteBatch is the one-round-trip atomic commit of blind creates we want; the transaction API adds a round trip and its reads are not needed.
@@ -48,6 +48,7 @@ func (s *Store) CreateProvisioning(ctx context.Context, p tenancy.Provisioning) 
 		td.PendingExpiryFloor = &p.Invitation.ExpiresAt
 	}
 	b.Create(tenantRef, td)
+	b.Create(staffRef(tenantRef), toDBStaff(p.Tenant, p.Staff))
 	if p.Owner.UID != "" { // a contract tenant has no member until its named admin accepts
 		b.Create(tenantRef.Collection(colMembers).Doc(p.Owner.UID), toDBMember(p.Owner))
 		b.Set(s.fs.Collection(colUsers).Doc(p.Owner.UID), map[string]any{

@@ -99,6 +99,7 @@ func (s *Store) RemoveProvisioning(ctx context.Context, tenantID string, cutoff 
 
 		var deletes []*firestore.DocumentRef
 		var uids []string
+		createdBy, _ := snap.Data()[legacyCreatedBy].(string) // a tenant older than its staff record
 		for name := range subs {
 			docs, err := tx.Documents(tref.Collection(name)).GetAll()
 			if err != nil {
@@ -108,6 +109,11 @@ func (s *Store) RemoveProvisioning(ctx context.Context, tenantID string, cutoff 
 				deletes = append(deletes, d.Ref)
 				if name == colMembers {
 					uids = append(uids, d.Ref.ID)
+				}
+				if name == colPrivate && d.Ref.ID == staffDocID {
+					if by, _ := d.Data()["createdBy"].(string); by != "" {
+						createdBy = by
+					}
 				}
 			}
 		}
@@ -179,7 +185,7 @@ func (s *Store) RemoveProvisioning(ctx context.Context, tenantID string, cutoff 
 			Action: rec.Action, Actor: rec.Actor, Reason: rec.Reason, At: rec.At, TenantID: tenantID,
 			CreatedAt: rec.At,
 			Details: map[string]any{
-				"name": rec.Name, "createdBy": rec.CreatedBy, "tenantCreatedAt": rec.CreatedAt,
+				"name": rec.Name, "createdBy": createdBy, "tenantCreatedAt": rec.CreatedAt,
 				"documentsRemoved": len(deletes) + 1, "members": uids,
 			},
 		})

@@ -141,9 +141,12 @@ func (s *Service) contractSpec(in ContractInput) (spec, string, error) {
 		seatCap:     in.SeatCap,
 		trialEndsAt: goLive,
 		source:      SourceSalesAssisted,
-		contract: &Contract{
-			Reference: ref, PlanID: plan.ID, SeatCap: in.SeatCap, GoLiveDate: goLive,
-			AdminContact: Contact{Email: email, Name: contactName},
+		contract: &ContractRecord{
+			Contract: Contract{
+				PlanID: plan.ID, SeatCap: in.SeatCap, GoLiveDate: goLive,
+				AdminContact: Contact{Email: email, Name: contactName},
+			},
+			Reference: ref,
 		},
 	}, existing, nil
 }
@@ -184,8 +187,9 @@ func visibleText(s, field string, minLen, maxLen int, why string) (string, error
 // itself is the reason, and its reference is what sales and support search by.
 func contractReason(reference string) string { return "signed contract " + reference }
 
-// auditTenantFields are the tenant fields a contract sets, as the audit log records them.
-func auditTenantFields(t Tenant) map[string]any {
+// auditTenantFields are the tenant fields a contract sets, as the audit log records them, with
+// the contract's reference (kept in the tenant's StaffRecord).
+func auditTenantFields(t Tenant, contractReference string) map[string]any {
 	m := map[string]any{
 		"name": t.Name, "status": string(t.Status), "planId": t.PlanID, "seatCap": t.SeatCap,
 		"trialEndsAt": t.TrialEndsAt, "source": string(t.Source),
@@ -193,17 +197,13 @@ func auditTenantFields(t Tenant) map[string]any {
 	if t.Subdomain != "" {
 		m["subdomain"] = t.Subdomain
 	}
-	if t.Contract != nil {
-		m["contract"] = contractFields(*t.Contract)
+	if c := t.Contract; c != nil {
+		m["contract"] = map[string]any{
+			"reference": contractReference, "planId": c.PlanID, "seatCap": c.SeatCap, "goLiveDate": c.GoLiveDate,
+			"adminContactEmail": c.AdminContact.Email,
+		}
 	}
 	return m
-}
-
-func contractFields(c Contract) map[string]any {
-	return map[string]any{
-		"reference": c.Reference, "planId": c.PlanID, "seatCap": c.SeatCap, "goLiveDate": c.GoLiveDate,
-		"adminContactEmail": c.AdminContact.Email,
-	}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,6 +223,8 @@ type ConversionState struct {
 	// Invitation is the named admin's invitation document in the tenant, if any (any status).
 	Invitation      ExistingInvitation
 	InvitationFound bool
+	// Staff is the tenant's staff-only record (zero when it has none yet).
+	Staff StaffRecord
 }
 
 // ExistingInvitation is the part of an invitation document the conversion decides on.
@@ -238,7 +240,9 @@ type Conversion struct {
 	Change      StatusChange      // status, trialEndsAt, history, audit and outbox, as every transition writes them
 	PlanID      string
 	SeatCap     int
-	Contract    Contract
+	// Contract's terms go on the tenant; its reference and who entered it, with SearchTokens,
+	// into the tenant's StaffRecord.
+	Contract ContractRecord
 	// Subdomain claims a subdomain for a tenant that had none; nil otherwise.
 	Subdomain    *SubdomainClaim
 	SearchTokens []string
@@ -253,10 +257,9 @@ type Conversion struct {
 func (c Conversion) Apply(t Tenant) Tenant {
 	t = c.Change.Apply(t)
 	t.PlanID, t.SeatCap = c.PlanID, c.SeatCap
-	contract := c.Contract
-	t.Contract, t.ContractSigned = &contract, true
+	terms := c.Contract.Contract
+	t.Contract, t.ContractSigned = &terms, true
 	t.PendingInvitations = c.PendingInvitations
-	t.SearchTokens = c.SearchTokens
 	if c.Subdomain != nil {
 		t.Subdomain = c.Subdomain.Subdomain
 	}
@@ -395,7 +398,8 @@ func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordI
 	}
 	conv.Change = ch
 	// The audit entry records the whole contract change, not only the status part.
-	ch.Audit.Before, ch.Audit.After = auditTenantFields(t), auditTenantFields(conv.Apply(t))
+	ch.Audit.Before = auditTenantFields(t, st.Staff.ContractReference)
+	ch.Audit.After = auditTenantFields(conv.Apply(t), c.Reference)
 	for k, v := range details {
 		ch.Audit.Details[k] = v
 	}

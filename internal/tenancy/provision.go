@@ -45,7 +45,7 @@ type spec struct {
 	// contract, when set, provisions for a signed sales contract: the caller (staff) does not
 	// become a member, the named admin gets an owner invitation that holds the one seat, and the
 	// contract record and an audit entry are written with the tenant.
-	contract *Contract
+	contract *ContractRecord
 }
 
 // params is the normalized request whose hash decides whether a repeated key is a replay.
@@ -93,7 +93,11 @@ func (s *Service) ProvisionSelfServe(ctx context.Context, in SelfServeInput) (Pr
 	if in.PlanID != "" {
 		var found bool
 		if plan, found = s.plans.Get(in.PlanID); !found {
-			return ProvisionResult{}, errs.Invalid("planId", "no such plan; the plans query lists the valid ids")
+			return ProvisionResult{}, errs.Invalid(fieldPlanID, "no such plan; the plans query lists the valid ids")
+		}
+		if !plan.SelfServe {
+			return ProvisionResult{}, errs.Invalid(fieldPlanID, fmt.Sprintf(
+				"the %s plan is sold by our sales team only: contact sales to sign up for it, or pick a plan the plans query marks selfServe", plan.Name))
 		}
 	}
 	return s.provision(ctx, p, spec{
@@ -132,37 +136,10 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 		return s.replayOr(ctx, recordID, paramsHash, errs.ErrRateLimited)
 	}
 	now := s.clock.Now()
-	trialEnds := sp.trialEndsAt
-	if trialEnds.IsZero() {
-		trialEnds = now.AddDate(0, 0, sp.plan.TrialDays)
-	}
-	tenantID := s.newID()
-	t := Tenant{
-		ID:              tenantID,
-		Name:            sp.name,
-		Subdomain:       sp.subdomain,
-		Status:          rules.StatusTrial,
-		PlanID:          sp.plan.ID,
-		SeatCap:         sp.seatCap,
-		SeatsUsed:       1, // the owner
-		TrialEndsAt:     trialEnds,
-		Source:          sp.source,
-		CreatedAt:       now,
-		CreatedBy:       p.UID,
-		StatusChangedAt: now,
-		SearchTokens:    SearchTokens(sp.name, sp.subdomain),
-	}
-	billingEmail := p.Email
-	if sp.contract != nil {
-		// The caller is a sales rep: the tenant starts with no member, and its one seat is held
-		// by the named admin's owner invitation until they accept.
-		c := *sp.contract
-		c.SignedAt = now
-		c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
-		t.Contract, t.ContractSigned = &c, true
-		t.SeatsUsed, t.PendingInvitations = 0, 1
-		t.SearchTokens = SearchTokens(sp.name, sp.subdomain, c.Reference)
-		billingEmail = c.AdminContact.Email
+	t, staff, contract := newTenant(p, sp, s.newID(), now)
+	tenantID, trialEnds, billingEmail := t.ID, t.TrialEndsAt, p.Email
+	if contract != nil {
+		billingEmail = contract.AdminContact.Email
 	}
 	bundle := Provisioning{
 		Idempotency: IdempotencyRecord{
@@ -170,6 +147,7 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 			TenantID: tenantID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyRetention),
 		},
 		Tenant:  t,
+		Staff:   staff,
 		Billing: BillingRecord{TenantID: tenantID, PlanID: sp.plan.ID, Status: BillingPending, CreatedAt: now},
 		Outbox: []OutboxEntry{
 			{
@@ -182,7 +160,7 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 			},
 		},
 	}
-	if sp.contract == nil {
+	if contract == nil {
 		bundle.Owner = Member{TenantID: tenantID, UID: p.UID, Email: p.Email, Role: rules.RoleOwner, JoinedAt: now}
 		bundle.Outbox = append([]OutboxEntry{{
 			ID: OutboxWelcomeEmail + "-" + tenantID, Kind: OutboxWelcomeEmail, TenantID: tenantID,
@@ -191,16 +169,16 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 		}}, bundle.Outbox...)
 	} else {
 		// The invitation email is the named admin's welcome; the rep gets none.
-		inv, mail, err := newOwnerInvitation(tenantID, sp.name, t.Contract.AdminContact.Email, p.UID, p.Email, now)
+		inv, mail, err := newOwnerInvitation(tenantID, sp.name, contract.AdminContact.Email, p.UID, p.Email, now)
 		if err != nil {
 			return ProvisionResult{}, err
 		}
 		bundle.Invitation = &inv
 		bundle.Outbox = append(bundle.Outbox, mail)
 		bundle.Audit = &AuditEntry{
-			Action: AuditProvisionContract, Actor: actorOf(p), Reason: contractReason(t.Contract.Reference),
-			RequestID: reqctx.RequestID(ctx), At: now, After: auditTenantFields(t),
-			Details: map[string]any{"invitationId": inv.ID, "adminContact": t.Contract.AdminContact.Email},
+			Action: AuditProvisionContract, Actor: actorOf(p), Reason: contractReason(contract.Reference),
+			RequestID: reqctx.RequestID(ctx), At: now, After: auditTenantFields(t, contract.Reference),
+			Details: map[string]any{"invitationId": inv.ID, "adminContact": contract.AdminContact.Email},
 		}
 	}
 	if sp.subdomain != "" {
@@ -215,6 +193,34 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 		return ProvisionResult{}, fmt.Errorf("provision tenant: %w", err)
 	}
 	return s.resolveConflict(ctx, recordID, paramsHash, sp.subdomain, err)
+}
+
+// newTenant is the tenant a provisioning creates, with its staff record and, for a sales
+// contract, the contract as entered (nil otherwise).
+func newTenant(p auth.Principal, sp spec, id string, now time.Time) (Tenant, StaffRecord, *ContractRecord) {
+	trialEnds := sp.trialEndsAt
+	if trialEnds.IsZero() {
+		trialEnds = now.AddDate(0, 0, sp.plan.TrialDays)
+	}
+	t := Tenant{
+		ID: id, Name: sp.name, Subdomain: sp.subdomain, Status: rules.StatusTrial,
+		PlanID: sp.plan.ID, SeatCap: sp.seatCap, SeatsUsed: 1, // the owner
+		TrialEndsAt: trialEnds, Source: sp.source, CreatedAt: now, StatusChangedAt: now,
+	}
+	staff := StaffRecord{CreatedBy: p.UID, SearchTokens: SearchTokens(sp.name, sp.subdomain)}
+	if sp.contract == nil {
+		return t, staff, nil
+	}
+	// The caller is a sales rep: the tenant starts with no member, and its one seat is held by
+	// the named admin's owner invitation until they accept.
+	c := *sp.contract
+	c.SignedAt = now
+	c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
+	t.Contract, t.ContractSigned = &c.Contract, true
+	t.SeatsUsed, t.PendingInvitations = 0, 1
+	staff.SearchTokens = SearchTokens(sp.name, sp.subdomain, c.Reference)
+	staff.ContractReference, staff.ContractBy = c.Reference, c.ProvisionedBy
+	return t, staff, &c
 }
 
 // replayOr answers a replay from the idempotency record, or returns otherwise.

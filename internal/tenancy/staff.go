@@ -18,12 +18,13 @@ import (
 // StaffStore is the persistence of the staff surface: the contract conversion and the staff
 // queries. It is part of Store.
 type StaffStore interface {
-	// ConvertToContract runs one short transaction: it reads the tenant, the membership of
-	// contactEmail (a query on the tenant's members) and the invitation document
+	// ConvertToContract runs one short transaction: it reads the tenant with its StaffRecord, the
+	// membership of contactEmail (a query on the tenant's members) and the invitation document
 	// InvitationID(tenantID, contactEmail), asks decide what to write, and writes it atomically
 	// with the reads: the idempotency record and a subdomain claim create-only (ErrConflict when
-	// either exists), the tenant's contract fields, the status change (as ChangeStatus writes it),
-	// the invitation with its token index, and the outbox entries. It returns the tenant as
+	// either exists), the tenant's contract terms, the StaffRecord's search tokens, contract
+	// reference and actor, the status change (as ChangeStatus writes it), the invitation with its
+	// token index, and the outbox entries. It returns the tenant as
 	// converted; a missing tenant is errs.ErrNotFound, and an error from decide is returned as is.
 	ConvertToContract(ctx context.Context, tenantID, contactEmail string, decide func(ConversionState) (Conversion, error)) (Tenant, error)
 	// ListTenants lists up to limit tenants matching q, newest first (createdAt, then id, both
@@ -31,14 +32,19 @@ type StaffStore interface {
 	ListTenants(ctx context.Context, q TenantQuery, after TenantCursor, limit int) ([]Tenant, error)
 	// AuditLog lists up to limit audit entries of a tenant, newest first.
 	AuditLog(ctx context.Context, tenantID string, limit int) ([]AuditEntry, error)
-	// ReindexSearchTokens rewrites every tenant's searchTokens that differ from
+	// ReindexSearchTokens rewrites every tenant's search tokens that differ from
 	// tokens(name, subdomain, contract reference), reporting progress after each page; it
-	// returns how many tenants it scanned and updated.
+	// returns how many tenants it scanned and updated. It also moves what tenants provisioned
+	// before StaffRecord existed kept on the tenant document into their StaffRecord.
 	ReindexSearchTokens(ctx context.Context, tokens func(values ...string) []string, progress func(scanned, updated int)) (int, int, error)
+	// StaffRecord reads a tenant's staff-only record; a tenant without one has the zero record.
+	StaffRecord(ctx context.Context, tenantID string) (StaffRecord, error)
 }
 
 // ReindexSearch writes the search tokens of every tenant whose tokens are missing or stale:
-// tenants provisioned before staff search existed, or after a change of the tokens' rules. It is
+// tenants provisioned before staff search existed, or after a change of the tokens' rules. It
+// also moves the staff-only fields older tenants kept on the tenant document (createdBy,
+// searchTokens, the contract's reference and provisionedBy) into their StaffRecord. It is
 // idempotent and resumable (a second run updates nothing), and safe next to live traffic.
 func (s *Service) ReindexSearch(ctx context.Context, progress func(scanned, updated int)) (scanned, updated int, err error) {
 	scanned, updated, err = s.store.ReindexSearchTokens(ctx, SearchTokens, progress)
@@ -194,10 +200,10 @@ func (s *Service) AuditLog(ctx context.Context, tenantID string, limit int) ([]A
 	return list, nil
 }
 
-// ContractOf returns a tenant's contract (nil when it has none), for platform staff. The API shows
-// it to staff only; it lives on the tenant document, which members can read in Firestore, so it
-// holds nothing the customer does not know (their own contract's terms and who entered it).
-func (s *Service) ContractOf(ctx context.Context, tenantID string) (*Contract, error) {
+// ContractOf returns a tenant's contract (nil when it has none) with how staff entered it, for
+// platform staff only: its reference and who entered it are kept in the tenant's StaffRecord,
+// out of the members' reach.
+func (s *Service) ContractOf(ctx context.Context, tenantID string) (*ContractRecord, error) {
 	v, err := s.Tenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -205,7 +211,14 @@ func (s *Service) ContractOf(ctx context.Context, tenantID string) (*Contract, e
 	if p, _ := auth.FromContext(ctx); !staffCanRead(p.PlatformRole) {
 		return nil, forbiddenForNonStaff("The contract record")
 	}
-	return v.Tenant.Contract, nil
+	if v.Tenant.Contract == nil {
+		return nil, nil
+	}
+	rec, err := s.store.StaffRecord(ctx, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("read the staff record of %s: %w", tenantID, err)
+	}
+	return &ContractRecord{Contract: *v.Tenant.Contract, Reference: rec.ContractReference, ProvisionedBy: rec.ContractBy}, nil
 }
 
 // FieldChange is one field an audited action changed, its values as text ("" with Has… false

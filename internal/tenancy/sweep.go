@@ -18,7 +18,8 @@ type SweepStore interface {
 	// RemoveProvisioning deletes, in one transaction, the tenant and the server-owned documents
 	// that provisioning created for it (members and other subcollections, billing record,
 	// subdomain claim, users' links, its pending outbox entries and idempotency records), and
-	// writes rec to the top-level audit log. It re-checks inside the transaction that the tenant
+	// writes rec to the top-level audit log, with who created the tenant (its StaffRecord's
+	// CreatedBy, removed with it). It re-checks inside the transaction that the tenant
 	// is still in provisioning and was created before cutoff, and removes nothing (removed=false)
 	// otherwise, so a tenant finished concurrently is never swept.
 	RemoveProvisioning(ctx context.Context, tenantID string, cutoff time.Time, rec SweepRecord) (removed bool, err error)
@@ -33,7 +34,6 @@ type SweepRecord struct {
 	At        time.Time
 	TenantID  string
 	Name      string
-	CreatedBy string
 	CreatedAt time.Time
 }
 
@@ -80,7 +80,7 @@ func (s *Sweeper) SweepProvisioning(ctx context.Context, progress func(removed, 
 			ok, err := s.store.RemoveProvisioning(ctx, t.ID, cutoff, SweepRecord{
 				Action: "tenant.swept", Actor: "job:sweep-provisioning",
 				Reason: fmt.Sprintf("left in provisioning for more than %s", s.after),
-				At:     now, TenantID: t.ID, Name: t.Name, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt,
+				At:     now, TenantID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt,
 			})
 			if err != nil {
 				return removed, skipped, fmt.Errorf("sweep provisioning: remove tenant %s: %w", t.ID, err)

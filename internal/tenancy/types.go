@@ -32,34 +32,47 @@ type Tenant struct {
 	TrialEndsAt        time.Time
 	Source             Source
 	CreatedAt          time.Time
-	CreatedBy          string // uid of the caller who provisioned it
 	StatusChangedAt    time.Time
 	// ContractSigned is true when tenants/{id}.contract exists: the sales flow writes it when a
 	// contract is signed (provisionContractTenant), and a signed contract turns an ending trial
 	// into active.
 	ContractSigned bool
-	// Contract is the signed contract's record; nil for a tenant without one.
+	// Contract is the signed contract's terms; nil for a tenant without one.
 	Contract *Contract
-	// SearchTokens are the lowercase prefixes staff search matches (see SearchTokens); written at
-	// provisioning and conversion.
-	SearchTokens []string
 	// PendingExpiryFloor is at or before the expiry of every pending invitation (zero: unknown).
 	// Until it passes, no pending invitation can have expired and PendingInvitations is exact.
 	PendingExpiryFloor time.Time
 }
 
-// Contract is the record of a signed sales contract, kept at tenants/{id}.contract (on the tenant
-// document, so the lifecycle sees it with the tenant: expire-trials activates a tenant that has
-// one). Members can read the tenant document, so it holds only what the customer knows anyway.
+// Contract is the terms of a signed sales contract, kept at tenants/{id}.contract (on the tenant
+// document, so the lifecycle and billing see them with the tenant: expire-trials activates a
+// tenant that has one, and its plan and seat cap are the floor of the billed ones). Every member
+// can read the tenant document, so it holds only what the customer agreed to; how staff entered
+// the contract is in the tenant's StaffRecord.
 type Contract struct {
-	Reference    string // the CRM's reference
 	PlanID       string
 	SeatCap      int
 	GoLiveDate   time.Time // also the tenant's trialEndsAt until go-live
 	SignedAt     time.Time // when the signed contract was entered into Tenantry
 	AdminContact Contact
-	// ProvisionedBy is the sales rep (or super admin) who entered it.
-	ProvisionedBy ContractActor
+}
+
+// ContractRecord is a signed contract as staff see it: its terms, and how they entered it.
+type ContractRecord struct {
+	Contract
+	Reference     string        // the CRM's reference
+	ProvisionedBy ContractActor // the sales rep (or super admin) who entered it
+}
+
+// StaffRecord is what only platform staff see of a tenant. Every member, viewers included, can
+// read the tenant document in Firestore, so the store keeps this apart, where no client rule
+// reaches (tenants/{id}/private/staff), and the API serves it to staff only.
+type StaffRecord struct {
+	CreatedBy    string   // uid of the caller who provisioned the tenant (a sales rep, for a contract)
+	SearchTokens []string // what staff search matches (see SearchTokens)
+	// ContractReference and ContractBy are set with a signed contract (see ContractRecord).
+	ContractReference string
+	ContractBy        ContractActor
 }
 
 // Contact is a contract's named admin: they receive the owner invitation.
@@ -149,6 +162,8 @@ type Provisioning struct {
 	Invitation *OwnerInvitation
 	// Audit records a staff caller's action (contract provisioning); nil for self-serve.
 	Audit *AuditEntry
+	// Staff is the tenant's staff-only record, written with it.
+	Staff StaffRecord
 }
 
 // Membership is a member's view of one tenant.
