@@ -160,3 +160,16 @@ type Membership struct {
 // ErrConflict is what a Store returns when a create-only write met an existing document. It is
 // not a contract error: the domain decides what the conflict means.
 var ErrConflict = errors.New("tenancy: a document to create already exists")
+
+// State is what access to t depends on, for rules.Check through rules.TenantState.Effective.
+func (t Tenant) State() rules.TenantState {
+	return rules.TenantState{
+		Status: t.Status,
+		Times:  map[string]time.Time{rules.FieldTrialEndsAt: t.TrialEndsAt},
+		Has:    map[string]bool{rules.FieldContract: t.Contract != nil},
+	}
+}
+
+// AccessStatus is the status whose access applies to t at now: a trial whose end has passed is
+// read-only at once, as in firestore.rules, before expire-trials records the change.
+func (t Tenant) AccessStatus(now time.Time) rules.Status { return t.State().Effective(now) }
