@@ -129,8 +129,8 @@ type StatusChange struct {
 	// BillingStatus, when set, is what billing now asks for (tenants/{id}.billingStatus).
 	BillingStatus rules.Status
 	History       HistoryEntry
-	Audit       *AuditEntry
-	Outbox      []OutboxEntry
+	Audit         *AuditEntry
+	Outbox        []OutboxEntry
 }
 
 // Apply returns t as it is after the change.

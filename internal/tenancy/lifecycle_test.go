@@ -26,7 +26,7 @@ var issueTable = map[rules.Status][]rules.Status{
 	rules.StatusPastDue:      {rules.StatusActive, rules.StatusSuspended, rules.StatusCancelled},
 	// Suspended by staff or billing; a lift goes back wherever billing and the trial clock say.
 	rules.StatusSuspended: {rules.StatusTrial, rules.StatusTrialExpired, rules.StatusActive, rules.StatusPastDue, rules.StatusCancelled},
-	rules.StatusCancelled:    {},
+	rules.StatusCancelled: {},
 }
 
 func allowedByIssue(from, to rules.Status) bool {
