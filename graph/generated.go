@@ -114,6 +114,7 @@ type ComplexityRoot struct {
 		ExtendTrial                func(childComplexity int, tenantID string, trialEndsAt time.Time, reason string) int
 		InviteMember               func(childComplexity int, input model.InviteMemberInput) int
 		InviteMembers              func(childComplexity int, input model.InviteMembersInput) int
+		LiftSuspension             func(childComplexity int, tenantID string, reason string) int
 		ProvisionContractTenant    func(childComplexity int, input model.ProvisionContractTenantInput) int
 		ProvisionTenant            func(childComplexity int, input model.ProvisionTenantInput) int
 		RemoveMember               func(childComplexity int, tenantID string, userID string) int
@@ -231,6 +232,7 @@ type MutationResolver interface {
 	ProvisionTenant(ctx context.Context, input model.ProvisionTenantInput) (*model.ProvisionTenantPayload, error)
 	ProvisionContractTenant(ctx context.Context, input model.ProvisionContractTenantInput) (*model.ProvisionTenantPayload, error)
 	SetTenantStatus(ctx context.Context, tenantID string, status model.TenantStatus, reason string) (*model.Tenant, error)
+	LiftSuspension(ctx context.Context, tenantID string, reason string) (*model.Tenant, error)
 	ExtendTrial(ctx context.Context, tenantID string, trialEndsAt time.Time, reason string) (*model.Tenant, error)
 	InviteMember(ctx context.Context, input model.InviteMemberInput) (*model.Invitation, error)
 	InviteMembers(ctx context.Context, input model.InviteMembersInput) ([]*model.Invitation, error)
@@ -589,6 +591,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.InviteMembers(childComplexity, args["input"].(model.InviteMembersInput)), true
+	case "Mutation.liftSuspension":
+		if e.ComplexityRoot.Mutation.LiftSuspension == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_liftSuspension_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LiftSuspension(childComplexity, args["tenantId"].(string), args["reason"].(string)), true
 	case "Mutation.provisionContractTenant":
 		if e.ComplexityRoot.Mutation.ProvisionContractTenant == nil {
 			break
@@ -1450,13 +1463,23 @@ type Mutation {
   """
   provisionContractTenant(input: ProvisionContractTenantInput!): ProvisionTenantPayload!
   """
-  Moves a tenant along its lifecycle (platform roles SUPER_ADMIN and SUPPORT): provisioning →
-  trial, active, cancelled; trial → trial_expired, active, past_due, cancelled; trial_expired →
-  trial, active, cancelled; active → past_due, suspended, cancelled; past_due → active, suspended,
-  cancelled; suspended → active, cancelled; cancelled is final. Anything else is
-  INVALID_TRANSITION. reason (3 to 500 characters) is kept in the history and the audit log.
+  Moves a tenant along its lifecycle: provisioning → trial, active, cancelled; trial →
+  trial_expired, active, past_due, suspended, cancelled; trial_expired → trial, active, suspended,
+  cancelled; active → past_due, suspended, cancelled; past_due → active, suspended, cancelled;
+  suspended → trial, trial_expired, active, past_due, cancelled; cancelled is final. Anything else
+  is INVALID_TRANSITION. Who may set what: SUPER_ADMIN any status; SUPPORT only SUSPENDED, and
+  lifting a staff suspension to the status billing and the trial clock say (see liftSuspension);
+  anything else is FORBIDDEN. Billing events never lift a staff suspension. reason (3 to 500
+  characters) is kept in the history and the audit log.
   """
   setTenantStatus(tenantId: ID!, status: TenantStatus!, reason: String!): Tenant!
+  """
+  Lifts a staff suspension (platform roles SUPER_ADMIN and SUPPORT): the tenant returns to the
+  status billing last asked for, or, where billing has not settled it, the trial clock's (TRIAL
+  while the trial runs; afterwards ACTIVE with a signed contract, TRIAL_EXPIRED without). A
+  tenant not in a staff suspension is INVALID_TRANSITION.
+  """
+  liftSuspension(tenantId: ID!, reason: String!): Tenant!
   """
   Sets the end of a tenant's trial (platform roles SUPER_ADMIN and SALES); a TRIAL_EXPIRED tenant
   goes back to TRIAL. trialEndsAt must be in the future and at most 365 days ahead; reason (3 to
@@ -2079,6 +2102,28 @@ func (ec *executionContext) field_Mutation_inviteMembers_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_liftSuspension_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -3448,6 +3493,50 @@ func (ec *executionContext) fieldContext_Mutation_setTenantStatus(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setTenantStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_liftSuspension(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_liftSuspension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LiftSuspension(ctx, fc.Args["tenantId"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_liftSuspension(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_liftSuspension_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7607,6 +7696,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setTenantStatus":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setTenantStatus(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "liftSuspension":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_liftSuspension(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

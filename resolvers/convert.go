@@ -47,7 +47,7 @@ func (r *Resolver) toGraphTenant(v tenancy.TenantView) *model.Tenant {
 		// A plan retired from the catalog keeps its id so the tenant still renders.
 		plan = plans.Plan{ID: t.PlanID, Name: t.PlanID, SeatCap: t.SeatCap}
 	}
-	a := tenancy.AccessOf(v)
+	a := r.Tenancy.Access(v)
 	g := &model.Tenant{
 		ID:                 t.ID,
 		Name:               t.Name,

@@ -65,6 +65,15 @@ func (r *mutationResolver) SetTenantStatus(ctx context.Context, tenantID string,
 	return r.toGraphTenant(v), nil
 }
 
+// LiftSuspension is the resolver for the liftSuspension field.
+func (r *mutationResolver) LiftSuspension(ctx context.Context, tenantID string, reason string) (*model.Tenant, error) {
+	v, err := r.Tenancy.LiftSuspension(ctx, tenantID, reason)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphTenant(v), nil
+}
+
 // ExtendTrial is the resolver for the extendTrial field.
 func (r *mutationResolver) ExtendTrial(ctx context.Context, tenantID string, trialEndsAt time.Time, reason string) (*model.Tenant, error) {
 	v, err := r.Tenancy.ExtendTrial(ctx, tenantID, trialEndsAt, reason)

@@ -46,6 +46,10 @@ func FirestoreRules() string {
 	for _, s := range StatusTable {
 		w("//   %-14s read: %-3s  write: %s\n", s.Status, yesNo(s.Read), yesNo(s.Read && s.Write))
 	}
+	w("// Deadlines (the clock's moves, effective at once in both the rules and the API):\n")
+	for _, d := range Deadlines {
+		w("//   %s → %s when %s has passed, unless the tenant has %s\n", d.From, d.To, d.Field, d.Unless)
+	}
 	w("// Action table (roles; the part of the status table the action needs):\n")
 	for _, p := range ActionTable {
 		w("//   %-19s %s; %s\n", p.Action, joinRoles(p.Roles), kindText(p.Kind))
@@ -63,13 +67,19 @@ func FirestoreRules() string {
 	w("    function isMember(t) {\n      return signedIn() && exists(memberPath(t));\n    }\n\n")
 	w("    // The caller's role in t; call only after isMember(t).\n")
 	w("    function role(t) {\n      return get(memberPath(t)).data.role;\n    }\n\n")
-	w("    // The lifecycle status of t.\n")
-	w("    function status(t) {\n      return get(tenantPath(t)).data.status;\n    }\n\n")
-
-	w("    // The status table.\n")
-	w("    function statusAllowsRead(t) {\n      return status(t) in %s;\n    }\n\n", list(statusesWhere(func(s StatusAccess) bool { return s.Read })))
+	w("    // The tenant document of t (Firestore counts one get() per document and request, however\n")
+	w("    // often the rules read it).\n")
+	w("    function tenant(t) {\n      return get(tenantPath(t)).data;\n    }\n\n")
+	for _, d := range Deadlines {
+		w("    // The clock's move %s → %s once %s has passed (request.time), before the job\n", d.From, d.To, d.Field)
+		w("    // records it. A tenant with %s is exempt.\n", d.Unless)
+		w("    function %s(d) {\n      return d.status == '%s' && !('%s' in d) && d.get('%s', null) is timestamp && d.%s <= request.time;\n    }\n\n",
+			deadlineFunc(d), d.From, d.Unless, d.Field, d.Field)
+	}
+	w("    // The status table, on the effective status (the stored one, or where a passed deadline leads).\n")
+	w("    function statusAllowsRead(t) {\n      let d = tenant(t);\n      return %s;\n    }\n\n", statusExpr(func(s StatusAccess) bool { return s.Read }))
 	// Check closes writes wherever reads are closed, so a write needs both.
-	w("    function statusAllowsWrite(t) {\n      return status(t) in %s;\n    }\n\n", list(statusesWhere(func(s StatusAccess) bool { return s.Read && s.Write })))
+	w("    function statusAllowsWrite(t) {\n      let d = tenant(t);\n      return %s;\n    }\n\n", statusExpr(func(s StatusAccess) bool { return s.Read && s.Write }))
 
 	w("    // Rows of the action table that the rules use: the caller is a member of t, t's status\n")
 	w("    // allows the action's kind, and the caller's role is one of the action's roles.\n")
@@ -121,6 +131,30 @@ func FirestoreRules() string {
 	w("}\n")
 	return b.String()
 }
+
+// statusExpr renders "the effective status of document d is one where open holds": the stored
+// status is in the list and no deadline has closed it, or a deadline has opened it.
+func statusExpr(open func(StatusAccess) bool) string {
+	allowed := statusesWhere(open)
+	expr := "d.status in " + list(allowed)
+	var opened []string
+	for _, d := range Deadlines {
+		fromOpen, toOpen := slices.Contains(allowed, d.From), slices.Contains(allowed, d.To)
+		switch {
+		case fromOpen && !toOpen:
+			expr += " && !" + deadlineFunc(d) + "(d)"
+		case !fromOpen && toOpen:
+			opened = append(opened, deadlineFunc(d)+"(d)")
+		}
+	}
+	if len(opened) > 0 {
+		expr = "(" + expr + ") || " + strings.Join(opened, " || ")
+	}
+	return expr
+}
+
+// deadlineFunc names a deadline's rules function: trialEndsAt → trialEndsAtPassed.
+func deadlineFunc(d Deadline) string { return d.Field + "Passed" }
 
 func statusesWhere(keep func(StatusAccess) bool) []Status {
 	var out []Status

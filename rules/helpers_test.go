@@ -160,3 +160,76 @@ func writeAll(t testing.TB, fs *firestore.Client, docs map[string]map[string]any
 		}
 	}
 }
+
+// situation is one row of the matrices: a stored status and, for a trial, whether the clock has
+// passed its end (the deadline that closes writes before expire-trials records the change) and
+// whether a contract is signed (which exempts it: the trial ends in active).
+type situation struct {
+	name       string
+	status     rules.Status
+	trialEnded bool
+	contract   bool
+}
+
+// situations is every status of the table, plus the trials the clock acts on.
+func situations() []situation {
+	var out []situation
+	for _, s := range rules.StatusTable {
+		out = append(out, situation{name: string(s.Status), status: s.Status})
+	}
+	return append(out,
+		situation{name: "trial_past_end", status: rules.StatusTrial, trialEnded: true},
+		situation{name: "trial_past_end_with_contract", status: rules.StatusTrial, trialEnded: true, contract: true},
+	)
+}
+
+// doc is the situation's tenant document at now.
+func (s situation) doc(now time.Time) map[string]any {
+	end := now.Add(7 * 24 * time.Hour)
+	if s.trialEnded {
+		end = now.Add(-time.Hour)
+	}
+	d := tenantDoc(s.status, end)
+	if s.contract {
+		d["contract"] = map[string]any{"reference": "CRM-MATRIX", "planId": "pro", "seatCap": 10, "goLiveDate": end}
+	}
+	return d
+}
+
+// The contract's access policy written out by hand, independent of rules.StatusTable,
+// rules.Deadlines and rules.Check, which the API and the generated rules are both built from: a
+// wrong table would pass any test that takes its expectations from it. Reads are open to every
+// role in trial, active, trial_expired and past_due; writes to the four writing roles in trial
+// and active only; a trial past its end is trial_expired unless a contract is signed.
+var (
+	handReadOpen = map[string]bool{
+		"trial": true, "active": true, "trial_expired": true, "past_due": true,
+		"trial_past_end": true, "trial_past_end_with_contract": true,
+	}
+	handWriteOpen = map[string]bool{"trial": true, "active": true, "trial_past_end_with_contract": true}
+	handWriters   = map[rules.Role]bool{rules.RoleOwner: true, rules.RoleAdmin: true, rules.RoleManager: true, rules.RoleMember: true}
+)
+
+// handAllows is the hand-written policy's answer for a member with role ("" for outsiders).
+func handAllows(s situation, role rules.Role, write bool) bool {
+	if role == "" {
+		return false
+	}
+	if write {
+		return handWriteOpen[s.name] && handWriters[role]
+	}
+	return handReadOpen[s.name]
+}
+
+// state is the situation as rules.TenantState, at now.
+func (s situation) state(now time.Time) rules.TenantState {
+	end := now.Add(7 * 24 * time.Hour)
+	if s.trialEnded {
+		end = now.Add(-time.Hour)
+	}
+	return rules.TenantState{
+		Status: s.status,
+		Times:  map[string]time.Time{rules.FieldTrialEndsAt: end},
+		Has:    map[string]bool{rules.FieldContract: s.contract},
+	}
+}

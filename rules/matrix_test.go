@@ -45,51 +45,42 @@ func matrixCallers() []caller {
 
 var matrixOps = []string{"read", "create", "update", "delete"}
 
-// cell is one (status, caller, operation) of the data matrix.
+// cell is one (situation, caller, operation) of the data matrix.
 type cell struct {
-	status rules.Status
+	sit    situation
 	caller caller
 	op     string
 }
 
-func (c cell) String() string { return fmt.Sprintf("%s/%s/%s", c.status, c.caller.name, c.op) }
+func (c cell) String() string { return fmt.Sprintf("%s/%s/%s", c.sit.name, c.caller.name, c.op) }
 
-// want is the policy table's answer for a cell: the one specification both enforcement points
-// are tested against.
-func (c cell) want() bool {
-	if c.caller.role == "" {
-		return false
-	}
-	action := rules.WriteData
-	if c.op == "read" {
-		action = rules.ReadData
-	}
-	return rules.Check(c.status, c.caller.role, action) == nil
-}
+// want is the contract's policy, written out by hand (handAllows), for a cell: the one
+// specification both enforcement points are tested against.
+func (c cell) want() bool { return handAllows(c.sit, c.caller.role, c.op != "read") }
 
 func allCells() []cell {
 	var out []cell
-	for _, s := range rules.StatusTable {
+	for _, s := range situations() {
 		for _, c := range matrixCallers() {
 			for _, op := range matrixOps {
-				out = append(out, cell{s.Status, c, op})
+				out = append(out, cell{s, c, op})
 			}
 		}
 	}
 	return out
 }
 
-// matrixFixture is one tenant per status, the same five role holders as members of each, a
+// matrixFixture is one tenant per situation, the same five role holders as members of each, a
 // signed-in outsider, and per caller the documents its update and delete will target.
 type matrixFixture struct {
 	env     testenv.Env
-	tenants map[rules.Status]string
+	tenants map[string]string // situation name → tenant id
 	users   map[string]testenv.User
 }
 
 func newMatrixFixture(t testing.TB, env testenv.Env) *matrixFixture {
 	t.Helper()
-	f := &matrixFixture{env: env, tenants: map[rules.Status]string{}, users: map[string]testenv.User{}}
+	f := &matrixFixture{env: env, tenants: map[string]string{}, users: map[string]testenv.User{}}
 	// Users live in the Auth emulator's project; their tokens are good in any Firestore project.
 	authEnv := testenv.Require(t)
 	for _, c := range matrixCallers() {
@@ -98,14 +89,14 @@ func newMatrixFixture(t testing.TB, env testenv.Env) *matrixFixture {
 		}
 	}
 	docs := map[string]map[string]any{}
-	trialEnds := time.Now().UTC().Add(7 * 24 * time.Hour)
-	for _, s := range rules.StatusTable {
+	now := time.Now().UTC()
+	for _, s := range situations() {
 		id := testenv.UniqueID("mx-")
-		f.tenants[s.Status] = id
-		docs["tenants/"+id] = tenantDoc(s.Status, trialEnds)
+		f.tenants[s.name] = id
+		docs["tenants/"+id] = s.doc(now)
 		for _, r := range rules.Roles {
 			u := f.users[string(r)]
-			docs["tenants/"+id+"/members/"+u.UID] = map[string]any{"role": string(r), "email": u.Email, "joinedAt": trialEnds}
+			docs["tenants/"+id+"/members/"+u.UID] = map[string]any{"role": string(r), "email": u.Email, "joinedAt": now}
 		}
 		docs["tenants/"+id+"/notes/seed"] = map[string]any{"text": "seeded"}
 		for _, c := range matrixCallers() {
@@ -164,7 +155,7 @@ func (f *matrixFixture) try(c cell) (bool, error) {
 	if c.caller.name != "anonymous" {
 		token = f.users[c.caller.name].IDToken
 	}
-	notes := "tenants/" + f.tenants[c.status] + "/notes"
+	notes := "tenants/" + f.tenants[c.sit.name] + "/notes"
 	body := fields("text", "written by "+c.caller.name)
 	var (
 		status int
@@ -232,16 +223,17 @@ func (f *matrixFixture) tryAll(t testing.TB, cells []cell) map[cell]bool {
 	return got
 }
 
-// TestDataMatrix is the whole policy for application data, cell by cell: every status × every
-// role, a signed-in non-member and an anonymous caller × read, create, update and delete, each
-// performed as that user against the generated rules in the emulator. The expectation of each
-// cell comes from rules.Check, i.e. from the same tables the API enforces.
+// TestDataMatrix is the whole policy for application data, cell by cell: every status (and a
+// trial past its end, with and without a contract) × every role, a signed-in non-member and an
+// anonymous caller × read, create, update and delete, each performed as that user against the
+// generated rules in the emulator. The expectation of each cell is the contract's policy written
+// out by hand (handAllows); TestCheckAgreesWithHandWrittenPolicy holds the API's tables to it.
 func TestDataMatrix(t *testing.T) {
 	t.Parallel()
 	env := loadRules(t)
 	f := newMatrixFixture(t, env)
 	cells := allCells()
-	t.Logf("%d cells: %d statuses × %d callers × %d operations", len(cells), len(rules.StatusTable), len(matrixCallers()), len(matrixOps))
+	t.Logf("%d cells: %d situations × %d callers × %d operations", len(cells), len(situations()), len(matrixCallers()), len(matrixOps))
 	got := f.tryAll(t, cells)
 	// One subtest per cell, so `go test -run 'TestDataMatrix/past_due/viewer'` names it too.
 	for _, c := range cells {
@@ -265,13 +257,14 @@ type mutant struct {
 // the matrix to report exactly the cells each break opens, by name.
 func TestMatrixCatchesWrongRules(t *testing.T) {
 	t.Parallel()
+	// What the stored status alone opens (the mutants below test d.status only).
 	readOpen := func(s rules.Status) bool { return rules.StatusAllows(s).Read }
-	isWriter := func(r rules.Role) bool { return rules.Check(rules.StatusActive, r, rules.WriteData) == nil }
+	isWriter := func(r rules.Role) bool { return handWriters[r] }
 	mutants := []mutant{
 		{
 			name: "the status check dropped from writes",
-			from: "return status(t) in ['trial', 'active'];",
-			to:   "return status(t) in ['trial', 'trial_expired', 'active', 'past_due'];",
+			from: "return d.status in ['trial', 'active'] && !trialEndsAtPassed(d);",
+			to:   "return d.status in ['trial', 'trial_expired', 'active', 'past_due'];",
 			allows: func(c cell) bool {
 				if c.caller.role == "" {
 					return false
@@ -279,7 +272,7 @@ func TestMatrixCatchesWrongRules(t *testing.T) {
 				if c.op == "read" {
 					return c.want()
 				}
-				return readOpen(c.status) && isWriter(c.caller.role)
+				return readOpen(c.sit.status) && isWriter(c.caller.role)
 			},
 		},
 		{
@@ -293,12 +286,23 @@ func TestMatrixCatchesWrongRules(t *testing.T) {
 				if c.op == "read" {
 					return c.want()
 				}
-				return rules.StatusAllows(c.status).Write
+				return handWriteOpen[c.sit.name]
+			},
+		},
+		{
+			name: "the trial's end ignored (writes stay open until the job runs)",
+			from: "return d.status in ['trial', 'active'] && !trialEndsAtPassed(d);",
+			to:   "return d.status in ['trial', 'active'];",
+			allows: func(c cell) bool {
+				if c.op != "read" && c.sit.name == "trial_past_end" {
+					return isWriter(c.caller.role)
+				}
+				return c.want()
 			},
 		},
 		{
 			name: "status ignored for reads",
-			from: "return status(t) in ['trial', 'trial_expired', 'active', 'past_due'];",
+			from: "return d.status in ['trial', 'trial_expired', 'active', 'past_due'];",
 			to:   "return true;",
 			allows: func(c cell) bool {
 				if c.caller.role == "" {

@@ -5,6 +5,7 @@ package rules
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/errs"
 )
@@ -55,6 +56,53 @@ var StatusTable = []StatusAccess{
 	{StatusPastDue, true, false},
 	{StatusSuspended, false, false},
 	{StatusCancelled, false, false},
+}
+
+// Tenant document fields that the clock's deadlines read (see Deadlines).
+const (
+	FieldTrialEndsAt = "trialEndsAt" // timestamp: when the trial ends
+	FieldContract    = "contract"    // present once a contract is signed
+)
+
+// Deadline is a status change the clock makes on its own: once the tenant document's timestamp
+// Field is at or before now, the tenant has To's access, before any job has recorded the move.
+// The rules compare Field with request.time and the API with its clock, so access closes at the
+// same instant in both, with or without the scheduler. A document that has the field Unless is
+// exempt: a signed contract turns an ending trial into active, whose access is the trial's.
+type Deadline struct {
+	From, To Status
+	Field    string
+	Unless   string
+}
+
+// Deadlines lists the clock's moves. The job that records each (expire-trials) still writes the
+// status, the history and the email; until it runs, these keep access right.
+var Deadlines = []Deadline{
+	{From: StatusTrial, To: StatusTrialExpired, Field: FieldTrialEndsAt, Unless: FieldContract},
+}
+
+// TenantState is what access depends on: the stored status, and the tenant document's fields
+// that Deadlines read.
+type TenantState struct {
+	Status Status
+	// Times holds the document's timestamps by field name (a zero or missing time never passes).
+	Times map[string]time.Time
+	// Has says which of the document's fields are present.
+	Has map[string]bool
+}
+
+// Effective returns the status whose access applies at now: the stored status, or the status a
+// passed deadline leads to.
+func (st TenantState) Effective(now time.Time) Status {
+	for _, d := range Deadlines {
+		if d.From != st.Status || st.Has[d.Unless] {
+			continue
+		}
+		if at := st.Times[d.Field]; !at.IsZero() && !at.After(now) {
+			return d.To
+		}
+	}
+	return st.Status
 }
 
 // Kind says which part of the status table an action needs.
@@ -149,7 +197,8 @@ func actionPolicy(a Action) (ActionPolicy, bool) {
 	return ActionPolicy{}, false
 }
 
-// Check decides whether a member with role may take action in a tenant with status. The status
+// Check decides whether a member with role may take action in a tenant with status (the
+// effective status: see TenantState.Effective). The status
 // is checked first, because it applies whatever the role: errs.ErrTenantSuspended when the status
 // closes reads, errs.ErrTenantReadOnly when it closes writes, then errs.ErrForbidden for the role.
 func Check(status Status, role Role, action Action) error {

@@ -2,13 +2,14 @@ package rules_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"cloud.google.com/go/firestore"
 
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/plans"
@@ -18,12 +19,12 @@ import (
 	"github.com/tenantry/tenantry/rules"
 )
 
-// TestWritesRacingExpiry has members write application data straight to Firestore, as the SPA
-// does, while the expire-trials job ends their trial. The rules read the status at request time,
-// so every write either commits before the status change commits or is refused after it:
-// no accepted write is dated after the change, every write sent after the job returned is
-// refused, and the tenant holds exactly the documents whose writes were accepted.
-func TestWritesRacingExpiry(t *testing.T) {
+// TestWritesRacingTrialEnd has members write application data straight to Firestore, as the SPA
+// does, while their trial's end passes. The rules compare trialEndsAt with request.time, so
+// every write sent after the end is refused at once, with no job run yet (the tenant document
+// still says trial); the expire-trials job then records the change, and the tenant holds exactly
+// the documents whose writes were accepted.
+func TestWritesRacingTrialEnd(t *testing.T) {
 	t.Parallel()
 	// A project of its own: the job's query spans all tenants of a project.
 	env := isolated(t, rules.FirestoreRules())
@@ -33,44 +34,37 @@ func TestWritesRacingExpiry(t *testing.T) {
 		authEnv.NewUser(t, testenv.UserOptions{EmailVerified: true}),
 		authEnv.NewUser(t, testenv.UserOptions{EmailVerified: true}),
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
 	id := testenv.UniqueID("race-")
-	docs := map[string]map[string]any{"tenants/" + id: tenantDoc(rules.StatusTrial, now.Add(-time.Second))}
+	tenantRef := fs.Doc("tenants/" + id)
+	docs := map[string]map[string]any{"tenants/" + id: tenantDoc(rules.StatusTrial, time.Now().Add(time.Hour))}
 	for i, u := range writers {
 		role := []string{"owner", "member"}[i]
-		docs["tenants/"+id+"/members/"+u.UID] = map[string]any{"role": role, "email": u.Email, "joinedAt": now}
+		docs["tenants/"+id+"/members/"+u.UID] = map[string]any{"role": role, "email": u.Email, "joinedAt": time.Now()}
 	}
 	writeAll(t, fs, docs)
 
-	catalog, err := plans.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := tenancy.NewService(store.New(fs), catalog, clock.NewManual(now), nil, tenancy.Config{})
-
 	type write struct {
-		sentAfterJob bool
-		status       int
-		updateTime   time.Time
+		sentAt time.Time
+		status int
 	}
 	var (
 		mu      sync.Mutex
 		results []write
-		jobDone atomic.Bool
 		okCount atomic.Int64 // writes accepted so far
-		after   atomic.Int64 // writes sent after the job returned
+		after   atomic.Int64 // writes sent after the trial's end
+		endNs   atomic.Int64 // the trial's end once set, Unix ns; 0 before
 		wg      sync.WaitGroup
 		errs    = make(chan error, 64)
 	)
-	const perWriterAfter = 15
+	const writesAfterEnd = 60
 	for g := range 4 {
 		u := writers[g%len(writers)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; ; i++ {
-				sentAfter := jobDone.Load()
-				if sentAfter && after.Add(1) > 4*perWriterAfter {
+				sentAt := time.Now()
+				if e := endNs.Load(); e != 0 && sentAt.UnixNano() > e && after.Add(1) > writesAfterEnd {
 					return
 				}
 				status, body, err := rest(env, http.MethodPost,
@@ -79,78 +73,76 @@ func TestWritesRacingExpiry(t *testing.T) {
 					errs <- err
 					return
 				}
-				w := write{sentAfterJob: sentAfter, status: status}
-				switch status {
-				case http.StatusOK:
-					okCount.Add(1)
-					var d struct {
-						UpdateTime time.Time `json:"updateTime"`
-					}
-					if err := json.Unmarshal(body, &d); err != nil {
-						errs <- fmt.Errorf("decode %s: %w", body, err)
-						return
-					}
-					w.updateTime = d.UpdateTime
-				case http.StatusForbidden:
-				default:
+				if status != http.StatusOK && status != http.StatusForbidden {
 					errs <- fmt.Errorf("write: HTTP %d: %s", status, body)
 					return
 				}
+				if status == http.StatusOK {
+					okCount.Add(1)
+				}
 				mu.Lock()
-				results = append(results, w)
+				results = append(results, write{sentAt: sentAt, status: status})
 				mu.Unlock()
 			}
 		}()
 	}
 
-	// Start the job only once writes are landing, however slowly a cold emulator warms up, so
-	// the race is certain to happen rather than a matter of timing.
+	// Move the end close only once writes are landing, however slowly a cold emulator warms up,
+	// so the race is certain to happen rather than a matter of timing.
 	for deadline := time.Now().Add(60 * time.Second); okCount.Load() < 8; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			jobDone.Store(true)
+			endNs.Store(1)
 			wg.Wait()
-			t.Fatalf("only %d writes accepted in 60 s before the job could start", okCount.Load())
+			t.Fatalf("only %d writes accepted in 60 s before the trial's end could be set", okCount.Load())
 		}
 	}
-	res, err := svc.ExpireTrials(context.Background(), tenancy.ExpireTrialsOptions{}, nil)
-	jobDone.Store(true)
+	end := time.Now().Add(300 * time.Millisecond).Truncate(time.Microsecond)
+	if _, err := tenantRef.Update(context.Background(), []firestore.Update{{Path: "trialEndsAt", Value: end}}); err != nil {
+		t.Fatal(err)
+	}
+	endNs.Store(end.UnixNano())
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if err != nil || res.Expired != 1 {
-		t.Fatalf("job: %s, %v; want the one trial expired", res, err)
-	}
 
-	snap, err := fs.Doc("tenants/" + id).Get(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s, _ := snap.DataAt("status"); s != "trial_expired" {
-		t.Fatalf("tenant is %v, want trial_expired", s)
-	}
-	changedAt := snap.UpdateTime // the commit time of the status change
-	var accepted, refused, refusedAfter int
+	var accepted, refusedAfter int
 	for _, w := range results {
 		switch {
+		case w.status == http.StatusOK && w.sentAt.After(end):
+			t.Errorf("a write sent %s after the trial's end was accepted", w.sentAt.Sub(end))
 		case w.status == http.StatusOK:
 			accepted++
-			if !w.updateTime.Before(changedAt) {
-				t.Errorf("a write was accepted at %s, not before the status changed at %s", w.updateTime.Format(time.RFC3339Nano), changedAt.Format(time.RFC3339Nano))
-			}
-			if w.sentAfterJob {
-				t.Errorf("a write sent after the job returned was accepted (at %s)", w.updateTime.Format(time.RFC3339Nano))
-			}
-		default:
-			refused++
-			if w.sentAfterJob {
-				refusedAfter++
-			}
+		case w.sentAt.After(end):
+			refusedAfter++
 		}
 	}
 	if accepted == 0 || refusedAfter == 0 {
-		t.Fatalf("%d writes accepted, %d refused after the job: the race did not happen; the test proves nothing", accepted, refusedAfter)
+		t.Fatalf("%d writes accepted, %d refused after the end: the race did not happen; the test proves nothing", accepted, refusedAfter)
+	}
+	snap, err := tenantRef.Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := snap.DataAt("status"); s != "trial" {
+		t.Fatalf("tenant is %v before the job ran; the refusals must not depend on it", s)
+	}
+
+	// The job still records the change (history, email) afterwards.
+	catalog, err := plans.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := tenancy.NewService(store.New(fs), catalog, clock.NewManual(end.Add(time.Second)), nil, tenancy.Config{})
+	if res, err := svc.ExpireTrials(context.Background(), tenancy.ExpireTrialsOptions{}, nil); err != nil || res.Expired != 1 {
+		t.Fatalf("job: %s, %v; want the one trial expired", res, err)
+	}
+	if snap, err = tenantRef.Get(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := snap.DataAt("status"); s != "trial_expired" {
+		t.Fatalf("tenant is %v after the job, want trial_expired", s)
 	}
 	stored, err := fs.Collection("tenants/" + id + "/notes").DocumentRefs(context.Background()).GetAll()
 	if err != nil {
@@ -159,6 +151,6 @@ func TestWritesRacingExpiry(t *testing.T) {
 	if len(stored) != accepted {
 		t.Errorf("%d documents stored, %d writes accepted", len(stored), accepted)
 	}
-	t.Logf("%d writes accepted (all before the change at %s), %d refused (%d sent after the job returned)",
-		accepted, changedAt.Format(time.RFC3339Nano), refused, refusedAfter)
+	t.Logf("%d writes accepted before the trial's end, %d sent after it all refused, with no job run yet",
+		accepted, refusedAfter)
 }

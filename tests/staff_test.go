@@ -243,7 +243,7 @@ func TestAuditLogRecordsEveryStaffAction(t *testing.T) {
 	s := shared(t)
 	owner, id := ownerAndTenant(t, s)
 	member := join(t, s, owner.IDToken, id, "MEMBER")
-	support, rep := staffUser(t, "support"), staffUser(t, "sales")
+	support, rep, admin := staffUser(t, "support"), staffUser(t, "sales"), staffUser(t, "super_admin")
 
 	gqlOK := func(token, q string, vars map[string]any) {
 		t.Helper()
@@ -251,8 +251,8 @@ func TestAuditLogRecordsEveryStaffAction(t *testing.T) {
 		var d map[string]any
 		mustData(t, status, data, errs, &d)
 	}
-	// support: trial → trial_expired; sales: extend the trial; sales: convert it to a contract.
-	gqlOK(support.IDToken, `mutation($id: ID!) { setTenantStatus(tenantId: $id, status: TRIAL_EXPIRED, reason: "customer asked to pause the evaluation") { status } }`, map[string]any{"id": id})
+	// super admin: trial → trial_expired; sales: extend the trial; sales: convert it to a contract.
+	gqlOK(admin.IDToken, `mutation($id: ID!) { setTenantStatus(tenantId: $id, status: TRIAL_EXPIRED, reason: "customer asked to pause the evaluation") { status } }`, map[string]any{"id": id})
 	gqlOK(rep.IDToken, `mutation($id: ID!, $end: Time!) { extendTrial(tenantId: $id, trialEndsAt: $end, reason: "negotiation in progress") { status } }`,
 		map[string]any{"id": id, "end": goLive(10).Format(time.RFC3339)})
 	ref := testenv.UniqueID("OPP-")
@@ -271,7 +271,7 @@ func TestAuditLogRecordsEveryStaffAction(t *testing.T) {
 	want := []struct{ action, actor, role, reason, field, before, after string }{
 		{"tenant.convert_contract", rep.UID, "SALES", "signed contract " + ref, "planId", "trial", "pro"},
 		{"tenant.extend_trial", rep.UID, "SALES", "negotiation in progress", "status", "trial_expired", "trial"},
-		{"tenant.set_status", support.UID, "SUPPORT", "customer asked to pause the evaluation", "status", "trial", "trial_expired"},
+		{"tenant.set_status", admin.UID, "SUPER_ADMIN", "customer asked to pause the evaluation", "status", "trial", "trial_expired"},
 	}
 	// The member who joined is audited too (member.*, see TestMemberChangesAreAudited); this test
 	// is about the staff actions.

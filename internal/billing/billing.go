@@ -146,7 +146,7 @@ var ErrInvalidEvent = errors.New("invalid Stripe webhook event")
 
 // Lifecycle is the tenant lifecycle's decision, which the webhook commits with its own writes.
 type Lifecycle interface {
-	DecideTransition(ctx context.Context, t tenancy.Tenant, to rules.Status, actor tenancy.Actor, reason string) (tenancy.StatusChange, error)
+	DecideTransition(ctx context.Context, t tenancy.Tenant, to rules.Status, actor tenancy.Actor, cause tenancy.Cause, reason string) (tenancy.StatusChange, error)
 	Authorize(ctx context.Context, tenantID string, action rules.Action) (tenancy.TenantView, error)
 }
 
@@ -209,6 +209,9 @@ type Decision struct {
 	Change  *tenancy.StatusChange // the tenant's status change; nil: none
 	Outbox  []tenancy.OutboxEntry // entries emitted besides the status change's own
 	Prior   rules.Status          // the tenant's status before the event
+	// BillingStatus is the status the event asks for, recorded on the tenant (billingStatus)
+	// also when a staff suspension holds it elsewhere; "" when the event asks for none.
+	BillingStatus rules.Status
 	// Plan moves the tenant to the plan of its subscription's price; nil: unchanged.
 	Plan *PlanChange
 	// UnknownPriceID is the subscription's price when it matches no plan in the catalog (the

@@ -138,13 +138,14 @@ func (s *Service) Billing(ctx context.Context, tenantID string) (View, error) {
 		v.NextRenewalAt = rec.CurrentPeriodEnd
 	}
 	now := s.clock.Now()
+	status := t.AccessStatus(now) // a trial past its end reads as expired before the job runs
 	day := func(t time.Time) string { return t.UTC().Format("January 2, 2006") }
 	switch {
-	case t.Status == rules.StatusPastDue || rec.StripeStatus == SubPastDue:
+	case status == rules.StatusPastDue || rec.StripeStatus == SubPastDue:
 		v.Message = "Your last payment failed. Update your payment method in the billing portal to keep editing."
-	case t.Status == rules.StatusSuspended || rec.StripeStatus == SubUnpaid:
+	case status == rules.StatusSuspended || rec.StripeStatus == SubUnpaid:
 		v.Message = "Your subscription is unpaid and the organization is suspended. Pay the open invoice in the billing portal to restore access."
-	case t.Status == rules.StatusTrialExpired:
+	case status == rules.StatusTrialExpired:
 		v.Message = fmt.Sprintf("Your trial ended on %s. Choose a plan to keep editing.", day(t.TrialEndsAt))
 	case rec.StripeStatus == SubIncomplete || rec.StripeStatus == SubIncompleteExpired:
 		v.Message = "Your subscription's first payment did not go through. Choose a plan again to complete it."
@@ -152,7 +153,7 @@ func (s *Service) Billing(ctx context.Context, tenantID string) (View, error) {
 		v.Message = "Your subscription is paused because no payment method was on file when the trial ended. Choose a plan to resume."
 	case rec.CancelAtPeriodEnd && !rec.CurrentPeriodEnd.IsZero():
 		v.Message = fmt.Sprintf("Your subscription ends on %s. Renew it in the billing portal to keep your organization.", day(rec.CurrentPeriodEnd))
-	case t.Status == rules.StatusTrial && !t.TrialEndsAt.IsZero() && t.TrialEndsAt.Sub(now) < trialWarning:
+	case status == rules.StatusTrial && !t.TrialEndsAt.IsZero() && t.TrialEndsAt.Sub(now) < trialWarning:
 		v.Message = fmt.Sprintf("Your trial ends on %s. Choose a plan to keep editing afterwards.", day(t.TrialEndsAt))
 	}
 	v.Warning = v.Message != ""

@@ -76,6 +76,8 @@ const (
 	OutcomeStale             Outcome = "stale"              // older than an event already applied for its subscription
 	OutcomeRefused           Outcome = "refused"            // the lifecycle table does not allow the move
 	OutcomeOtherSubscription Outcome = "other_subscription" // about a subscription that is not the tenant's current one
+	OutcomeOtherCustomer     Outcome = "other_customer"     // about a customer that is not the tenant's customer on record
+	OutcomeHeldByStaff       Outcome = "held_by_staff"      // recorded; a staff suspension holds the tenant, billing moves nothing
 	OutcomeUnmatched         Outcome = "unmatched"          // no tenant matches it
 	OutcomeIgnored           Outcome = "ignored"            // a type Tenantry does not act on, or no subscription
 	OutcomeDuplicate         Outcome = "duplicate"          // seen before; the first delivery's record stands
@@ -302,6 +304,13 @@ func (s *Service) decide(ctx context.Context, e Event, eff effect, t *tenancy.Te
 		d.Outcome, d.Detail = OutcomeIgnored, "the invoice belongs to no subscription"
 		return d, nil
 	}
+	if rec.CustomerID != "" && e.CustomerID != rec.CustomerID {
+		// Once the tenant has a customer, only that customer's events speak for it, whatever
+		// metadata.tenant_id says: another customer's subscription must never replace its own.
+		d.Outcome = OutcomeOtherCustomer
+		d.Detail = fmt.Sprintf("the event is about customer %q; the tenant's customer is %s", e.CustomerID, rec.CustomerID)
+		return d, nil
+	}
 	if last, ok := rec.EventClock[sub]; ok && e.Created.Before(last) {
 		d.Outcome = OutcomeStale
 		d.Detail = fmt.Sprintf("created %s, before the event applied for %s at %s",
@@ -459,16 +468,23 @@ func (s *Service) decideStatus(ctx context.Context, e Event, eff effect, t *tena
 		d.Outcome = OutcomeApplied
 		return d, nil
 	}
+	d.BillingStatus = eff.to
 	switch {
 	case eff.to == "":
 		d.Outcome, d.Detail = OutcomeNoChange, fmt.Sprintf("subscription status %q moves no tenant", e.SubscriptionStatus)
+		return d, nil
+	case t.HeldByStaff():
+		// Billing moves only what billing caused: a staff suspension stays until staff lift it,
+		// and the lift then restores what billing asks for now (BillingStatus).
+		d.Outcome = OutcomeHeldByStaff
+		d.Detail = fmt.Sprintf("suspended by staff; billing's %s is kept for when the suspension is lifted", eff.to)
 		return d, nil
 	case eff.to == t.Status:
 		d.Outcome = OutcomeNoChange
 		return d, nil
 	}
 	reason := fmt.Sprintf("Stripe event %s (%s)", e.Type, e.ID)
-	ch, err := s.lifecycle.DecideTransition(ctx, *t, eff.to, tenancy.Actor{System: WebhookActor}, reason)
+	ch, err := s.lifecycle.DecideTransition(ctx, *t, eff.to, tenancy.Actor{System: WebhookActor}, tenancy.CauseBilling, reason)
 	if errors.Is(err, errs.ErrInvalidTransition) {
 		d.Outcome, d.Detail = OutcomeRefused, err.Error()
 		return d, nil
@@ -490,6 +506,7 @@ func (s *Service) decideStatus(ctx context.Context, e Event, eff effect, t *tena
 			Payload: payload, CreatedAt: now, NextAttemptAt: now,
 		})
 	}
+	ch.BillingStatus = eff.to
 	d.Change = &ch
 	d.Outcome = OutcomeApplied
 	return d, nil

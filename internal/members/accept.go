@@ -100,7 +100,7 @@ func (s *Service) decideAccept(ctx context.Context, st InvitationState, u User, 
 	// Joining needs an organization that is open for reads: a read-only one (trial expired,
 	// payment due) still takes the member in, read-only, since the seat was reserved when
 	// invited; a suspended or cancelled one does not.
-	if err := rules.Check(t.Status, inv.Role, rules.ReadData); err != nil {
+	if err := rules.Check(t.AccessStatus(now), inv.Role, rules.ReadData); err != nil {
 		return InvitationChange{}, tenancy.Membership{}, nil, errs.Detail(errs.ErrTenantSuspended,
 			"the organization that invited you is not available right now; try again later or contact its owner")
 	}

@@ -150,7 +150,7 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteC
 		return InvitePlan{}, nil, notMember(ctx)
 	}
 	t := st.Tenant
-	if err := rules.Check(t.Status, st.Inviter.Role, rules.InviteMembers); err != nil {
+	if err := rules.Check(t.AccessStatus(s.clock.Now()), st.Inviter.Role, rules.InviteMembers); err != nil {
 		return InvitePlan{}, nil, inviteCheckError(err)
 	}
 	for _, e := range call.emails {

@@ -28,12 +28,12 @@ func invitationKey(ctx context.Context, id string) (auth.Principal, InvitationKe
 }
 
 // authorizeOnInvitation is the policy for revoking or resending: the caller may invite people in
-// the tenant now, and may hand out the invitation's role.
-func authorizeOnInvitation(ctx context.Context, st InvitationState) error {
+// the tenant at now, and may hand out the invitation's role.
+func authorizeOnInvitation(ctx context.Context, st InvitationState, now time.Time) error {
 	if !st.ActorFound {
 		return notMember(ctx)
 	}
-	if err := rules.Check(st.Tenant.Status, st.Actor.Role, rules.InviteMembers); err != nil {
+	if err := rules.Check(st.Tenant.AccessStatus(now), st.Actor.Role, rules.InviteMembers); err != nil {
 		if errors.Is(err, errs.ErrForbidden) {
 			// Members and viewers cannot see invitations at all.
 			return errs.ErrNotFound
@@ -60,7 +60,7 @@ func (s *Service) Revoke(ctx context.Context, id string) (Invitation, error) {
 	}
 	var out Invitation
 	err = s.store.ChangeInvitation(ctx, key, p.UID, func(st InvitationState) (InvitationChange, error) {
-		if err := authorizeOnInvitation(ctx, st); err != nil {
+		if err := authorizeOnInvitation(ctx, st, s.clock.Now()); err != nil {
 			return InvitationChange{}, err
 		}
 		inv, t, now := st.Invitation, st.Tenant, s.clock.Now()
@@ -109,7 +109,7 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 	callKey := s.newID()
 	var out Invitation
 	err = s.store.ChangeInvitation(ctx, key, p.UID, func(st InvitationState) (InvitationChange, error) {
-		if err := authorizeOnInvitation(ctx, st); err != nil {
+		if err := authorizeOnInvitation(ctx, st, s.clock.Now()); err != nil {
 			return InvitationChange{}, err
 		}
 		inv, t, now := st.Invitation, st.Tenant, s.clock.Now()
@@ -276,7 +276,7 @@ func (s *Service) Remove(ctx context.Context, tenantID, userID string) error {
 				return MembersChange{}, errs.Detail(errs.ErrForbidden, "the owner cannot leave; hand the organization over with transferOwnership first")
 			}
 			// Leaving needs no role, only an organization that is open for reads.
-			if err := rules.Check(st.Tenant.Status, st.Actor.Role, rules.ReadData); err != nil {
+			if err := rules.Check(st.Tenant.AccessStatus(s.clock.Now()), st.Actor.Role, rules.ReadData); err != nil {
 				return MembersChange{}, err
 			}
 		} else {
@@ -397,7 +397,7 @@ func (s *Service) checkManage(ctx context.Context, st MembersState, action rules
 	if !st.ActorFound {
 		return notMember(ctx)
 	}
-	err := rules.Check(st.Tenant.Status, st.Actor.Role, action)
+	err := rules.Check(st.Tenant.AccessStatus(s.clock.Now()), st.Actor.Role, action)
 	if errors.Is(err, errs.ErrForbidden) {
 		if action == rules.TransferOwnership {
 			return errs.Detail(errs.ErrForbidden, "only the owner can transfer ownership; ask the owner")

@@ -323,9 +323,15 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 			if err := b.s.writeStatusChange(tx, tref, *d.Change, nil, planUps...); err != nil {
 				return err
 			}
-		case len(planUps) > 0:
-			if err := tx.Update(tref, planUps); err != nil {
-				return fmt.Errorf("update the plan of tenant %s: %w", tenantID, err)
+		case t != nil && (len(planUps) > 0 || d.BillingStatus != ""):
+			ups := planUps
+			if d.BillingStatus != "" && d.BillingStatus != t.BillingStatus {
+				ups = append(ups, firestore.Update{Path: "billingStatus", Value: string(d.BillingStatus)})
+			}
+			if len(ups) > 0 {
+				if err := tx.Update(tref, ups); err != nil {
+					return fmt.Errorf("update tenant %s: %w", tenantID, err)
+				}
 			}
 		}
 		if len(planUps) > 0 {

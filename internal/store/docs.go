@@ -44,6 +44,9 @@ type tenantDoc struct {
 	Source             string    `firestore:"source"`
 	CreatedAt          time.Time `firestore:"createdAt"`
 	StatusChangedAt    time.Time `firestore:"statusChangedAt"`
+	// StatusCause and BillingStatus are tenancy.Tenant's; absent on a tenant never moved.
+	StatusCause   string `firestore:"statusCause,omitempty"`
+	BillingStatus string `firestore:"billingStatus,omitempty"`
 	// Contract holds a signed contract's terms (provisionContractTenant, contract.go); the
 	// lifecycle only needs to know whether it is there.
 	Contract *contractDoc `firestore:"contract,omitempty"`
@@ -74,6 +77,7 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 		SeatsUsed: d.SeatsUsed, PendingInvitations: d.PendingInvitations, TrialEndsAt: d.TrialEndsAt,
 		Source: tenancy.Source(d.Source), CreatedAt: d.CreatedAt, StatusChangedAt: d.StatusChangedAt,
 		ContractSigned: d.Contract != nil,
+		StatusCause:    tenancy.Cause(d.StatusCause), BillingStatus: rules.Status(d.BillingStatus),
 	}
 	if d.Subdomain != nil {
 		t.Subdomain = *d.Subdomain

@@ -139,7 +139,11 @@ func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.Docu
 	updates := append([]firestore.Update{
 		{Path: "status", Value: string(ch.Status)},
 		{Path: "statusChangedAt", Value: ch.At},
+		{Path: "statusCause", Value: string(ch.Cause)},
 	}, extra...)
+	if ch.BillingStatus != "" {
+		updates = append(updates, firestore.Update{Path: "billingStatus", Value: string(ch.BillingStatus)})
+	}
 	if !ch.TrialEndsAt.IsZero() {
 		updates = append(updates, firestore.Update{Path: "trialEndsAt", Value: ch.TrialEndsAt})
 	}

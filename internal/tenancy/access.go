@@ -3,6 +3,7 @@ package tenancy
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
@@ -17,17 +18,22 @@ type Access struct {
 	Reason string
 }
 
-// AccessOf computes Access from the policy table, the same one firestore.rules is built from.
-func AccessOf(v TenantView) Access {
+// Access computes what the caller may do now from the policy table, the same one firestore.rules
+// is built from, on the tenant's effective status (a trial past its end is read-only at once).
+func (s *Service) Access(v TenantView) Access { return AccessAt(v, s.clock.Now()) }
+
+// AccessAt is Access at now.
+func AccessAt(v TenantView, now time.Time) Access {
 	if v.Staff {
 		return Access{CanRead: true, Reason: "You are viewing this organization as platform staff; changes go through staff operations."}
 	}
 	t := v.Tenant
+	status := t.AccessStatus(now)
 	a := Access{
-		CanRead:  rules.Check(t.Status, v.Role, rules.ReadData) == nil,
-		CanWrite: rules.Check(t.Status, v.Role, rules.WriteData) == nil,
+		CanRead:  rules.Check(status, v.Role, rules.ReadData) == nil,
+		CanWrite: rules.Check(status, v.Role, rules.WriteData) == nil,
 	}
-	switch t.Status {
+	switch status {
 	case rules.StatusTrialExpired:
 		a.Reason = fmt.Sprintf("Your trial ended on %s; upgrade to keep editing.", t.TrialEndsAt.UTC().Format("January 2, 2006"))
 	case rules.StatusPastDue:
@@ -66,7 +72,7 @@ func (s *Service) Authorize(ctx context.Context, tenantID string, action rules.A
 		return TenantView{}, errs.Detail(errs.ErrForbidden,
 			"platform staff change an organization through the staff operations (setTenantStatus, extendTrial), not as a member")
 	}
-	if err := rules.Check(v.Tenant.Status, v.Role, action); err != nil {
+	if err := rules.Check(v.Tenant.AccessStatus(s.clock.Now()), v.Role, action); err != nil {
 		// Staff who are also members keep the staff view for reads.
 		if p, _ := auth.FromContext(ctx); staffCanRead(p.PlatformRole) && rules.KindOf(action) == rules.KindRead {
 			return TenantView{Tenant: v.Tenant, Staff: true}, nil

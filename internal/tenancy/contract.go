@@ -387,7 +387,7 @@ func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordI
 	// The status part goes through the lifecycle like every change: trial_expired → trial, or a
 	// trial's end moved, with its history entry and audit entry.
 	ch, err := s.decideTransition(t, transitionRequest{
-		to: rules.StatusTrial, trialEndsAt: c.GoLiveDate, actor: actorOf(p),
+		to: rules.StatusTrial, trialEndsAt: c.GoLiveDate, actor: actorOf(p), cause: CauseStaff,
 		reason: contractReason(c.Reference), auditAction: AuditConvertContract,
 	}, requestID)
 	if err != nil {

@@ -146,17 +146,18 @@ func (s *Service) expireTrial(ctx context.Context, tenantID string, cutoff time.
 	t, err := s.transition(ctx, tenantID, transitionRequest{
 		to:     rules.StatusTrialExpired,
 		actor:  Actor{System: expireSystem},
+		cause:  CauseTrialClock,
 		reason: "the trial ended",
-		guard: func(t Tenant) (rules.Status, string, error) {
+		guard: func(t Tenant, req *transitionRequest) error {
 			if t.Status != rules.StatusTrial || t.TrialEndsAt.After(cutoff) {
-				return "", "", errNotDue
+				return errNotDue
 			}
 			if t.ContractSigned {
 				// Sales closed the deal before the trial ran out: no read-only day, no
 				// conversion email.
-				return rules.StatusActive, "the trial ended with a signed contract on file", nil
+				req.to, req.reason = rules.StatusActive, "the trial ended with a signed contract on file"
 			}
-			return "", "", nil
+			return nil
 		},
 	})
 	return t.Status, err

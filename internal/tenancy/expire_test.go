@@ -236,7 +236,7 @@ func TestStaffChangesRacingExpiry(t *testing.T) {
 			if i%2 == 0 {
 				_, err = f.svc.ExtendTrial(as("sales-race", auth.PlatformSales), s.id, newEnd, "racing the job")
 			} else {
-				_, err = f.svc.SetStatus(as("support-race", auth.PlatformSupport), s.id, rules.StatusCancelled, "racing the job")
+				_, err = f.svc.SetStatus(as("admin-race", auth.PlatformSuperAdmin), s.id, rules.StatusCancelled, "racing the job")
 			}
 			if err != nil {
 				errc <- fmt.Errorf("%s: %w", s.id, err)

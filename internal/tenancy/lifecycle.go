@@ -24,14 +24,16 @@ type Transition struct {
 
 // Transitions is the lifecycle as an explicit table; any change not listed is
 // errs.ErrInvalidTransition. cancelled is terminal: restoring a cancelled customer is a new
-// tenant, so nothing half-deleted ever comes back to life.
+// tenant, so nothing half-deleted ever comes back to life. A trial can be suspended (abusive
+// signups are the common case), and a suspension lifted back to wherever billing and the trial
+// clock say (Tenant.RestoredStatus).
 var Transitions = []Transition{
 	{rules.StatusProvisioning, []rules.Status{rules.StatusTrial, rules.StatusActive, rules.StatusCancelled}},
-	{rules.StatusTrial, []rules.Status{rules.StatusTrialExpired, rules.StatusActive, rules.StatusPastDue, rules.StatusCancelled}},
-	{rules.StatusTrialExpired, []rules.Status{rules.StatusTrial, rules.StatusActive, rules.StatusCancelled}},
+	{rules.StatusTrial, []rules.Status{rules.StatusTrialExpired, rules.StatusActive, rules.StatusPastDue, rules.StatusSuspended, rules.StatusCancelled}},
+	{rules.StatusTrialExpired, []rules.Status{rules.StatusTrial, rules.StatusActive, rules.StatusSuspended, rules.StatusCancelled}},
 	{rules.StatusActive, []rules.Status{rules.StatusPastDue, rules.StatusSuspended, rules.StatusCancelled}},
 	{rules.StatusPastDue, []rules.Status{rules.StatusActive, rules.StatusSuspended, rules.StatusCancelled}},
-	{rules.StatusSuspended, []rules.Status{rules.StatusActive, rules.StatusCancelled}},
+	{rules.StatusSuspended, []rules.Status{rules.StatusTrial, rules.StatusTrialExpired, rules.StatusActive, rules.StatusPastDue, rules.StatusCancelled}},
 	{rules.StatusCancelled, nil},
 }
 
@@ -123,15 +125,22 @@ type StatusChange struct {
 	Status      rules.Status
 	At          time.Time // the new statusChangedAt
 	TrialEndsAt time.Time // zero: unchanged
-	History     HistoryEntry
-	Audit       *AuditEntry
-	Outbox      []OutboxEntry
+	Cause       Cause     // who caused the new status (tenants/{id}.statusCause)
+	// BillingStatus, when set, is what billing now asks for (tenants/{id}.billingStatus).
+	BillingStatus rules.Status
+	History       HistoryEntry
+	Audit         *AuditEntry
+	Outbox        []OutboxEntry
 }
 
 // Apply returns t as it is after the change.
 func (c StatusChange) Apply(t Tenant) Tenant {
 	t.Status = c.Status
 	t.StatusChangedAt = c.At
+	t.StatusCause = c.Cause
+	if c.BillingStatus != "" {
+		t.BillingStatus = c.BillingStatus
+	}
 	if !c.TrialEndsAt.IsZero() {
 		t.TrialEndsAt = c.TrialEndsAt
 	}
@@ -143,12 +152,16 @@ type transitionRequest struct {
 	to          rules.Status
 	trialEndsAt time.Time // non-zero: also move the trial's end (extendTrial)
 	actor       Actor
+	cause       Cause
 	reason      string
 	auditAction string // non-empty for staff actions (and integrations), which are also written to the audit log
+	// keepStatus allows a change to the tenant's own status: lifting a staff suspension where
+	// billing keeps the tenant suspended changes only the cause.
+	keepStatus bool
 	// guard re-checks a precondition on the tenant as read inside the transaction (the job's
 	// "still in trial and due"), so a decision taken on an older read can never be applied. It
-	// may also pick the target status and reason from that read; "" keeps the request's.
-	guard func(t Tenant) (to rules.Status, reason string, err error)
+	// may also adjust the request (target status, cause, reason) from that read, on a copy.
+	guard func(t Tenant, req *transitionRequest) error
 }
 
 // transition is the one function that changes a tenant's status. In one short transaction it
@@ -173,8 +186,8 @@ func (s *Service) transition(ctx context.Context, tenantID string, req transitio
 // it applies in the same commit, so a crash can neither record an event without applying it nor
 // apply it twice. t must have been read inside that transaction, and the store writes the result
 // the way ChangeStatus does. The request id comes from ctx (reqctx).
-func (s *Service) DecideTransition(ctx context.Context, t Tenant, to rules.Status, actor Actor, reason string) (StatusChange, error) {
-	return s.decideTransition(t, transitionRequest{to: to, actor: actor, reason: reason}, reqctx.RequestID(ctx))
+func (s *Service) DecideTransition(ctx context.Context, t Tenant, to rules.Status, actor Actor, cause Cause, reason string) (StatusChange, error) {
+	return s.decideTransition(t, transitionRequest{to: to, actor: actor, cause: cause, reason: reason}, reqctx.RequestID(ctx))
 }
 
 // decideTransition decides one change of t, as read inside the transaction that will write it.
@@ -185,22 +198,16 @@ func (s *Service) decideTransition(t Tenant, req transitionRequest, requestID st
 	// Read the clock inside: the transaction may be retried, and the change is dated when it is
 	// decided.
 	now := s.clock.Now()
-	// Locals, not req's fields: a retried attempt must decide afresh from its own read.
-	to, reason := req.to, req.reason
+	// A copy: a retried attempt must decide afresh from its own read.
 	if req.guard != nil {
-		gTo, gReason, err := req.guard(t)
-		if err != nil {
+		if err := req.guard(t, &req); err != nil {
 			return StatusChange{}, err
 		}
-		if gTo != "" {
-			to = gTo
-		}
-		if gReason != "" {
-			reason = gReason
-		}
 	}
+	to, reason := req.to, req.reason
 	extending := to == rules.StatusTrial && t.Status == rules.StatusTrial && !req.trialEndsAt.IsZero()
-	if !extending && !CanTransition(t.Status, to) {
+	keeping := req.keepStatus && to == t.Status
+	if !extending && !keeping && !CanTransition(t.Status, to) {
 		return StatusChange{}, invalidTransition(t.Status, to)
 	}
 	if to == rules.StatusTrial {
@@ -218,6 +225,7 @@ func (s *Service) decideTransition(t Tenant, req transitionRequest, requestID st
 		Status:      to,
 		At:          now,
 		TrialEndsAt: req.trialEndsAt,
+		Cause:       req.cause,
 		History: HistoryEntry{
 			From: t.Status, To: to, Actor: req.actor, Reason: reason, RequestID: requestID, At: now,
 		},
@@ -233,8 +241,8 @@ func (s *Service) decideTransition(t Tenant, req transitionRequest, requestID st
 		action = AuditStatusChange
 	}
 	details := map[string]any{"from": string(t.Status), "to": string(to)}
-	before := map[string]any{"status": string(t.Status)}
-	after := map[string]any{"status": string(to)}
+	before := map[string]any{"status": string(t.Status), "statusCause": causeName(t.StatusCause)}
+	after := map[string]any{"status": string(to), "statusCause": causeName(req.cause)}
 	if !req.trialEndsAt.IsZero() {
 		details["trialEndsAt"] = req.trialEndsAt
 		details["previousTrialEndsAt"] = t.TrialEndsAt
@@ -247,6 +255,14 @@ func (s *Service) decideTransition(t Tenant, req transitionRequest, requestID st
 	}
 	ch.Outbox = eventsOf(t, to, now)
 	return ch, nil
+}
+
+// causeName spells a cause for the audit log.
+func causeName(c Cause) string {
+	if c == CauseSignup {
+		return "signup"
+	}
+	return string(c)
 }
 
 // eventsOf lists the outbox entries a move of t to status `to` at `now` emits.
@@ -286,11 +302,8 @@ func invalidTransition(from, to rules.Status) error {
 // enum spells a status as the GraphQL enum does.
 func enum(s rules.Status) string { return strings.ToUpper(string(s)) }
 
-// Platform roles allowed to run each staff operation.
-var (
-	setStatusRoles   = []auth.PlatformRole{auth.PlatformSuperAdmin, auth.PlatformSupport}
-	extendTrialRoles = []auth.PlatformRole{auth.PlatformSuperAdmin, auth.PlatformSales}
-)
+// Platform roles allowed to run extendTrial; setTenantStatus has its own table (StaffStatusTable).
+var extendTrialRoles = []auth.PlatformRole{auth.PlatformSuperAdmin, auth.PlatformSales}
 
 // Bounds of a staff operation's reason, in characters.
 const (
@@ -300,33 +313,6 @@ const (
 
 // MaxTrialExtension bounds extendTrial: a longer evaluation is a contract, not a trial.
 const MaxTrialExtension = 365 * 24 * time.Hour
-
-// SetStatus is the staff operation setTenantStatus (platform roles super_admin and support): it
-// moves a tenant to status `to` along the lifecycle table, recording reason in the history and
-// the audit log.
-func (s *Service) SetStatus(ctx context.Context, tenantID string, to rules.Status, reason string) (TenantView, error) {
-	p, v, err := s.staffTarget(ctx, tenantID, setStatusRoles, "Changing an organization's status")
-	if err != nil {
-		return TenantView{}, err
-	}
-	if reason, err = validReason(reason); err != nil {
-		return TenantView{}, err
-	}
-	if !rules.ValidStatus(to) {
-		return TenantView{}, errs.Invalid("status", "use one of the TenantStatus values")
-	}
-	if err := auth.RequireFresh(ctx); err != nil {
-		return TenantView{}, err
-	}
-	t, err := s.transition(ctx, tenantID, transitionRequest{
-		to: to, actor: actorOf(p), reason: reason, auditAction: AuditSetStatus,
-	})
-	if err != nil {
-		return TenantView{}, fmt.Errorf("set status of tenant %s: %w", tenantID, err)
-	}
-	v.Tenant = t
-	return v, nil
-}
 
 // ExtendTrial is the staff operation extendTrial (platform roles super_admin and sales): it sets
 // the trial's end of a tenant in trial, or reopens the trial of a trial_expired tenant.
@@ -350,13 +336,13 @@ func (s *Service) ExtendTrial(ctx context.Context, tenantID string, trialEndsAt 
 		return TenantView{}, err
 	}
 	t, err := s.transition(ctx, tenantID, transitionRequest{
-		to: rules.StatusTrial, trialEndsAt: end, actor: actorOf(p), reason: reason, auditAction: AuditExtendTrial,
-		guard: func(t Tenant) (rules.Status, string, error) {
+		to: rules.StatusTrial, trialEndsAt: end, actor: actorOf(p), cause: CauseStaff, reason: reason, auditAction: AuditExtendTrial,
+		guard: func(t Tenant, _ *transitionRequest) error {
 			if t.Status != rules.StatusTrial && t.Status != rules.StatusTrialExpired {
-				return "", "", errs.Detail(errs.ErrInvalidTransition,
+				return errs.Detail(errs.ErrInvalidTransition,
 					"only a trial can be extended, and this organization is %s; use setTenantStatus to change its status", enum(t.Status))
 			}
-			return "", "", nil
+			return nil
 		},
 	})
 	if err != nil {

@@ -20,12 +20,13 @@ import (
 // tenancy.Transitions so that a slip in the code's table fails here.
 var issueTable = map[rules.Status][]rules.Status{
 	rules.StatusProvisioning: {rules.StatusTrial, rules.StatusActive, rules.StatusCancelled},
-	rules.StatusTrial:        {rules.StatusTrialExpired, rules.StatusActive, rules.StatusPastDue, rules.StatusCancelled},
-	rules.StatusTrialExpired: {rules.StatusTrial, rules.StatusActive, rules.StatusCancelled},
+	rules.StatusTrial:        {rules.StatusTrialExpired, rules.StatusActive, rules.StatusPastDue, rules.StatusSuspended, rules.StatusCancelled},
+	rules.StatusTrialExpired: {rules.StatusTrial, rules.StatusActive, rules.StatusSuspended, rules.StatusCancelled},
 	rules.StatusActive:       {rules.StatusPastDue, rules.StatusSuspended, rules.StatusCancelled},
 	rules.StatusPastDue:      {rules.StatusActive, rules.StatusSuspended, rules.StatusCancelled},
-	rules.StatusSuspended:    {rules.StatusActive, rules.StatusCancelled},
-	rules.StatusCancelled:    {},
+	// Suspended by staff or billing; a lift goes back wherever billing and the trial clock say.
+	rules.StatusSuspended: {rules.StatusTrial, rules.StatusTrialExpired, rules.StatusActive, rules.StatusPastDue, rules.StatusCancelled},
+	rules.StatusCancelled: {},
 }
 
 func allowedByIssue(from, to rules.Status) bool {
@@ -189,7 +190,7 @@ func TestSetStatusAuthorization(t *testing.T) {
 	// A move to trial whose end has passed is refused: the job would expire it again at once.
 	f2 := testenv.UniqueID("auth-")
 	f.seed(t, tenantSeed{id: f2, status: rules.StatusTrialExpired, trialEndsAt: now.Add(-time.Hour)})
-	_, err := f.svc.SetStatus(as(testenv.UniqueID("s-"), auth.PlatformSupport), f2, rules.StatusTrial, "reopen please")
+	_, err := f.svc.SetStatus(as(testenv.UniqueID("s-"), auth.PlatformSuperAdmin), f2, rules.StatusTrial, "reopen please")
 	wantErr(t, "trial_expired → trial with the end in the past", err, errs.ErrInvalidTransition)
 	if !strings.Contains(err.Error(), "extendTrial") {
 		t.Errorf("message %q should point to extendTrial", err)

@@ -39,9 +39,51 @@ type Tenant struct {
 	ContractSigned bool
 	// Contract is the signed contract's terms; nil for a tenant without one.
 	Contract *Contract
+	// StatusCause says who put the tenant in its status, so that one cause cannot undo another:
+	// billing events never lift a staff suspension (see HeldByStaff).
+	StatusCause Cause
+	// BillingStatus is the status billing (the Stripe events) last asked for, also while a staff
+	// suspension holds the tenant elsewhere; "" until billing has spoken. Lifting the suspension
+	// restores it (see RestoredStatus).
+	BillingStatus rules.Status
 	// PendingExpiryFloor is at or before the expiry of every pending invitation (zero: unknown).
 	// Until it passes, no pending invitation can have expired and PendingInvitations is exact.
 	PendingExpiryFloor time.Time
+}
+
+// Cause is who put a tenant in its status.
+type Cause string
+
+// Causes. A tenant provisioned and never moved has "" (signup).
+const (
+	CauseSignup     Cause = ""
+	CauseBilling    Cause = "billing"     // a Stripe event
+	CauseStaff      Cause = "staff"       // setTenantStatus, extendTrial, a contract conversion
+	CauseTrialClock Cause = "trial_clock" // expire-trials recording the trial's end
+)
+
+// HeldByStaff reports whether t is in a staff suspension, which only staff lift: billing events
+// are recorded (BillingStatus) but move nothing.
+func (t Tenant) HeldByStaff() bool {
+	return t.Status == rules.StatusSuspended && t.StatusCause == CauseStaff
+}
+
+// RestoredStatus is where lifting a staff suspension takes t at now: the status billing last
+// asked for, or, where billing has said nothing that settles it (no word yet, or a trialing
+// subscription), the trial clock's: trial while it runs; once it has ended, active with a
+// signed contract and trial_expired without.
+func (t Tenant) RestoredStatus(now time.Time) rules.Status {
+	switch t.BillingStatus {
+	case rules.StatusActive, rules.StatusPastDue, rules.StatusSuspended, rules.StatusCancelled:
+		return t.BillingStatus
+	}
+	switch {
+	case t.TrialEndsAt.After(now):
+		return rules.StatusTrial
+	case t.Contract != nil:
+		return rules.StatusActive
+	}
+	return rules.StatusTrialExpired
 }
 
 // Contract is the terms of a signed sales contract, kept at tenants/{id}.contract (on the tenant
@@ -175,3 +217,16 @@ type Membership struct {
 // ErrConflict is what a Store returns when a create-only write met an existing document. It is
 // not a contract error: the domain decides what the conflict means.
 var ErrConflict = errors.New("tenancy: a document to create already exists")
+
+// State is what access to t depends on, for rules.Check through rules.TenantState.Effective.
+func (t Tenant) State() rules.TenantState {
+	return rules.TenantState{
+		Status: t.Status,
+		Times:  map[string]time.Time{rules.FieldTrialEndsAt: t.TrialEndsAt},
+		Has:    map[string]bool{rules.FieldContract: t.Contract != nil},
+	}
+}
+
+// AccessStatus is the status whose access applies to t at now: a trial whose end has passed is
+// read-only at once, as in firestore.rules, before expire-trials records the change.
+func (t Tenant) AccessStatus(now time.Time) rules.Status { return t.State().Effective(now) }
