@@ -20,24 +20,19 @@ const JobExpireInvitations = "expire-invitations"
 // membersWiring is the members domain with its three signup entry points' adapters.
 type membersWiring struct {
 	svc      *members.Service
-	blocking *identity.Blocking
+	blocking *identity.Blocking // nil when not served
 	lazy     *identity.Lazy
 }
 
 // wireMembers builds the members domain on the tenant domain and its rate limiters (in memory,
 // per replica, like provisioning's), and the identity adapters of the signup logic.
-func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk clock.Clock, kick *outboxKicker) membersWiring {
+func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk clock.Clock, kick *outboxKicker, idw identityWiring) membersWiring {
 	svc := members.NewService(kickingMembersStore{st.MembersStore(), kick}, ten, clk, members.Limits{
 		PerInviter:    ratelimit.NewKeyed(cfg.InviteInterval, cfg.InviteBurst, clk.Now),
 		PerTenant:     ratelimit.NewKeyed(cfg.TenantInviteInterval, cfg.TenantInviteBurst, clk.Now),
 		PerInvitation: ratelimit.NewKeyed(cfg.ResendInterval, cfg.ResendBurst, clk.Now),
 	}, members.Config{DefaultExpiryDays: cfg.InvitationExpiryDays, MaxBatch: cfg.InviteBatchMax})
-	blocking := identity.NewBlocking(identity.BlockingConfig{
-		Project:   cfg.Project,
-		Audiences: cfg.BlockingAudiences(),
-		// Only with the Auth emulator, which production refuses at start (config.Validate).
-		Emulator: cfg.AuthEmulatorHost != "",
-	}, svc)
+	blocking := idw.blocking(cfg, svc)
 	return membersWiring{svc: svc, blocking: blocking, lazy: identity.NewLazy(svc)}
 }
 

@@ -91,7 +91,8 @@ type Config struct {
 
 	// Members (config/members.go): invitation rate limits (a burst, then one per interval, per
 	// inviter and per tenant; resends per invitation), the default invitation lifetime, the batch
-	// size of inviteMembers, and what the blocking functions accept as their JWT audience.
+	// size of inviteMembers, and the base URL under which Identity Platform calls the blocking
+	// functions (config/identity.go).
 	InviteBurst          int           `env:"TENANTRY_INVITE_BURST" envDefault:"50"`
 	InviteInterval       time.Duration `env:"TENANTRY_INVITE_INTERVAL" envDefault:"2s"`
 	TenantInviteBurst    int           `env:"TENANTRY_TENANT_INVITE_BURST" envDefault:"200"`
@@ -101,6 +102,10 @@ type Config struct {
 	InvitationExpiryDays int           `env:"TENANTRY_INVITATION_EXPIRY_DAYS" envDefault:"7"`
 	InviteBatchMax       int           `env:"TENANTRY_INVITE_BATCH_MAX" envDefault:"100"`
 	PublicURL            string        `env:"TENANTRY_PUBLIC_URL"`
+
+	// StaffDomains, when set, are the only email domains whose accounts a platform role gives
+	// power to (config/identity.go).
+	StaffDomains []string `env:"TENANTRY_STAFF_DOMAINS" envSeparator:","`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -177,6 +182,7 @@ func (c Config) Validate() error {
 	}
 	problems = append(problems, c.validateBackground()...)
 	problems = append(problems, c.validateMembers()...)
+	problems = append(problems, c.validateIdentity()...)
 	problems = append(problems, c.validateBilling()...)
 	return errors.Join(problems...)
 }
