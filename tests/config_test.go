@@ -134,7 +134,7 @@ func TestServeRefusesEmulatorsInProduction(t *testing.T) {
 				k, _, _ := strings.Cut(kv, "=")
 				switch k {
 				case "FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT",
-					"TENANTRY_ENV", "PORT", "HOST", "TENANTRY_PUBLIC_URL":
+					"TENANTRY_ENV", "PORT", "HOST", "TENANTRY_PUBLIC_URL", "STRIPE_API_URL":
 					continue
 				}
 				env = append(env, kv)
