@@ -121,21 +121,26 @@ func TestServeRefusesEmulatorsInProduction(t *testing.T) {
 	t.Parallel()
 	bin := tenantryBinary(t)
 
-	for _, name := range []string{"FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST"} {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct{ name, set, want string }{
+		{"FIRESTORE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST=127.0.0.1:8181", "unset FIRESTORE_EMULATOR_HOST"},
+		{"FIREBASE_AUTH_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:8181", "unset FIREBASE_AUTH_EMULATOR_HOST"},
+		// The blocking functions' event tokens are addressed to URLs under it.
+		{"no TENANTRY_PUBLIC_URL", "TENANTRY_PUBLIC_URL=", "TENANTRY_PUBLIC_URL is unset"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			var env []string
 			for _, kv := range os.Environ() {
 				k, _, _ := strings.Cut(kv, "=")
 				switch k {
 				case "FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT",
-					"TENANTRY_ENV", "PORT", "HOST":
+					"TENANTRY_ENV", "PORT", "HOST", "TENANTRY_PUBLIC_URL", "STRIPE_API_URL":
 					continue
 				}
 				env = append(env, kv)
 			}
-			env = append(env, "TENANTRY_ENV=production", "GOOGLE_CLOUD_PROJECT=acme-prod",
-				name+"=127.0.0.1:8181", "HOST=127.0.0.1", "PORT="+strconv.Itoa(freePort(t)))
+			env = append(env, "TENANTRY_ENV=production", "GOOGLE_CLOUD_PROJECT=acme-prod", "TENANTRY_PUBLIC_URL=https://api.acme.example",
+				c.set, "HOST=127.0.0.1", "PORT="+strconv.Itoa(freePort(t)))
 
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -158,9 +163,8 @@ func TestServeRefusesEmulatorsInProduction(t *testing.T) {
 			if took > 5*time.Second {
 				t.Errorf("tenantry serve took %s to refuse, want a few seconds at most", took)
 			}
-			msg := stderr.String()
-			if !strings.Contains(msg, name) || !strings.Contains(msg, "unset "+name) {
-				t.Errorf("stderr does not name %s and tell to unset it:\n%s", name, msg)
+			if msg := stderr.String(); !strings.Contains(msg, c.want) {
+				t.Errorf("stderr does not say %q:\n%s", c.want, msg)
 			}
 		})
 	}

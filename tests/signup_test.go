@@ -208,22 +208,26 @@ func postBlocking(t testing.TB, s *testServer, event, jwt string) (int, string) 
 	return resp.StatusCode, string(b)
 }
 
+// In emulator mode an event is unsigned, so anyone on the machine could post one: the server acts
+// only on what the Auth emulator confirms (the user exists with that uid and email; its record
+// says whether the email is verified).
 func TestBlockingFunctionEvents(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
 	owner, tenantID := ownerAndTenant(t, s)
+	setTenant(t, tenantID, map[string]any{"seatCap": 10, "planId": "pro"})
 	email := freshEmail("evt")
 	s.mustInvite(t, owner.IDToken, tenantID, email, "MEMBER")
-	uid := testenv.UniqueID("uid")
+	u := verifiedUser(t, email) // created with the Admin SDK: no blocking function ran
 	now := time.Now()
 
 	t.Run("a replayed event changes nothing", func(t *testing.T) {
-		jwt := unsignedJWT(blockingEvent(s.URL, "beforeCreate", uid, email, true, now))
+		jwt := unsignedJWT(blockingEvent(s.URL, "beforeSignIn", u.UID, email, true, now))
 		for i := range 3 {
-			if st, body := postBlocking(t, s, "beforeCreate", jwt); st != http.StatusOK || strings.TrimSpace(body) != "{}" {
+			if st, body := postBlocking(t, s, "beforeSignIn", jwt); st != http.StatusOK || strings.TrimSpace(body) != "{}" {
 				t.Fatalf("delivery %d: HTTP %d %s, want 200 {}", i, st, body)
 			}
-			if r := memberRole(t, tenantID, uid); r != "member" {
+			if r := memberRole(t, tenantID, u.UID); r != "member" {
 				t.Fatalf("delivery %d: role %q", i, r)
 			}
 			if seats, pending := counters(t, tenantID); seats != 2 || pending != 0 {
@@ -237,20 +241,25 @@ func TestBlockingFunctionEvents(t *testing.T) {
 		status int
 	}{
 		{"a signed token is refused in emulator mode", func() string {
-			j := unsignedJWT(blockingEvent(s.URL, "beforeCreate", uid, email, true, now))
+			j := unsignedJWT(blockingEvent(s.URL, "beforeCreate", u.UID, email, true, now))
 			h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
 			return h + j[strings.Index(j, "."):] + "c2lnbmF0dXJl"
 		}, http.StatusUnauthorized},
 		{"another issuer", func() string {
-			c := blockingEvent(s.URL, "beforeCreate", uid, email, true, now)
+			c := blockingEvent(s.URL, "beforeCreate", u.UID, email, true, now)
 			c["iss"] = "https://securetoken.google.com/another-project"
 			return unsignedJWT(c)
 		}, http.StatusUnauthorized},
 		{"an expired event", func() string {
-			return unsignedJWT(blockingEvent(s.URL, "beforeCreate", uid, email, true, now.Add(-time.Hour)))
+			return unsignedJWT(blockingEvent(s.URL, "beforeCreate", u.UID, email, true, now.Add(-time.Hour)))
 		}, http.StatusUnauthorized},
 		{"an event for another endpoint", func() string {
-			return unsignedJWT(blockingEvent(s.URL, "beforeSignIn", uid, email, true, now))
+			return unsignedJWT(blockingEvent(s.URL, "beforeSignIn", u.UID, email, true, now))
+		}, http.StatusUnauthorized},
+		{"a subject other than the user", func() string {
+			c := blockingEvent(s.URL, "beforeCreate", u.UID, email, true, now)
+			c["sub"] = testenv.UniqueID("uid")
+			return unsignedJWT(c)
 		}, http.StatusUnauthorized},
 		{"a body without a token", func() string { return "" }, http.StatusBadRequest},
 	} {
@@ -260,15 +269,31 @@ func TestBlockingFunctionEvents(t *testing.T) {
 			}
 		})
 	}
-	t.Run("an event with an unverified email accepts nothing", func(t *testing.T) {
-		other := freshEmail("unverified")
-		s.mustInvite(t, owner.IDToken, tenantID, other, "ADMIN")
-		someone := testenv.UniqueID("uid")
-		if st, _ := postBlocking(t, s, "beforeCreate", unsignedJWT(blockingEvent(s.URL, "beforeCreate", someone, other, false, now))); st != http.StatusOK {
-			t.Errorf("HTTP %d, want 200: the signup itself goes on", st)
+	t.Run("forged events accept nothing", func(t *testing.T) {
+		forged := freshEmail("forged")
+		s.mustInvite(t, owner.IDToken, tenantID, forged, "ADMIN")
+		unverified := emulators(t).NewUser(t, testenv.UserOptions{Email: forged})
+		someoneElse := verifiedUser(t, "")
+		nobody := testenv.UniqueID("uid")
+		for _, f := range []struct {
+			name, event, uid, email string
+			status                  int
+		}{
+			{"a user the Auth emulator does not have", "beforeSignIn", nobody, forged, http.StatusUnauthorized},
+			{"a beforeCreate before the user exists (beforeSignIn acts)", "beforeCreate", nobody, forged, http.StatusOK},
+			{"another user's address", "beforeSignIn", someoneElse.UID, forged, http.StatusUnauthorized},
+			{"a verified flag the user does not have", "beforeSignIn", unverified.UID, forged, http.StatusOK},
+		} {
+			st, body := postBlocking(t, s, f.event, unsignedJWT(blockingEvent(s.URL, f.event, f.uid, f.email, true, now)))
+			if st != f.status {
+				t.Errorf("%s: HTTP %d %s, want %d", f.name, st, body, f.status)
+			}
+			if r := memberRole(t, tenantID, f.uid); r != "" {
+				t.Errorf("%s: joined as %s", f.name, r)
+			}
 		}
-		if r := memberRole(t, tenantID, someone); r != "" {
-			t.Errorf("an unverified address joined as %s", r)
+		if _, pending := counters(t, tenantID); pending != 1 {
+			t.Errorf("pendingInvitations %d, want the forged address's invitation still pending", pending)
 		}
 	})
 }

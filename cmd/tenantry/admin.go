@@ -32,7 +32,9 @@ ROLE is one of super_admin, sales, support (the GraphQL spelling SUPER_ADMIN, SA
   super_admin  everything
 
 The role is the Firebase custom claim platformRole; the user's other claims are kept. The user's
-refresh tokens are revoked so the change applies at once: they must sign in again.
+refresh tokens are revoked so the change applies at once: they must sign in again. A role is
+granted only to an account whose email address is verified and, when TENANTRY_STAFF_DOMAINS is
+set, at one of those domains; the server ignores it on any other account.
 
 reindex-search writes the staff search tokens (tenants(filter: {search})) of every tenant that
 lacks them or has stale ones, e.g. tenants provisioned before staff search existed, into the
@@ -41,9 +43,6 @@ versions kept on the tenant document, which every member can read (createdBy, se
 contract.reference, contract.provisionedBy), into that record: run it once after upgrading. It is
 safe to run again and next to live traffic.
 `
-
-// platformClaim is the custom claim the server reads the platform role from (server/authn.go).
-const platformClaim = "platformRole"
 
 // authAdmin is the part of the Firebase Admin SDK's Auth client the admin commands use.
 type authAdmin interface {
@@ -118,7 +117,12 @@ func adminCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tenantry: initialise Firebase Auth: %v (check credentials, or FIREBASE_AUTH_EMULATOR_HOST locally)\n", err)
 		return 1
 	}
-	if err := setPlatformRole(ctx, client, email, role, stdout); err != nil {
+	staff, err := cfg.StaffPolicy()
+	if err != nil { // config.Validate has checked it already
+		fmt.Fprintf(stderr, "tenantry: TENANTRY_STAFF_DOMAINS: %v\n", err)
+		return 2
+	}
+	if err := setPlatformRole(ctx, client, staff, email, role, stdout); err != nil {
 		fmt.Fprintf(stderr, "tenantry admin %s: %v\n", sub, err)
 		return 1
 	}
@@ -127,7 +131,7 @@ func adminCmd(args []string, stdout, stderr io.Writer) int {
 
 // reindexSearch runs tenancy.ReindexSearch with the app's wiring, printing progress.
 func reindexSearch(stdout, stderr io.Writer) int {
-	return withApp(stderr, func(ctx context.Context, _ config.Config, a *app.App) int {
+	return withApp(stderr, nil, func(ctx context.Context, _ config.Config, a *app.App) int {
 		return reindexWith(ctx, a, stdout, stderr)
 	})
 }
@@ -155,8 +159,10 @@ var errNoSuchUser = errors.New("no such user")
 // setPlatformRole sets (role != "") or removes (role == "") the platformRole claim of the user
 // with email, keeping their other claims, then revokes their refresh tokens: a custom claim
 // reaches the ID token only when a new one is issued, and revoking both forces that and ends
-// the old role at once (the server checks staff tokens for revocation on every request).
-func setPlatformRole(ctx context.Context, client authAdmin, email string, role auth.PlatformRole, out io.Writer) error {
+// the old role at once (the server checks staff tokens for revocation on every request). A role
+// is granted only to an account the staff policy admits, as the server would (removing one always
+// works).
+func setPlatformRole(ctx context.Context, client authAdmin, staff auth.StaffPolicy, email string, role auth.PlatformRole, out io.Writer) error {
 	u, err := client.GetUserByEmail(ctx, email)
 	if err != nil {
 		if fbauth.IsUserNotFound(err) {
@@ -164,15 +170,20 @@ func setPlatformRole(ctx context.Context, client authAdmin, email string, role a
 		}
 		return fmt.Errorf("look up %s: %w", email, err)
 	}
+	if role != auth.PlatformNone {
+		if err := admitStaff(staff, u); err != nil {
+			return err
+		}
+	}
 	claims := maps.Clone(u.CustomClaims)
 	if claims == nil {
 		claims = map[string]any{}
 	}
 	prev := auth.PlatformNone
-	if s, ok := claims[platformClaim].(string); ok {
+	if s, ok := claims[auth.PlatformRoleClaim].(string); ok {
 		prev = auth.ParsePlatformRole(s)
 	}
-	if _, present := claims[platformClaim]; !present && role == auth.PlatformNone {
+	if _, present := claims[auth.PlatformRoleClaim]; !present && role == auth.PlatformNone {
 		fmt.Fprintf(out, "%s (uid %s) has no platform role; nothing changed.\n", email, u.UID)
 		return nil
 	}
@@ -181,9 +192,9 @@ func setPlatformRole(ctx context.Context, client authAdmin, email string, role a
 		return nil
 	}
 	if role == auth.PlatformNone {
-		delete(claims, platformClaim)
+		delete(claims, auth.PlatformRoleClaim)
 	} else {
-		claims[platformClaim] = string(role)
+		claims[auth.PlatformRoleClaim] = string(role)
 	}
 	if err := client.SetCustomUserClaims(ctx, u.UID, claims); err != nil {
 		return fmt.Errorf("set the custom claims of %s: %w; nothing changed, run the command again", email, err)
@@ -200,6 +211,22 @@ func setPlatformRole(ctx context.Context, client authAdmin, email string, role a
 		return fmt.Errorf("the claim is set, but revoking the refresh tokens of %s failed: %w; run the command again so the change applies at once (until then it applies when their ID token is renewed, within an hour)", email, err)
 	}
 	fmt.Fprintf(out, "Revoked their refresh tokens, so the change applies now: %s must sign in again (in the playground, sign in and paste the new ID token) to get a token that carries it.\n", email)
+	return nil
+}
+
+// errNotAdmitted says the account may not hold a platform role.
+var errNotAdmitted = errors.New("refused")
+
+// admitStaff explains, with what to do next, why the staff policy refuses u a platform role.
+func admitStaff(staff auth.StaffPolicy, u *fbauth.UserRecord) error {
+	switch err := staff.Admit(u.Email, u.EmailVerified); {
+	case errors.Is(err, auth.ErrStaffEmailUnverified):
+		return fmt.Errorf("%w: %s (uid %s) has not verified their email address, and a platform role needs a verified one (anyone can sign up with any address); ask them to verify it (the link in the verification email, or sign in with Google), then run this command again; nothing changed", errNotAdmitted, u.Email, u.UID)
+	case errors.Is(err, auth.ErrStaffDomain):
+		return fmt.Errorf("%w: %s is not at a staff domain (TENANTRY_STAFF_DOMAINS: %s); grant the role to their account at one of those domains; nothing changed", errNotAdmitted, u.Email, strings.Join(staff.Domains(), ", "))
+	case err != nil:
+		return fmt.Errorf("%w: %v; nothing changed", errNotAdmitted, err)
+	}
 	return nil
 }
 

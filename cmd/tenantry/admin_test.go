@@ -10,6 +10,7 @@ import (
 
 	fbauth "firebase.google.com/go/v4/auth"
 
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
@@ -40,7 +41,7 @@ func TestAdminPlatformRoleCommands(t *testing.T) {
 	if !strings.Contains(out, "Granted the platform role sales to "+u.Email) || !strings.Contains(out, "must sign in again") {
 		t.Errorf("grant printed %q; want what was done and that the user must sign in again", out)
 	}
-	if c := claims(); c["platformRole"] != "sales" || c["beta"] != true {
+	if c := claims(); c[auth.PlatformRoleClaim] != "sales" || c["beta"] != true {
 		t.Errorf("claims after grant = %v, want platformRole sales and beta kept", c)
 	}
 	if _, err := ac.VerifyIDTokenAndCheckRevoked(ctx, u.IDToken); !fbauth.IsIDTokenRevoked(err) {
@@ -48,7 +49,7 @@ func TestAdminPlatformRoleCommands(t *testing.T) {
 	}
 	fresh := env.SignIn(t, u.Email, u.Password)
 	tok, err := ac.VerifyIDTokenAndCheckRevoked(ctx, fresh)
-	if err != nil || tok.Claims["platformRole"] != "sales" {
+	if err != nil || tok.Claims[auth.PlatformRoleClaim] != "sales" {
 		t.Fatalf("a new sign-in: %v, claims %v; want a valid token with platformRole sales", err, tok)
 	}
 
@@ -68,7 +69,7 @@ func TestAdminPlatformRoleCommands(t *testing.T) {
 	if !strings.Contains(out, "Removed the platform role sales from "+u.Email) || !strings.Contains(out, "must sign in again") {
 		t.Errorf("revoke printed %q", out)
 	}
-	if c := claims(); c["platformRole"] != nil || c["beta"] != true {
+	if c := claims(); c[auth.PlatformRoleClaim] != nil || c["beta"] != true {
 		t.Errorf("claims after revoke = %v, want no platformRole and beta kept", c)
 	}
 	if _, err := ac.VerifyIDTokenAndCheckRevoked(ctx, fresh); !fbauth.IsIDTokenRevoked(err) {
@@ -97,8 +98,53 @@ func TestAdminPlatformRoleCommands(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", tc.name, code, errOut, tc.code, tc.want)
 		}
 	}
-	if c := claims(); c["platformRole"] != nil {
+	if c := claims(); c[auth.PlatformRoleClaim] != nil {
 		t.Errorf("a refused command changed the claims: %v", c)
+	}
+}
+
+// A platform role goes only to an account the server would honour it on: a verified email address
+// and, with TENANTRY_STAFF_DOMAINS, one at a staff domain. The refusal says what to do next and
+// changes nothing.
+func TestAdminGrantNeedsAVerifiedStaffAccount(t *testing.T) {
+	env := testenv.Require(t)
+	t.Setenv("TENANTRY_LOG_LEVEL", "error")
+	ctx := context.Background()
+	unverified := env.NewUser(t, testenv.UserOptions{Claims: map[string]any{"beta": true}})
+	outsider := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	insider := env.NewUser(t, testenv.UserOptions{EmailVerified: true, Email: testenv.UniqueID("staff-") + "@acme.test"})
+	role := func(u testenv.User) any {
+		t.Helper()
+		rec, err := env.Auth(t).GetUser(ctx, u.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.CustomClaims[auth.PlatformRoleClaim]
+	}
+
+	code, _, errOut := runCLI("admin", "grant-platform-role", "--email", unverified.Email, "--role", "support")
+	if code != 1 || !strings.Contains(errOut, "has not verified their email address") || !strings.Contains(errOut, "ask them to verify it") {
+		t.Errorf("unverified account: exit %d, stderr %q; want exit 1 saying to verify the address first", code, errOut)
+	}
+	if r := role(unverified); r != nil {
+		t.Errorf("the unverified account got platformRole %v", r)
+	}
+
+	t.Setenv("TENANTRY_STAFF_DOMAINS", "acme.test, ACME.example")
+	code, _, errOut = runCLI("admin", "grant-platform-role", "--email", outsider.Email, "--role", "sales")
+	if code != 1 || !strings.Contains(errOut, "is not at a staff domain (TENANTRY_STAFF_DOMAINS: acme.test, acme.example)") {
+		t.Errorf("outside the staff domains: exit %d, stderr %q", code, errOut)
+	}
+	if r := role(outsider); r != nil {
+		t.Errorf("the account outside the staff domains got platformRole %v", r)
+	}
+	if code, out, errOut := runCLI("admin", "grant-platform-role", "--email", insider.Email, "--role", "sales"); code != 0 || role(insider) != "sales" {
+		t.Errorf("at a staff domain: exit %d, %q %q, platformRole %v", code, out, errOut, role(insider))
+	}
+
+	t.Setenv("TENANTRY_STAFF_DOMAINS", "not a domain")
+	if code, _, errOut := runCLI("admin", "grant-platform-role", "--email", insider.Email, "--role", "support"); code != 2 || !strings.Contains(errOut, "TENANTRY_STAFF_DOMAINS") {
+		t.Errorf("a bad TENANTRY_STAFF_DOMAINS: exit %d, stderr %q; want exit 2 naming it", code, errOut)
 	}
 }
 

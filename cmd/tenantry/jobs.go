@@ -60,7 +60,7 @@ func jobsCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	return withApp(stderr, func(ctx context.Context, cfg config.Config, a *app.App) int {
+	return withApp(stderr, nil, func(ctx context.Context, cfg config.Config, a *app.App) int {
 		switch sub {
 		case "list":
 			for _, j := range a.Jobs.List() {

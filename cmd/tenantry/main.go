@@ -79,13 +79,19 @@ func load(stderr io.Writer) (config.Config, bool) {
 	return cfg, true
 }
 
-// withApp loads the configuration, wires Tenantry and runs f with a context that SIGTERM and
-// SIGINT cancel. It returns f's exit code, 2 for an invalid configuration, or 1 when the wiring
-// fails; every command that needs the app starts through it.
-func withApp(stderr io.Writer, f func(ctx context.Context, cfg config.Config, a *app.App) int) int {
+// withApp loads the configuration, checks it with check too (if not nil), wires Tenantry and runs
+// f with a context that SIGTERM and SIGINT cancel. It returns f's exit code, 2 for an invalid
+// configuration, or 1 when the wiring fails; every command that needs the app starts through it.
+func withApp(stderr io.Writer, check func(config.Config) error, f func(ctx context.Context, cfg config.Config, a *app.App) int) int {
 	cfg, ok := load(stderr)
 	if !ok {
 		return 2
+	}
+	if check != nil {
+		if err := check(cfg); err != nil {
+			fmt.Fprintf(stderr, "tenantry: the configuration is invalid:\n%v\n", err)
+			return 2
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -99,7 +105,7 @@ func withApp(stderr io.Writer, f func(ctx context.Context, cfg config.Config, a 
 }
 
 func serve(stderr io.Writer) int {
-	return withApp(stderr, func(ctx context.Context, cfg config.Config, a *app.App) int { return serveApp(ctx, cfg, a, stderr) })
+	return withApp(stderr, config.Config.ValidateServe, func(ctx context.Context, cfg config.Config, a *app.App) int { return serveApp(ctx, cfg, a, stderr) })
 }
 
 func serveApp(ctx context.Context, cfg config.Config, a *app.App, stderr io.Writer) int {
@@ -125,6 +131,9 @@ func serveApp(ctx context.Context, cfg config.Config, a *app.App, stderr io.Writ
 		return 2
 	}
 	slog.Info("tenantry listening", "addr", "http://"+ln.Addr().String(), "config", cfg)
+	if !cfg.BlockingFunctionsServed() {
+		slog.Warn("the blocking functions /auth/beforeCreate and /auth/beforeSignIn are not served: set TENANTRY_PUBLIC_URL to the base URL Identity Platform calls, so their event tokens can be verified")
+	}
 	rc := 0
 	if err := server.Serve(ctx, srv, ln, cfg.ShutdownTimeout); err != nil {
 		slog.Error("server stopped with an error", "error", err.Error())

@@ -37,6 +37,9 @@ type Options struct {
 	Logger *slog.Logger  // non-nil: becomes the process's default logger
 	// DispatcherOwner names this process's outbox dispatcher in leases; "": host-pid-random.
 	DispatcherOwner string
+	// GoogleCertsURL replaces Google's securetoken certificates (identity.GoogleCertsURL), which
+	// sign ID tokens and blocking events, so tests can verify production-mode tokens they sign.
+	GoogleCertsURL string
 }
 
 // App is a wired Tenantry.
@@ -55,7 +58,7 @@ type App struct {
 
 // New wires Tenantry. The Firebase SDKs read FIRESTORE_EMULATOR_HOST and
 // FIREBASE_AUTH_EMULATOR_HOST from the environment themselves; config.Validate has already
-// refused them in production.
+// refused them in production. Whom the server trusts follows cfg (wireIdentity).
 func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -74,6 +77,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	authClient, err := fb.Auth(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("initialise Firebase Auth: %w (check credentials, or FIREBASE_AUTH_EMULATOR_HOST locally)", err)
+	}
+	idw, err := wireIdentity(cfg, authClient, opts)
+	if err != nil {
+		return nil, err
 	}
 	fs, err := firestore.NewClient(ctx, cfg.Project)
 	if err != nil {
@@ -94,7 +101,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	svc := tenancy.NewService(kickingStore{st, kick}, catalog, clk, limiter, tenancy.Config{IdempotencyRetention: cfg.IdempotencyRetention}, svcOpts...)
 
 	metrics := server.NewMetrics()
-	mw := wireMembers(cfg, st, svc, clk, kick)
+	mw := wireMembers(cfg, st, svc, clk, kick, idw)
 	bill, err := wireBilling(cfg, st, svc, catalog, clk)
 	if err != nil {
 		_ = fs.Close()
@@ -108,8 +115,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: svc, Membership: mw.svc, Billing: bill}})
 	handler := server.NewHandler(server.Deps{
 		Schema:       schema,
-		Verifier:     authClient,
-		AuthEmulator: cfg.AuthEmulatorHost != "",
+		Verifier:     idw.verifier,
+		AuthEmulator: idw.emulator,
+		Staff:        idw.staff,
 		Ready:        st.Ping,
 		Metrics:      metrics,
 		GraphQL: server.GraphQLOptions{
@@ -122,8 +130,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		},
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		AllowedOrigin: originAllowList(cfg.AllowedOrigins),
-		BeforeCreate:  mw.blocking.Handler(identity.BeforeCreate),
-		BeforeSignIn:  mw.blocking.Handler(identity.BeforeSignIn),
+		BeforeCreate:  blockingHandler(mw.blocking, identity.BeforeCreate),
+		BeforeSignIn:  blockingHandler(mw.blocking, identity.BeforeSignIn),
 		Signup:        mw.lazy.Ensure,
 		StripeWebhook: webhook,
 	})

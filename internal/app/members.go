@@ -20,14 +20,14 @@ const JobExpireInvitations = "expire-invitations"
 // membersWiring is the members domain with its three signup entry points' adapters.
 type membersWiring struct {
 	svc      *members.Service
-	blocking *identity.Blocking
+	blocking *identity.Blocking // nil when not served
 	lazy     *identity.Lazy
 }
 
 // wireMembers builds the members domain on the tenant domain and its rate limiters (in memory,
 // per replica, like provisioning's; the limit per address is kept in Firestore by the domain),
 // and the identity adapters of the signup logic.
-func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk clock.Clock, kick *outboxKicker) membersWiring {
+func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk clock.Clock, kick *outboxKicker, idw identityWiring) membersWiring {
 	svc := members.NewService(kickingMembersStore{st.MembersStore(), kick}, ten, clk, members.Limits{
 		PerInviter:    ratelimit.NewKeyed(cfg.InviteInterval, cfg.InviteBurst, clk.Now),
 		PerTenant:     ratelimit.NewKeyed(cfg.TenantInviteInterval, cfg.TenantInviteBurst, clk.Now),
@@ -36,12 +36,7 @@ func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk c
 		DefaultExpiryDays: cfg.InvitationExpiryDays, MaxBatch: cfg.InviteBatchMax,
 		AddressLimit: cfg.InviteAddressLimit, AddressWindow: cfg.InviteAddressWindow,
 	})
-	blocking := identity.NewBlocking(identity.BlockingConfig{
-		Project:   cfg.Project,
-		Audiences: cfg.BlockingAudiences(),
-		// Only with the Auth emulator, which production refuses at start (config.Validate).
-		Emulator: cfg.AuthEmulatorHost != "",
-	}, svc)
+	blocking := idw.blocking(cfg, svc)
 	return membersWiring{svc: svc, blocking: blocking, lazy: identity.NewLazy(svc)}
 }
 

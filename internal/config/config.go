@@ -91,9 +91,9 @@ type Config struct {
 
 	// Members (config/members.go): limits on invitation emails (per inviter and per tenant a
 	// burst, then one per interval; resends per invitation; emails per address and tenant per
-	// window, kept in Firestore), the default invitation lifetime, the batch size of
-	// inviteMembers, and what the blocking functions accept as their JWT audience. The burst per
-	// inviter matches the largest batch, so one full inviteMembers call fits.
+	// window, kept in Firestore), the default invitation lifetime and the batch size of
+	// inviteMembers. The burst per inviter matches the largest batch, so one full inviteMembers
+	// call fits. The blocking functions' base URL is in config/identity.go.
 	InviteBurst          int           `env:"TENANTRY_INVITE_BURST" envDefault:"100"`
 	InviteInterval       time.Duration `env:"TENANTRY_INVITE_INTERVAL" envDefault:"2s"`
 	TenantInviteBurst    int           `env:"TENANTRY_TENANT_INVITE_BURST" envDefault:"200"`
@@ -105,6 +105,10 @@ type Config struct {
 	InvitationExpiryDays int           `env:"TENANTRY_INVITATION_EXPIRY_DAYS" envDefault:"7"`
 	InviteBatchMax       int           `env:"TENANTRY_INVITE_BATCH_MAX" envDefault:"100"`
 	PublicURL            string        `env:"TENANTRY_PUBLIC_URL"`
+
+	// StaffDomains, when set, are the only email domains whose accounts a platform role gives
+	// power to (config/identity.go).
+	StaffDomains []string `env:"TENANTRY_STAFF_DOMAINS" envSeparator:","`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -181,6 +185,7 @@ func (c Config) Validate() error {
 	}
 	problems = append(problems, c.validateBackground()...)
 	problems = append(problems, c.validateMembers()...)
+	problems = append(problems, c.validateIdentity()...)
 	problems = append(problems, c.validateBilling()...)
 	return errors.Join(problems...)
 }

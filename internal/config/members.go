@@ -2,12 +2,10 @@ package config
 
 import (
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 )
 
-// validateMembers checks the invitation and blocking-function settings.
+// validateMembers checks the invitation settings.
 func (c Config) validateMembers() []error {
 	var problems []error
 	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
@@ -37,21 +35,5 @@ func (c Config) validateMembers() []error {
 	if c.InviteBatchMax < 1 || c.InviteBatchMax > 100 {
 		add("TENANTRY_INVITE_BATCH_MAX=%d: use 1 to 100", c.InviteBatchMax)
 	}
-	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			add("TENANTRY_PUBLIC_URL=%q: use the absolute base URL Identity Platform calls, e.g. https://api.example.com", c.PublicURL)
-		}
-	}
 	return problems
-}
-
-// BlockingAudiences are the audiences a blocking function's JWT may carry in production: the
-// project id, and the endpoints' URLs under TENANTRY_PUBLIC_URL when it is set.
-func (c Config) BlockingAudiences() []string {
-	out := []string{c.Project}
-	if c.PublicURL != "" {
-		base := strings.TrimRight(c.PublicURL, "/")
-		out = append(out, base+"/auth/beforeCreate", base+"/auth/beforeSignIn")
-	}
-	return out
 }

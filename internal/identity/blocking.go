@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	fbauth "firebase.google.com/go/v4/auth"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tenantry/tenantry/internal/members"
@@ -41,13 +42,16 @@ const (
 // BlockingConfig says how event JWTs are verified.
 type BlockingConfig struct {
 	Project string // the Firebase project: the issuer is https://securetoken.google.com/<Project>
-	// Audiences are the accepted "aud" values in production (the project id, and the endpoint
-	// URLs registered with Identity Platform).
-	Audiences []string
-	// Emulator accepts only the Auth emulator's unsigned JWTs (alg "none"), and takes any audience
-	// whose path is the endpoint's. It is set only when FIREBASE_AUTH_EMULATOR_HOST is, which
-	// production refuses at start; without it, a JWT must be signed by one of Google's keys.
+	// PublicURL is the base URL Identity Platform calls (TENANTRY_PUBLIC_URL): in production an
+	// event's audience must be <PublicURL>/auth/<event>, the function's URL, which no ID token
+	// carries (theirs is the project id).
+	PublicURL string
+	// Emulator accepts only the Auth emulator's unsigned JWTs (alg "none"), whose audience path
+	// must be the endpoint's, and acts on one only when the emulator has the user it describes
+	// (Users). It is set only when FIREBASE_AUTH_EMULATOR_HOST is; without it, a JWT must be
+	// signed by one of Google's keys.
 	Emulator bool
+	Users    Users            // emulator mode: the Auth emulator's accounts
 	Keys     KeySource        // production; default GoogleKeys
 	Now      func() time.Time // default time.Now
 }
@@ -89,51 +93,110 @@ type EventClaims struct {
 // leeway absorbs clock skew between Google and us.
 const leeway = 30 * time.Second
 
-// Verify checks an event JWT for the endpoint at path and returns its claims.
-func (b *Blocking) Verify(ctx context.Context, token, path string) (EventClaims, error) {
+// Verify checks an event JWT for the blocking function of event and returns its claims.
+func (b *Blocking) Verify(ctx context.Context, token string, event Event) (EventClaims, error) {
 	var c EventClaims
-	issuer := "https://securetoken.google.com/" + b.cfg.Project
 	opts := []jwt.ParserOption{
-		jwt.WithIssuer(issuer), jwt.WithLeeway(leeway), jwt.WithTimeFunc(b.cfg.Now),
+		jwt.WithIssuer(googleIssuer(b.cfg.Project)), jwt.WithLeeway(leeway), jwt.WithTimeFunc(b.cfg.Now),
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
 	}
+	var err error
 	if b.cfg.Emulator {
-		parsed, parts, err := jwt.NewParser(opts...).ParseUnverified(token, &c)
-		if err != nil {
-			return c, fmt.Errorf("%w: %v", errBadToken, err)
-		}
-		if parsed.Method.Alg() != "none" || len(parts) != 3 || parts[2] != "" {
-			// The emulator only sends unsigned tokens, and against it we cannot check a
-			// signature; a signed token here is someone else's.
-			return c, fmt.Errorf("%w: want the Auth emulator's unsigned token", errBadToken)
-		}
-		if err := jwt.NewValidator(opts...).Validate(c); err != nil {
-			return c, fmt.Errorf("%w: %v", errBadToken, err)
-		}
-		if !slices.ContainsFunc(c.Audience, func(a string) bool { u, err := url.Parse(a); return err == nil && u.Path == path }) {
-			return c, fmt.Errorf("%w: audience %v is not this endpoint", errBadToken, c.Audience)
-		}
-		return c, nil
+		err = b.parseEmulator(token, event, &c, opts)
+	} else {
+		err = b.parseSigned(ctx, token, event, &c, opts)
 	}
+	if err != nil {
+		return c, err
+	}
+	if c.UserRecord.UID == "" || c.Subject != c.UserRecord.UID {
+		return c, fmt.Errorf("%w: the subject must be the user_record's uid", errBadToken)
+	}
+	return c, nil
+}
+
+// parseEmulator accepts the Auth emulator's unsigned token addressed to this endpoint.
+func (b *Blocking) parseEmulator(token string, event Event, c *EventClaims, opts []jwt.ParserOption) error {
+	parsed, parts, err := jwt.NewParser(opts...).ParseUnverified(token, c)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errBadToken, err)
+	}
+	if parsed.Method.Alg() != "none" || len(parts) != 3 || parts[2] != "" {
+		// The emulator only sends unsigned tokens, and against it we cannot check a signature;
+		// a signed token here is someone else's.
+		return fmt.Errorf("%w: want the Auth emulator's unsigned token", errBadToken)
+	}
+	if err := jwt.NewValidator(opts...).Validate(c); err != nil {
+		return fmt.Errorf("%w: %v", errBadToken, err)
+	}
+	path := "/auth/" + string(event)
+	if !slices.ContainsFunc(c.Audience, func(a string) bool { u, err := url.Parse(a); return err == nil && strings.HasSuffix(u.Path, path) }) {
+		return fmt.Errorf("%w: audience %v is not this endpoint", errBadToken, c.Audience)
+	}
+	return nil
+}
+
+// parseSigned accepts a token signed by Google for this function's URL.
+func (b *Blocking) parseSigned(ctx context.Context, token string, event Event, c *EventClaims, opts []jwt.ParserOption) error {
+	if b.cfg.PublicURL == "" {
+		return fmt.Errorf("%w: set TENANTRY_PUBLIC_URL to the base URL registered with Identity Platform", errBadToken)
+	}
+	aud := strings.TrimRight(b.cfg.PublicURL, "/") + "/auth/" + string(event)
 	keyErr := error(nil)
-	_, err := jwt.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+	_, err := jwt.ParseWithClaims(token, c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		k, err := b.cfg.Keys.Key(ctx, kid)
 		if errors.Is(err, errKeysUnavailable) {
 			keyErr = err
 		}
 		return k, err
-	}, append(opts, jwt.WithValidMethods([]string{"RS256"}))...)
+	}, append(opts, jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience(aud))...)
 	if keyErr != nil {
-		return c, keyErr
+		return keyErr
 	}
 	if err != nil {
-		return c, fmt.Errorf("%w: %v", errBadToken, err)
+		return fmt.Errorf("%w: %v (the audience must be %s, the URL registered with Identity Platform: check TENANTRY_PUBLIC_URL)", errBadToken, err, aud)
 	}
-	if !slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(b.cfg.Audiences, a) }) {
-		return c, fmt.Errorf("%w: audience %v is not one of ours; set TENANTRY_PUBLIC_URL to the URL registered with Identity Platform", errBadToken, c.Audience)
+	return nil
+}
+
+// check verifies an event for the endpoint of event and confirms its user. act is false for a
+// genuine event on which nothing is to be done (see confirm).
+func (b *Blocking) check(ctx context.Context, token string, event Event) (u members.User, act bool, err error) {
+	c, err := b.Verify(ctx, token, event)
+	if err != nil {
+		return u, false, err
 	}
-	return c, nil
+	if !matchesEvent(c.EventType, event) {
+		return u, false, fmt.Errorf("%w: this endpoint serves %s, not %q: register it for %s only", errWrongEvent, event, c.EventType, event)
+	}
+	return b.confirm(ctx, c, event)
+}
+
+// confirm returns the user an event is about and whether to act on it. Google's signature vouches
+// for a production event. The emulator signs nothing (anyone on the machine could post an event),
+// so there the user must exist in the Auth emulator with the event's uid and email, and the
+// emulator's record, not the event, says whether the email is verified. beforeCreate comes before
+// the emulator stores the user: it is acknowledged without acting, and the beforeSignIn the
+// emulator sends right after the creation does the work.
+func (b *Blocking) confirm(ctx context.Context, c EventClaims, event Event) (members.User, bool, error) {
+	u := members.User{UID: c.UserRecord.UID, Email: c.UserRecord.Email, EmailVerified: c.UserRecord.EmailVerified}
+	if !b.cfg.Emulator {
+		return u, true, nil
+	}
+	rec, err := b.cfg.Users.GetUser(ctx, u.UID)
+	switch {
+	case fbauth.IsUserNotFound(err) && event == BeforeCreate:
+		return u, false, nil
+	case fbauth.IsUserNotFound(err):
+		return u, false, fmt.Errorf("%w: the Auth emulator has no user %s", errBadToken, u.UID)
+	case err != nil:
+		return u, false, fmt.Errorf("%w: %v", ErrUsersUnavailable, err)
+	case !strings.EqualFold(rec.Email, u.Email) || rec.Disabled:
+		return u, false, fmt.Errorf("%w: the Auth emulator's user %s is not as the event says", errBadToken, u.UID)
+	}
+	u.EmailVerified = rec.EmailVerified
+	return u, true, nil
 }
 
 // maxBlockingBody bounds the request; an event JWT is a few kilobytes.
@@ -158,26 +221,24 @@ func (b *Blocking) Handler(event Event) http.Handler {
 			writeBlockingError(w, http.StatusBadRequest, "INVALID_ARGUMENT", `send {"data":{"jwt":"<event JWT>"}} as Identity Platform does`)
 			return
 		}
-		c, err := b.Verify(ctx, body.Data.JWT, r.URL.Path)
-		if errors.Is(err, errKeysUnavailable) {
+		u, act, err := b.check(ctx, body.Data.JWT, event)
+		switch {
+		case errors.Is(err, errKeysUnavailable), errors.Is(err, ErrUsersUnavailable):
 			// We cannot tell a real event from a forged one, so we act on neither; the signup goes
 			// on, and the first request does the work.
 			slog.ErrorContext(ctx, "blocking function: cannot verify the event; signup continues without invitations", "event", string(event), "error", err.Error())
 			writeJSON(w, http.StatusOK, struct{}{})
 			return
-		}
-		if err != nil {
+		case errors.Is(err, errWrongEvent):
+			writeBlockingError(w, http.StatusBadRequest, "INVALID_ARGUMENT", err.Error())
+			return
+		case err != nil:
 			slog.WarnContext(ctx, "blocking function: event refused", "event", string(event), "error", err.Error())
 			writeBlockingError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "the event token is invalid")
 			return
-		}
-		if !matchesEvent(c.EventType, event) {
-			writeBlockingError(w, http.StatusBadRequest, "INVALID_ARGUMENT", fmt.Sprintf("this endpoint serves %s, not %q: register it for %s only", event, c.EventType, event))
-			return
-		}
-		u := members.User{UID: c.UserRecord.UID, Email: c.UserRecord.Email, EmailVerified: c.UserRecord.EmailVerified}
-		if u.UID == "" {
-			writeBlockingError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "the event has no user_record.uid")
+		case !act:
+			slog.InfoContext(ctx, "blocking function: the Auth emulator has no such user yet; beforeSignIn acts", "event", string(event), "uid", u.UID)
+			writeJSON(w, http.StatusOK, struct{}{})
 			return
 		}
 		res, err := b.signup.OnSignup(ctx, u)

@@ -2,13 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tenantry/tenantry/internal/members"
+	"github.com/tenantry/tenantry/internal/testenv"
 )
 
 type fakeSignup struct{ calls atomic.Int32 }
@@ -30,58 +24,34 @@ func (f *fakeSignup) OnSignup(context.Context, members.User) (members.SignupResu
 
 func (f *fakeSignup) SignupNeeded(context.Context, members.User) (bool, error) { return true, nil }
 
-// googleCerts serves {kid: PEM certificate} like Google's endpoint, with a Cache-Control max-age.
-func googleCerts(t *testing.T, kid string, key *rsa.PrivateKey) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "securetoken"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := json.Marshal(map[string]string{kid: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))})
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		hits.Add(1)
-		w.Header().Set("Cache-Control", "public, max-age=22000, must-revalidate, no-transform")
-		_, _ = w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &hits
-}
+const (
+	prodProject = "prod-project"
+	publicURL   = "https://api.example.com"
+)
 
-func claims(aud string, now time.Time) jwt.MapClaims {
-	return jwt.MapClaims{
-		"iss": "https://securetoken.google.com/prod-project", "aud": aud, "iat": now.Unix(),
-		"exp": now.Add(5 * time.Minute).Unix(), "event_type": "beforeCreate",
+// event is a beforeCreate event's claims as Identity Platform signs them for the function at aud.
+func event(aud string, now time.Time) map[string]any {
+	return map[string]any{
+		"iss": "https://securetoken.google.com/" + prodProject, "aud": aud, "iat": now.Unix(),
+		"exp": now.Add(5 * time.Minute).Unix(), "event_type": "beforeCreate", "sub": "u1",
 		"user_record": map[string]any{"uid": "u1", "email": "ada@example.com", "email_verified": true},
 	}
 }
 
-func sign(t *testing.T, key *rsa.PrivateKey, kid string, c jwt.MapClaims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
-	tok.Header["kid"] = kid
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func with(c map[string]any, k string, v any) map[string]any { c[k] = v; return c }
 
 func TestProductionVerification(t *testing.T) {
-	google, _ := rsa.GenerateKey(rand.Reader, 2048)
-	attacker, _ := rsa.GenerateKey(rand.Reader, 2048)
-	certs, hits := googleCerts(t, "k1", google)
+	google := testenv.NewIssuer(t, prodProject)
+	attacker := testenv.NewIssuer(t, prodProject)
+	attacker.KeyID = google.KeyID
+	stranger := testenv.NewIssuer(t, prodProject)
 	now := time.Now()
-	aud := "https://api.example.com/auth/beforeCreate"
-	b := NewBlocking(BlockingConfig{
-		Project: "prod-project", Audiences: []string{"prod-project", aud},
-		Keys: &GoogleKeys{URL: certs.URL}, Now: func() time.Time { return now },
-	}, &fakeSignup{})
+	aud := publicURL + "/auth/beforeCreate"
+	b := NewBlocking(BlockingConfig{Project: prodProject, PublicURL: publicURL + "/",
+		Keys: &GoogleKeys{URL: google.URL}, Now: func() time.Time { return now }}, &fakeSignup{})
 
-	none := func(c jwt.MapClaims) string {
-		s, _ := jwt.NewWithClaims(jwt.SigningMethodNone, c).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	none := func(c map[string]any) string {
+		s, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims(c)).SignedString(jwt.UnsafeAllowNoneSignatureType)
 		return s
 	}
 	for _, c := range []struct {
@@ -89,16 +59,18 @@ func TestProductionVerification(t *testing.T) {
 		token string
 		ok    bool
 	}{
-		{"signed by Google for our URL", sign(t, google, "k1", claims(aud, now)), true},
-		{"signed by Google for the project", sign(t, google, "k1", claims("prod-project", now)), true},
-		{"another audience", sign(t, google, "k1", claims("https://evil.example/auth/beforeCreate", now)), false},
-		{"signed by someone else with Google's key id", sign(t, attacker, "k1", claims(aud, now)), false},
-		{"an unknown key id", sign(t, attacker, "k2", claims(aud, now)), false},
-		{"unsigned (the emulator's form)", none(claims(aud, now)), false},
-		{"expired", sign(t, google, "k1", claims(aud, now.Add(-time.Hour))), false},
+		{"signed by Google for this function's URL", google.Sign(t, event(aud, now)), true},
+		{"signed by Google for the project id, as every ID token is", google.Sign(t, event(prodProject, now)), false},
+		{"signed by Google for the other function", google.Sign(t, event(publicURL+"/auth/beforeSignIn", now)), false},
+		{"another audience", google.Sign(t, event("https://evil.example/auth/beforeCreate", now)), false},
+		{"signed by someone else with Google's key id", attacker.Sign(t, event(aud, now)), false},
+		{"an unknown key id", stranger.Sign(t, event(aud, now)), false},
+		{"unsigned (the emulator's form)", none(event(aud, now)), false},
+		{"expired", google.Sign(t, event(aud, now.Add(-time.Hour))), false},
+		{"a subject other than the user_record", google.Sign(t, with(event(aud, now), "sub", "u2")), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := b.Verify(context.Background(), c.token, "/auth/beforeCreate")
+			got, err := b.Verify(context.Background(), c.token, BeforeCreate)
 			if c.ok != (err == nil) {
 				t.Fatalf("err = %v, want ok=%v", err, c.ok)
 			}
@@ -108,16 +80,24 @@ func TestProductionVerification(t *testing.T) {
 		})
 	}
 	// One fetch for the known key, at most one more for the unknown one (rate limited).
-	if n := hits.Load(); n > 2 {
+	if n := google.Fetches(); n > 2 {
 		t.Errorf("%d certificate fetches, want at most 2 (cached per max-age)", n)
 	}
+
+	t.Run("without TENANTRY_PUBLIC_URL nothing verifies", func(t *testing.T) {
+		b := NewBlocking(BlockingConfig{Project: prodProject, Keys: &GoogleKeys{URL: google.URL}, Now: func() time.Time { return now }}, &fakeSignup{})
+		for _, a := range []string{aud, prodProject, "/auth/beforeCreate"} {
+			if _, err := b.Verify(context.Background(), google.Sign(t, event(a, now)), BeforeCreate); err == nil {
+				t.Errorf("audience %q accepted with no public URL configured", a)
+			}
+		}
+	})
 }
 
 func TestHandlerActsOnlyOnVerifiedEvents(t *testing.T) {
-	google, _ := rsa.GenerateKey(rand.Reader, 2048)
-	certs, _ := googleCerts(t, "k1", google)
+	google := testenv.NewIssuer(t, prodProject)
 	now := time.Now()
-	aud := "https://api.example.com/auth/beforeCreate"
+	aud := publicURL + "/auth/beforeCreate"
 	post := func(b *Blocking, token string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		body := `{"data":{"jwt":"` + token + `"}}`
@@ -126,21 +106,25 @@ func TestHandlerActsOnlyOnVerifiedEvents(t *testing.T) {
 	}
 
 	fs := &fakeSignup{}
-	b := NewBlocking(BlockingConfig{Project: "prod-project", Audiences: []string{aud}, Keys: &GoogleKeys{URL: certs.URL}, Now: func() time.Time { return now }}, fs)
-	if rec := post(b, sign(t, google, "k1", claims(aud, now))); rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != "{}" || fs.calls.Load() != 1 {
+	b := NewBlocking(BlockingConfig{Project: prodProject, PublicURL: publicURL, Keys: &GoogleKeys{URL: google.URL}, Now: func() time.Time { return now }}, fs)
+	if rec := post(b, google.Sign(t, event(aud, now))); rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != "{}" || fs.calls.Load() != 1 {
 		t.Errorf("verified: HTTP %d %s, %d signups", rec.Code, rec.Body, fs.calls.Load())
 	}
-	attacker, _ := rsa.GenerateKey(rand.Reader, 2048)
-	if rec := post(b, sign(t, attacker, "k1", claims(aud, now))); rec.Code != http.StatusUnauthorized || fs.calls.Load() != 1 {
+	attacker := testenv.NewIssuer(t, prodProject)
+	attacker.KeyID = google.KeyID
+	if rec := post(b, attacker.Sign(t, event(aud, now))); rec.Code != http.StatusUnauthorized || fs.calls.Load() != 1 {
 		t.Errorf("forged: HTTP %d %s, %d signups", rec.Code, rec.Body, fs.calls.Load())
+	}
+	if rec := post(b, google.Sign(t, event(prodProject, now))); rec.Code != http.StatusUnauthorized || fs.calls.Load() != 1 {
+		t.Errorf("addressed to the project, not the function: HTTP %d %s, %d signups", rec.Code, rec.Body, fs.calls.Load())
 	}
 
 	// Google's keys unreachable: the signup goes on (200 {}), and nothing is done for the event.
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
 	defer down.Close()
 	fs2 := &fakeSignup{}
-	b2 := NewBlocking(BlockingConfig{Project: "prod-project", Audiences: []string{aud}, Keys: &GoogleKeys{URL: down.URL}, Now: func() time.Time { return now }}, fs2)
-	if rec := post(b2, sign(t, google, "k1", claims(aud, now))); rec.Code != 200 || fs2.calls.Load() != 0 {
+	b2 := NewBlocking(BlockingConfig{Project: prodProject, PublicURL: publicURL, Keys: &GoogleKeys{URL: down.URL}, Now: func() time.Time { return now }}, fs2)
+	if rec := post(b2, google.Sign(t, event(aud, now))); rec.Code != 200 || fs2.calls.Load() != 0 {
 		t.Errorf("keys down: HTTP %d %s, %d signups, want 200 and none", rec.Code, rec.Body, fs2.calls.Load())
 	}
 }

@@ -130,4 +130,5 @@ func maxAge(cc string) time.Duration {
 var (
 	errBadToken        = errors.New("invalid blocking-function token")
 	errKeysUnavailable = errors.New("the signing keys from Google are unavailable")
+	errWrongEvent      = errors.New("wrong blocking event")
 )

@@ -1,72 +1,125 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
-	fbauth "firebase.google.com/go/v4/auth"
-
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/identity"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
 
-// stubVerifier decodes every token as the given claims (as production's local signature check
-// would) and answers the revocation check with revokedErr, counting the checks.
-type stubVerifier struct {
-	uid        string
-	claims     map[string]any
-	revokedErr error
-	checks     int
+// productionAuth is the middleware as production wires it, verifying RS256 signatures against the
+// issuer's certificates and asking the Auth emulator (through the Admin SDK) about users.
+func productionAuth(t *testing.T, env testenv.Env, issuer *testenv.Issuer, staff auth.StaffPolicy) authenticator {
+	t.Helper()
+	v := identity.NewIDTokens(identity.IDTokenConfig{Project: env.Project, Keys: &identity.GoogleKeys{URL: issuer.URL}, Users: env.Auth(t)})
+	return authenticator{verifier: v, staff: staff}
 }
 
-func (v *stubVerifier) VerifyIDToken(context.Context, string) (*fbauth.Token, error) {
-	return &fbauth.Token{UID: v.uid, Claims: v.claims}, nil
+// seen is what the next handler saw: the principal, and what auth.RequireFresh answered.
+type seen struct {
+	principal auth.Principal
+	fresh     error
 }
 
-func (v *stubVerifier) VerifyIDTokenAndCheckRevoked(context.Context, string) (*fbauth.Token, error) {
-	v.checks++
-	if v.revokedErr != nil {
-		return nil, v.revokedErr
-	}
-	return &fbauth.Token{UID: v.uid, Claims: v.claims}, nil
+func serveToken(a authenticator, token string) (int, seen) {
+	var s seen
+	h := withAuthentication(a, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.principal, _ = auth.FromContext(r.Context())
+		s.fresh = auth.RequireFresh(r.Context())
+	}))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	h.ServeHTTP(rec, req)
+	return rec.Code, s
 }
 
 // In production a staff token is checked for revocation on every request, so revoking a platform
-// role (tenantry admin revoke-platform-role revokes the tokens) ends it at once; other users'
-// tokens cost no extra call. The revocation error is the Admin SDK's own, from the Auth emulator.
+// role (tenantry admin revoke-platform-role revokes the tokens) ends it at once. Other tokens
+// cost no call per request; what creates something rechecks them through auth.RequireFresh.
+// Both checks are Tenantry's own: nothing here runs the Admin SDK's emulator-mode verification.
 func TestStaffTokensAreCheckedForRevocation(t *testing.T) {
 	env := testenv.Require(t)
-	u := env.NewUser(t, testenv.UserOptions{Claims: map[string]any{"platformRole": "support"}})
+	issuer := testenv.NewIssuer(t, env.Project)
+	a := productionAuth(t, env, issuer, auth.StaffPolicy{})
+	staffClaims := map[string]any{auth.PlatformRoleClaim: "support", "email_verified": true}
+	staff, liveStaff := env.NewUser(t, testenv.UserOptions{EmailVerified: true}), env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	member := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	staffToken, liveToken := issuer.IDToken(t, staff, staffClaims), issuer.IDToken(t, liveStaff, staffClaims)
+	memberToken := issuer.IDToken(t, member, map[string]any{"email_verified": true})
 	time.Sleep(1100 * time.Millisecond) // revocation compares whole seconds
-	ctx := context.Background()
-	if err := env.Auth(t).RevokeRefreshTokens(ctx, u.UID); err != nil {
-		t.Fatal(err)
-	}
-	_, revoked := env.Auth(t).VerifyIDTokenAndCheckRevoked(ctx, u.IDToken)
-	if !fbauth.IsIDTokenRevoked(revoked) {
-		t.Fatalf("the emulator did not revoke the token: %v", revoked)
+	for _, uid := range []string{staff.UID, member.UID} {
+		if err := env.Auth(t).RevokeRefreshTokens(context.Background(), uid); err != nil {
+			t.Fatal(err)
+		}
 	}
 
-	serve := func(v *stubVerifier) int {
-		h := withAuthentication(v, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodPost, "/graphql", nil)
-		req.Header.Set("Authorization", "Bearer "+u.IDToken)
-		h.ServeHTTP(rec, req)
-		return rec.Code
+	if code, _ := serveToken(a, staffToken); code != http.StatusUnauthorized {
+		t.Errorf("revoked staff token: HTTP %d, want 401", code)
 	}
-	staff := &stubVerifier{uid: u.UID, claims: map[string]any{"platformRole": "support"}, revokedErr: revoked}
-	if code := serve(staff); code != http.StatusUnauthorized || staff.checks != 1 {
-		t.Errorf("revoked staff token: HTTP %d after %d revocation checks, want 401 after 1", code, staff.checks)
+	if code, s := serveToken(a, liveToken); code != http.StatusOK || s.principal.PlatformRole != auth.PlatformSupport || s.fresh != nil {
+		t.Errorf("live staff token: HTTP %d, %+v, want 200 as support", code, s)
 	}
-	live := &stubVerifier{uid: u.UID, claims: map[string]any{"platformRole": "support"}}
-	if code := serve(live); code != http.StatusOK || live.checks != 1 {
-		t.Errorf("valid staff token: HTTP %d after %d checks, want 200 after 1", code, live.checks)
+	code, s := serveToken(a, memberToken)
+	if code != http.StatusOK || s.principal.UID != member.UID {
+		t.Errorf("revoked token without a platform role: HTTP %d %+v, want 200 (no call per request)", code, s)
 	}
-	member := &stubVerifier{uid: u.UID, claims: map[string]any{}, revokedErr: revoked}
-	if code := serve(member); code != http.StatusOK || member.checks != 0 {
-		t.Errorf("token without a platform role: HTTP %d after %d checks, want 200 without a check (provisioning rechecks on its own)", code, member.checks)
+	if s.fresh == nil {
+		t.Error("auth.RequireFresh accepted a revoked token: provisioning would go ahead")
+	}
+}
+
+// A platformRole claim gives staff power only on an account with a verified email and, when
+// TENANTRY_STAFF_DOMAINS is set, at one of those domains; otherwise it is ignored, and logged
+// without the token.
+func TestStaffPowerNeedsAVerifiedEmail(t *testing.T) {
+	env := testenv.Require(t)
+	issuer := testenv.NewIssuer(t, env.Project)
+	acme, err := auth.NewStaffPolicy([]string{"Acme.Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+
+	outsider := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
+	insider := env.NewUser(t, testenv.UserOptions{EmailVerified: true, Email: testenv.UniqueID("staff-") + "@acme.test"})
+	for _, c := range []struct {
+		name   string
+		policy auth.StaffPolicy
+		u      testenv.User
+		claims map[string]any
+		want   auth.PlatformRole
+	}{
+		{"verified", auth.StaffPolicy{}, outsider, map[string]any{"email_verified": true}, auth.PlatformSales},
+		{"unverified", auth.StaffPolicy{}, outsider, map[string]any{"email_verified": false}, auth.PlatformNone},
+		{"no email_verified claim", auth.StaffPolicy{}, outsider, map[string]any{"email_verified": nil}, auth.PlatformNone},
+		{"no email", auth.StaffPolicy{}, outsider, map[string]any{"email_verified": true, "email": nil}, auth.PlatformNone},
+		{"at a staff domain", acme, insider, map[string]any{"email_verified": true}, auth.PlatformSales},
+		{"unverified at a staff domain", acme, insider, map[string]any{"email_verified": false}, auth.PlatformNone},
+		{"outside the staff domains", acme, outsider, map[string]any{"email_verified": true}, auth.PlatformNone},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			logs.Reset()
+			c.claims[auth.PlatformRoleClaim] = "sales"
+			token := issuer.IDToken(t, c.u, c.claims)
+			code, s := serveToken(productionAuth(t, env, issuer, c.policy), token)
+			if code != http.StatusOK || s.principal.UID != c.u.UID || s.principal.PlatformRole != c.want {
+				t.Fatalf("HTTP %d, principal %+v; want 200 with platform role %q", code, s.principal, c.want)
+			}
+			ignored := strings.Contains(logs.String(), "platform role ignored")
+			if ignored != (c.want == auth.PlatformNone) || strings.Contains(logs.String(), token) {
+				t.Errorf("log %q: want the ignored role logged (and only then), never the token", logs.String())
+			}
+		})
 	}
 }

@@ -1,31 +1,26 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
-
-	firebase "firebase.google.com/go/v4"
-	"google.golang.org/api/option"
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
 
-// Production mode must never accept the Auth emulator's unsigned tokens. The Admin SDK decides
-// its mode from FIREBASE_AUTH_EMULATOR_HOST when the client is made, so this test makes one
-// client without it and presents a real emulator token to the middleware.
+// Production mode must never accept the Auth emulator's unsigned tokens: the production verifier
+// (identity.IDTokens, used whenever FIREBASE_AUTH_EMULATOR_HOST is unset) wants Google's
+// signature, whatever the Admin SDK would do in this process.
 func TestProductionVerifierRefusesEmulatorTokens(t *testing.T) {
 	env := testenv.Require(t)
 	user := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
 
 	// First the emulator-mode verifier, to prove the token itself is good.
-	check := func(v TokenVerifier) (int, string) {
+	check := func(a authenticator) (int, string) {
 		var sawPrincipal bool
-		h := withAuthentication(v, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := withAuthentication(a, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := auth.FromContext(r.Context())
 			sawPrincipal = ok && p.UID == user.UID
 		}))
@@ -48,23 +43,10 @@ func TestProductionVerifierRefusesEmulatorTokens(t *testing.T) {
 		}
 		return rec.Code, code
 	}
-	if status, _ := check(env.Auth(t)); status != 200 {
+	if status, _ := check(authenticator{verifier: env.Auth(t), emulator: true}); status != 200 {
 		t.Fatalf("emulator-mode verifier refused a good emulator token: %d", status)
 	}
-
-	host := os.Getenv("FIREBASE_AUTH_EMULATOR_HOST")
-	os.Unsetenv("FIREBASE_AUTH_EMULATOR_HOST")
-	// No credentials exist here; verifying ID tokens needs none (only Google's public keys).
-	app, err := firebase.NewApp(context.Background(), &firebase.Config{ProjectID: env.Project}, option.WithoutAuthentication())
-	if err != nil {
-		t.Fatal(err)
-	}
-	prod, err := app.Auth(context.Background())
-	os.Setenv("FIREBASE_AUTH_EMULATOR_HOST", host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, code := check(prod)
+	status, code := check(productionAuth(t, env, testenv.NewIssuer(t, env.Project), auth.StaffPolicy{}))
 	if status != http.StatusUnauthorized || code != CodeUnauthenticated {
 		t.Fatalf("production verifier answered %d %q to an unsigned emulator token, want 401 UNAUTHENTICATED", status, code)
 	}

@@ -21,8 +21,10 @@ import (
 type Deps struct {
 	Schema   graphql.ExecutableSchema
 	Verifier TokenVerifier
-	// AuthEmulator is true when Verifier talks to the Auth emulator (development only).
+	// AuthEmulator is true when Verifier talks to the Auth emulator (FIREBASE_AUTH_EMULATOR_HOST
+	// is set), whatever TENANTRY_ENV says.
 	AuthEmulator  bool
+	Staff         auth.StaffPolicy            // which accounts a platform role gives power to
 	Ready         func(context.Context) error // Firestore answers
 	Metrics       *Metrics
 	GraphQL       GraphQLOptions
@@ -44,7 +46,7 @@ func NewHandler(d Deps) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", d.Metrics.instrument("/graphql",
-		withCORS(d.AllowedOrigin, withJSONBody(d.MaxBodyBytes, withAuthentication(d.Verifier, d.AuthEmulator, withSignup(d.Signup, gql))))))
+		withCORS(d.AllowedOrigin, withJSONBody(d.MaxBodyBytes, withAuthentication(authenticator{d.Verifier, d.AuthEmulator, d.Staff}, withSignup(d.Signup, gql))))))
 	mux.Handle("OPTIONS /graphql", withCORS(d.AllowedOrigin, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})))
