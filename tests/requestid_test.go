@@ -19,14 +19,14 @@ func TestClientCannotChooseTheRequestID(t *testing.T) {
 	const forged = "forged-1234567"
 
 	body, _ := json.Marshal(map[string]any{
-		"query":     `mutation($id: ID!) { setTenantStatus(tenantId: $id, status: TRIAL_EXPIRED, reason: "customer asked to pause") { status } }`,
+		"query":     `mutation($id: ID!) { setTenantStatus(tenantId: $id, status: SUSPENDED, reason: "chargeback under review") { status } }`,
 		"variables": map[string]any{"id": id},
 	})
 	resp, raw := s.do(t, http.MethodPost, "/graphql", http.Header{
 		"Authorization": {"Bearer " + support.IDToken}, "Content-Type": {"application/json"},
 		"X-Request-Id": {forged},
 	}, body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"TRIAL_EXPIRED"`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"SUSPENDED"`) {
 		t.Fatalf("setTenantStatus: HTTP %d %s", resp.StatusCode, raw)
 	}
 	server := resp.Header.Get("X-Request-Id")

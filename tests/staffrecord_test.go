@@ -20,7 +20,7 @@ import (
 // to the tenant document is readable by viewers: add it here only if that is meant.
 var memberVisibleTenantFields = []string{
 	"name", "subdomain", "status", "planId", "seatCap", "seatsUsed", "pendingInvitations", "trialEndsAt",
-	"source", "createdAt", "statusChangedAt", "contract", "pendingExpiryFloor", "invitationExpiryDays",
+	"source", "createdAt", "statusChangedAt", "statusCause", "billingStatus", "contract", "pendingExpiryFloor", "invitationExpiryDays",
 	"membersChangedAt",
 }
 
@@ -109,7 +109,7 @@ func TestStaffSearchFollowsStatusChanges(t *testing.T) {
 	s := shared(t)
 	word := testenv.UniqueID("zs")
 	id := s.mustProvision(t, newUser(t).IDToken, provisionInput(uniqueKey(), word+" Status Org", "", "")).Tenant.ID
-	support := staffUser(t, "support")
+	support := staffUser(t, "super_admin") // TRIAL_EXPIRED is a super admin's to set
 	status, data, errs := s.gql(t, support.IDToken, `mutation($id: ID!) { setTenantStatus(tenantId: $id, status: TRIAL_EXPIRED, reason: "evaluation paused") { status } }`,
 		map[string]any{"id": id})
 	if status != http.StatusOK || len(errs) > 0 {
