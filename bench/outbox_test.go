@@ -31,6 +31,7 @@ import (
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/email"
 	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/store"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
@@ -121,7 +122,7 @@ func enqueueBench(b *testing.B, ob *store.OutboxStore, box testenv.Mailbox, n in
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			id := testenv.UniqueID("t")
-			if err := ob.Enqueue(context.Background(), tenancy.OutboxWelcomeEmail+"-"+id, tenancy.OutboxWelcomeEmail, id,
+			if err := ob.Enqueue(context.Background(), kinds.ID(kinds.WelcomeEmail{}, id), kinds.WelcomeEmail{}.Kind(), id,
 				map[string]any{"to": box.Address(fmt.Sprintf("b%04d", i)), "uid": "u" + id, "organizationName": "Bench Org"}, now); err != nil {
 				firstErr.CompareAndSwap(nil, err)
 			}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/tenantry/tenantry/functions"
 	"github.com/tenantry/tenantry/internal/clock"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/store"
-	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
 
@@ -53,7 +53,7 @@ func TestEntryPointsRunTheJobsForCloudScheduler(t *testing.T) {
 	ob := store.New(env.Firestore(t)).Outbox()
 	for i := range 3 {
 		id := testenv.UniqueID("t")
-		if err := ob.Enqueue(ctx, tenancy.OutboxWelcomeEmail+"-"+id, tenancy.OutboxWelcomeEmail, id,
+		if err := ob.Enqueue(ctx, kinds.ID(kinds.WelcomeEmail{}, id), kinds.WelcomeEmail{}.Kind(), id,
 			map[string]any{"to": box.Address(fmt.Sprintf("fn%d", i)), "organizationName": "Fn Org"}, clock.System{}.Now()); err != nil {
 			t.Fatal(err)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/tenantry/tenantry/internal/billing"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/store"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
@@ -264,7 +265,7 @@ func TestProvisioningWithStripeUnreachableSetsUpBillingOnceLater(t *testing.T) {
 		}
 	}
 	ob := store.NewOutboxStore(a.Firestore())
-	entryID := billing.KindSetup + "-" + tenantID
+	entryID := kinds.ID(kinds.BillingSetup{}, tenantID)
 
 	// Stripe down: several attempts fail and the entry stays pending; the tenant works meanwhile.
 	for range 4 {
@@ -480,7 +481,7 @@ func TestCheckoutSubscriptionSupersedesTheSetupOne(t *testing.T) {
 	if d["stripeSubscriptionId"] != bought.sub || tenantStatus(t, bt.id) != "active" {
 		t.Errorf("after the Checkout subscription: billing %v, tenant %s", d, tenantStatus(t, bt.id))
 	}
-	cancel := mustDoc(t, "outbox/"+billing.KindCancelSuperseded+"-"+eventID(t, created))
+	cancel := mustDoc(t, "outbox/"+kinds.ID(kinds.CancelSuperseded{}, eventID(t, created)))
 	if p, _ := cancel["payload"].(map[string]any); p["subscriptionId"] != bt.sub {
 		t.Errorf("cancel_superseded entry: %v, want the setup subscription %s", cancel, bt.sub)
 	}

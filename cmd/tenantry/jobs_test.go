@@ -15,8 +15,8 @@ import (
 
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/store"
-	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
 
@@ -35,7 +35,7 @@ func enqueueWelcome(t *testing.T, ob *store.OutboxStore, box testenv.Mailbox, n 
 	t.Helper()
 	for i := range n {
 		id := testenv.UniqueID("t")
-		if err := ob.Enqueue(context.Background(), tenancy.OutboxWelcomeEmail+"-"+id, tenancy.OutboxWelcomeEmail, id,
+		if err := ob.Enqueue(context.Background(), kinds.ID(kinds.WelcomeEmail{}, id), kinds.WelcomeEmail{}.Kind(), id,
 			map[string]any{"to": box.Address(fmt.Sprintf("cli%d", i)), "organizationName": "CLI Org"}, clock.System{}.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func TestJobsCLI(t *testing.T) {
 	}
 
 	// A dead-lettered entry, as a dispatcher would leave it.
-	if err := ob.Enqueue(ctx, "email.welcome-dead", tenancy.OutboxWelcomeEmail, "dead", map[string]any{"to": "not an address", "organizationName": "X"}, clock.System{}.Now()); err != nil {
+	if err := ob.Enqueue(ctx, "email.welcome-dead", kinds.WelcomeEmail{}.Kind(), "dead", map[string]any{"to": "not an address", "organizationName": "X"}, clock.System{}.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, errs = runCLI("jobs", "run", "outbox"); code != 0 || !strings.Contains(out, "dead-lettered 1") {

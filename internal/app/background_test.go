@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,10 +23,12 @@ import (
 
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/billing"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/email"
 	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/store"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
@@ -106,7 +109,7 @@ func TestFiftyReplaysOfOneProvisioningSendOneWelcomeEmail(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d welcome emails for 50 replays of one provisioning, want 1", len(msgs))
 	}
-	entryID := tenancy.OutboxWelcomeEmail + "-" + tenantID
+	entryID := kinds.ID(kinds.WelcomeEmail{}, tenantID)
 	if msgs[0].MessageID != email.MessageID(entryID) || !strings.Contains(msgs[0].Subject, "Initech") {
 		t.Errorf("welcome email: Message-ID %q subject %q", msgs[0].MessageID, msgs[0].Subject)
 	}
@@ -115,9 +118,27 @@ func TestFiftyReplaysOfOneProvisioningSendOneWelcomeEmail(t *testing.T) {
 		t.Errorf("welcome entry: %+v, %v; want done after 1 attempt", e, err)
 	}
 	// billing.setup needs Stripe, which this app has not: left pending and untouched.
-	b, err := ob.Get(context.Background(), tenancy.OutboxBillingSetup+"-"+tenantID)
+	b, err := ob.Get(context.Background(), kinds.ID(kinds.BillingSetup{}, tenantID))
 	if err != nil || b.State != outbox.StatePending || b.Attempts != 0 || b.LeaseOwner != "" {
 		t.Errorf("billing.setup entry: %+v, %v; want pending and never claimed", b, err)
+	}
+}
+
+// Every kind a producer can write has exactly one handler in an app with SMTP and Stripe (the
+// dispatcher refuses a second), and an app without them knows every kind, so that it leaves the
+// entries for a dispatcher that has them instead of dead-lettering them.
+func TestEveryOutboxKindHasOneHandler(t *testing.T) {
+	t.Parallel()
+	f := newApp(t, nil, func(c *config.Config) {
+		if c.StripeSecretKey == "" {
+			c.StripeSecretKey = "sk_test_kinds"
+		}
+	})
+	if got, want := f.app.Outbox.Kinds(), kinds.Names(); !slices.Equal(got, want) {
+		t.Errorf("the app handles %v; producers write %v", got, want)
+	}
+	if known := slices.Sorted(slices.Values(slices.Concat(email.Kinds, billing.Kinds))); !slices.Equal(known, kinds.Names()) {
+		t.Errorf("without SMTP and Stripe the app knows %v; producers write %v", known, kinds.Names())
 	}
 }
 
@@ -195,7 +216,7 @@ func TestServeBackgroundDispatchesAndExportsOutboxMetrics(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// One entry that will be dead-lettered (malformed), to see every state in the gauge.
-	if err := ob.Enqueue(ctx, "email.welcome-bad", email.KindWelcome, "bad", map[string]any{"organizationName": "X"}, clock.System{}.Now()); err != nil {
+	if err := ob.Enqueue(ctx, "email.welcome-bad", kinds.WelcomeEmail{}.Kind(), "bad", map[string]any{"organizationName": "X"}, clock.System{}.Now()); err != nil {
 		t.Fatal(err)
 	}
 	wait, err := f.app.StartBackground(ctx)
@@ -203,7 +224,7 @@ func TestServeBackgroundDispatchesAndExportsOutboxMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := testenv.UniqueID("t")
-	if err := ob.Enqueue(ctx, "email.welcome-"+id, email.KindWelcome, id, map[string]any{"to": f.box.Address("bg"), "organizationName": "Hooli"}, clock.System{}.Now()); err != nil {
+	if err := ob.Enqueue(ctx, "email.welcome-"+id, kinds.WelcomeEmail{}.Kind(), id, map[string]any{"to": f.box.Address("bg"), "organizationName": "Hooli"}, clock.System{}.Now()); err != nil {
 		t.Fatal(err)
 	}
 	f.box.WaitFor(1, 15*time.Second)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/clock"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
@@ -35,15 +36,8 @@ const (
 	RecordReady   = "ready"
 )
 
-// Outbox entry kinds this package performs.
-const (
-	// KindSetup is written by provisioning (tenancy.OutboxBillingSetup): payload {planId,
-	// stripePriceId, email, trialEndsAt}.
-	KindSetup = tenancy.OutboxBillingSetup
-	// KindCancelSuperseded cancels a subscription that a newer one (bought through Checkout)
-	// replaced, so the customer is never billed twice: payload {subscriptionId}.
-	KindCancelSuperseded = "billing.cancel_superseded"
-)
+// Kinds lists the outbox kinds this package performs (Register).
+var Kinds = kinds.Names(kinds.BillingSetup{}, kinds.CancelSuperseded{})
 
 // Stripe subscription statuses, as Stripe spells them.
 const (
@@ -150,14 +144,11 @@ type Lifecycle interface {
 	Authorize(ctx context.Context, tenantID string, action rules.Action) (tenancy.TenantView, error)
 }
 
-// SetupRequest is the payload of a tenant's billing.setup entry.
+// SetupRequest is a tenant's billing.setup entry.
 type SetupRequest struct {
-	EntryID     string // the entry id: the base of the Stripe idempotency keys
-	PlanID      string
-	PriceID     string
-	Email       string
-	TrialEndsAt time.Time
-	CreatedAt   time.Time // when provisioning wrote the entry
+	kinds.BillingSetup
+	EntryID   string    // the entry id: the base of the Stripe idempotency keys
+	CreatedAt time.Time // when provisioning wrote the entry
 }
 
 // Store is the persistence billing needs. Implementations translate their own not-found into

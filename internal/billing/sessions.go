@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -93,7 +94,7 @@ func (s *Service) ensureCustomer(ctx context.Context, tenantID string) (string, 
 	}
 	req, err := s.store.SetupRequest(ctx, tenantID)
 	if errors.Is(err, errs.ErrNotFound) {
-		req = SetupRequest{EntryID: KindSetup + "-" + tenantID}
+		req = SetupRequest{EntryID: kinds.ID(kinds.BillingSetup{}, tenantID)}
 	} else if err != nil {
 		return "", fmt.Errorf("read billing setup of %s: %w", tenantID, err)
 	}

@@ -4,22 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 )
 
 // Register adds the billing handlers to d. Without Stripe they are only made known, so their
 // entries stay pending (neither claimed nor dead-lettered) until a dispatcher with Stripe runs.
 func (s *Service) Register(d *outbox.Dispatcher) {
 	if !s.Enabled() {
-		d.Know(KindSetup, KindCancelSuperseded)
+		d.Know(Kinds...)
 		return
 	}
-	d.Handle(KindSetup, s.Setup)
-	d.Handle(KindCancelSuperseded, s.cancelSuperseded)
+	kinds.Handle(d, s.setup)
+	kinds.Handle(d, s.cancelSuperseded)
 }
 
 // trialLead is how far ahead a trial's end must be to be sent as trial_end. Stripe refuses a
@@ -28,17 +28,25 @@ func (s *Service) Register(d *outbox.Dispatcher) {
 // the entry's creation time, not the clock.
 const trialLead = time.Hour
 
-// Setup performs a billing.setup entry (the outbox handler of KindSetup): a Stripe customer, then a subscription for the plan's
-// price with the tenant's trial, each with an Idempotency-Key derived from the entry id, and the
-// ids on billing/{tenantId}. A retry after a crash between the two calls reuses the customer
-// saved after the first (or, if the crash came before that save, Stripe answers the same key with
-// the same customer). Provisioning never waits for any of it.
+// Setup performs a billing.setup entry (the outbox handler of kinds.BillingSetup): a Stripe
+// customer, then a subscription for the plan's price with the tenant's trial, each with an
+// Idempotency-Key derived from the entry id, and the ids on billing/{tenantId}. A retry after a
+// crash between the two calls reuses the customer saved after the first (or, if the crash came
+// before that save, Stripe answers the same key with the same customer). Provisioning never waits
+// for any of it.
 func (s *Service) Setup(ctx context.Context, d outbox.Delivery) error {
-	req, err := setupRequestOf(d)
-	if err != nil {
-		return outbox.Permanent(err)
-	}
+	return kinds.Typed(s.setup)(ctx, d)
+}
+
+func (s *Service) setup(ctx context.Context, d outbox.Delivery, p kinds.BillingSetup) error {
 	tenantID := d.Entry.TenantID
+	switch {
+	case tenantID == "":
+		return outbox.Permanentf("entry has no tenantId")
+	case p.StripePriceID == "":
+		return outbox.Permanentf("payload has no stripePriceId")
+	}
+	req := SetupRequest{BillingSetup: p, EntryID: d.IdempotencyKey, CreatedAt: d.Entry.CreatedAt}
 	rec, err := s.store.Record(ctx, tenantID)
 	if errors.Is(err, errs.ErrNotFound) {
 		// The sweeper removed a tenant that never finished provisioning.
@@ -59,7 +67,7 @@ func (s *Service) Setup(ctx context.Context, d outbox.Delivery) error {
 		trialEnd = time.Time{} // the trial is over (or nearly): start billing now
 	}
 	sub, err := s.stripe.CreateSubscription(ctx, SubscriptionParams{
-		CustomerID: customerID, PriceID: req.PriceID, TenantID: tenantID, PlanID: req.PlanID,
+		CustomerID: customerID, PriceID: req.StripePriceID, TenantID: tenantID, PlanID: req.PlanID,
 		TrialEnd: trialEnd, IdempotencyKey: req.EntryID + "-subscription",
 	})
 	if err != nil {
@@ -92,9 +100,9 @@ func (s *Service) customer(ctx context.Context, tenantID string, rec Record, req
 }
 
 // cancelSuperseded cancels a subscription that a newer one replaced.
-func (s *Service) cancelSuperseded(ctx context.Context, d outbox.Delivery) error {
-	id, _ := d.Entry.Payload["subscriptionId"].(string)
-	if strings.TrimSpace(id) == "" {
+func (s *Service) cancelSuperseded(ctx context.Context, d outbox.Delivery, p kinds.CancelSuperseded) error {
+	id := p.SubscriptionID
+	if id == "" {
 		return outbox.Permanentf("payload has no subscriptionId")
 	}
 	if err := s.stripe.CancelSubscription(ctx, id, d.IdempotencyKey); err != nil {
@@ -109,28 +117,4 @@ func retryable(err error) error {
 		return outbox.Permanent(err)
 	}
 	return err
-}
-
-// setupRequestOf reads a billing.setup entry's payload.
-func setupRequestOf(d outbox.Delivery) (SetupRequest, error) {
-	p := d.Entry.Payload
-	req := SetupRequest{
-		EntryID: d.IdempotencyKey, CreatedAt: d.Entry.CreatedAt,
-		PlanID: str(p, "planId"), PriceID: str(p, "stripePriceId"), Email: str(p, "email"),
-	}
-	if t, ok := p["trialEndsAt"].(time.Time); ok {
-		req.TrialEndsAt = t
-	}
-	switch {
-	case d.Entry.TenantID == "":
-		return req, errors.New("entry has no tenantId")
-	case req.PriceID == "":
-		return req, errors.New("payload has no stripePriceId")
-	}
-	return req, nil
-}
-
-func str(p map[string]any, key string) string {
-	v, _ := p[key].(string)
-	return strings.TrimSpace(v)
 }

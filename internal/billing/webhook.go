@@ -7,8 +7,8 @@ import (
 	"maps"
 	"time"
 
-	"github.com/tenantry/tenantry/internal/email"
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/reqctx"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/validate"
@@ -342,11 +342,8 @@ func (s *Service) decide(ctx context.Context, e Event, eff effect, t *tenancy.Te
 			d.Detail = fmt.Sprintf("the tenant's current subscription is %s", rec.SubscriptionID)
 			return d, nil
 		}
-		d.Outbox = append(d.Outbox, tenancy.OutboxEntry{
-			ID: KindCancelSuperseded + "-" + e.ID, Kind: KindCancelSuperseded, TenantID: t.ID,
-			Payload:   map[string]any{"subscriptionId": rec.SubscriptionID, "supersededBy": sub},
-			CreatedAt: now, NextAttemptAt: now,
-		})
+		cancel := kinds.CancelSuperseded{SubscriptionID: rec.SubscriptionID, SupersededBy: sub}
+		d.Outbox = append(d.Outbox, tenancy.NewOutboxEntry(t.ID, cancel, e.ID, now))
 		s.adopt(&rec, e)
 	}
 	if e.IsSubscriptionEvent() {
@@ -461,10 +458,7 @@ func (s *Service) decideStatus(ctx context.Context, e Event, eff effect, t *tena
 		if end.IsZero() {
 			end = t.TrialEndsAt
 		}
-		d.Outbox = append(d.Outbox, tenancy.OutboxEntry{
-			ID: email.KindTrialEnding + "-" + t.ID + "-" + e.ID, Kind: email.KindTrialEnding, TenantID: t.ID,
-			Payload: map[string]any{"trialEndsAt": end}, CreatedAt: now, NextAttemptAt: now,
-		})
+		d.Outbox = append(d.Outbox, tenancy.NewOutboxEntry(t.ID, kinds.TrialEndingEmail{TrialEndsAt: end}, t.ID+"-"+e.ID, now))
 		d.Outcome = OutcomeApplied
 		return d, nil
 	}
@@ -495,16 +489,11 @@ func (s *Service) decideStatus(ctx context.Context, e Event, eff effect, t *tena
 	if eff.to == rules.StatusPastDue {
 		// Once per move into past_due: the subscription update and the invoice failure that
 		// Stripe sends for one failed payment do not make two emails.
-		payload := map[string]any{"tenantId": t.ID}
+		var mail kinds.PaymentFailedEmail
 		if e.InvoiceID != "" {
-			payload["invoiceId"] = e.InvoiceID
-			payload["amountDue"] = e.AmountDue
-			payload["currency"] = e.Currency
+			mail = kinds.PaymentFailedEmail{InvoiceID: e.InvoiceID, AmountDue: &kinds.Money{Minor: e.AmountDue, Currency: e.Currency}}
 		}
-		ch.Outbox = append(ch.Outbox, tenancy.OutboxEntry{
-			ID: email.KindPaymentFailed + "-" + t.ID + "-" + e.ID, Kind: email.KindPaymentFailed, TenantID: t.ID,
-			Payload: payload, CreatedAt: now, NextAttemptAt: now,
-		})
+		ch.Outbox = append(ch.Outbox, tenancy.NewOutboxEntry(t.ID, mail, t.ID+"-"+e.ID, now))
 	}
 	ch.BillingStatus = eff.to
 	d.Change = &ch

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/clock"
-	"github.com/tenantry/tenantry/internal/email"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
@@ -106,7 +106,7 @@ func TestDecide(t *testing.T) {
 		}
 		var mail *tenancy.OutboxEntry
 		for i, o := range d.Change.Outbox {
-			if o.Kind == email.KindPaymentFailed {
+			if o.Kind == (kinds.PaymentFailedEmail{}).Kind() {
 				mail = &d.Change.Outbox[i]
 			}
 		}
@@ -157,14 +157,14 @@ func TestDecide(t *testing.T) {
 		if d.Outcome != OutcomeApplied || d.Change.Status != rules.StatusActive || d.Record.SubscriptionID != "sub_2" || d.Record.PlanID != "pro" {
 			t.Fatalf("%+v", d)
 		}
-		if len(d.Outbox) != 1 || d.Outbox[0].Kind != KindCancelSuperseded || d.Outbox[0].Payload["subscriptionId"] != "sub_1" {
+		if len(d.Outbox) != 1 || d.Outbox[0].Kind != (kinds.CancelSuperseded{}).Kind() || d.Outbox[0].Payload["subscriptionId"] != "sub_1" {
 			t.Errorf("outbox %+v", d.Outbox)
 		}
 	})
 	t.Run("trial_will_end queues the email only in trial", func(t *testing.T) {
 		e := ev("e7", EventTrialWillEnd, "sub_1", SubTrialing, t0.Add(time.Minute))
 		d := decideFor(t, s, e, tenantIn(rules.StatusTrial), rec)
-		if d.Outcome != OutcomeApplied || len(d.Outbox) != 1 || d.Outbox[0].Kind != email.KindTrialEnding || d.Change != nil {
+		if d.Outcome != OutcomeApplied || len(d.Outbox) != 1 || d.Outbox[0].Kind != (kinds.TrialEndingEmail{}).Kind() || d.Change != nil {
 			t.Errorf("in trial: %+v", d)
 		}
 		d = decideFor(t, s, e, tenantIn(rules.StatusActive), rec)

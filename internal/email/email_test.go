@@ -3,14 +3,17 @@ package email
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
 
+	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
 
@@ -158,15 +161,15 @@ func TestHandlersBuildTheMessages(t *testing.T) {
 	deliver := func(h outbox.Handler, e outbox.Entry) error {
 		return h(ctx, outbox.Delivery{Entry: e, IdempotencyKey: e.ID, Attempt: 1})
 	}
-	if err := deliver(m.invitation, outbox.Entry{ID: "email.invitation-1", TenantID: "t1", Payload: map[string]any{
+	if err := deliver(kinds.Typed(m.invitation), outbox.Entry{ID: "email.invitation-1", TenantID: "t1", Payload: map[string]any{
 		"to": []any{"new@x.test"}, "organizationName": "Acme", "role": "member", outbox.SecretField: map[string]any{"token": "tok/1"},
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := deliver(m.paymentFailed, outbox.Entry{ID: "email.payment_failed-1", TenantID: "t1", Payload: map[string]any{"amountDue": int64(4900), "currency": "usd"}}); err != nil {
+	if err := deliver(kinds.Typed(m.paymentFailed), outbox.Entry{ID: "email.payment_failed-1", TenantID: "t1", Payload: map[string]any{"amountDue": int64(4900), "currency": "usd"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := deliver(m.trialEnding, outbox.Entry{ID: "email.trial_ending-1", Payload: map[string]any{"tenantId": "t1", "trialEndsAt": "2026-06-01T00:00:00Z"}}); err != nil {
+	if err := deliver(kinds.Typed(m.trialEnding), outbox.Entry{ID: "email.trial_ending-1", Payload: map[string]any{"tenantId": "t1", "trialEndsAt": "2026-06-01T00:00:00Z"}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.got) != 3 {
@@ -187,16 +190,31 @@ func TestHandlersBuildTheMessages(t *testing.T) {
 		h outbox.Handler
 		e outbox.Entry
 	}{
-		"welcome without recipient":  {m.welcome, outbox.Entry{TenantID: "t1", Payload: map[string]any{"organizationName": "Acme"}}},
-		"welcome without a name":     {m.welcome, outbox.Entry{TenantID: "t1", Payload: map[string]any{"to": "a@b.test"}}},
-		"invitation without a token": {m.invitation, outbox.Entry{TenantID: "t1", Payload: map[string]any{"to": "a@b.test"}}},
-		"trial expired, no tenant":   {m.trialExpired, outbox.Entry{TenantID: "gone"}},
-		"trial expired, no owner":    {m.trialExpired, outbox.Entry{TenantID: "t2"}},
-		"trial expired, no id":       {m.trialExpired, outbox.Entry{}},
+		"welcome without recipient":  {kinds.Typed(m.welcome), outbox.Entry{TenantID: "t1", Payload: map[string]any{"organizationName": "Acme"}}},
+		"welcome without a name":     {kinds.Typed(m.welcome), outbox.Entry{TenantID: "t1", Payload: map[string]any{"to": "a@b.test"}}},
+		"invitation without a token": {kinds.Typed(m.invitation), outbox.Entry{TenantID: "t1", Payload: map[string]any{"to": "a@b.test"}}},
+		"trial expired, no tenant":   {kinds.Typed(m.trialExpired), outbox.Entry{TenantID: "gone"}},
+		"trial expired, no owner":    {kinds.Typed(m.trialExpired), outbox.Entry{TenantID: "t2"}},
+		"trial expired, no id":       {kinds.Typed(m.trialExpired), outbox.Entry{}},
 	} {
 		if err := deliver(tc.h, tc.e); !outbox.IsPermanent(err) {
 			t.Errorf("%s: %v, want a permanent error", name, err)
 		}
+	}
+}
+
+// Kinds is what a dispatcher without SMTP declares as known, so that it leaves these entries for
+// one with SMTP: it must be exactly what Register handles.
+func TestRegisterHandlesExactlyKinds(t *testing.T) {
+	t.Parallel()
+	m, err := NewMailer(&fakeSender{}, fakeDir{}, "https://app.example.com", "Tenantry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := outbox.NewDispatcher(nil, clock.System{}, outbox.Config{})
+	m.Register(d)
+	if got := d.Kinds(); !slices.Equal(got, Kinds) {
+		t.Errorf("Register handles %v, Kinds lists %v", got, Kinds)
 	}
 }
 

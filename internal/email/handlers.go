@@ -10,32 +10,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 )
 
-// Outbox entry kinds that send email, and the payload each one expects. The entry's tenantId is
-// always set by the writer; "to" is a string or a list of strings.
-const (
-	// KindWelcome: {"to", "uid", "organizationName"} — written by provisioning.
-	KindWelcome = "email.welcome"
-	// KindInvitation: {"to", "organizationName", "role", "secret": {"token"}, "expiresAt"?, "inviterEmail"?}.
-	// The token lives under outbox.SecretField, which the store erases once the entry settles,
-	// so after delivery only its hash remains stored.
-	KindInvitation = "email.invitation"
-	// KindTrialEnding: {"trialEndsAt"}; sent to the tenant's owners.
-	KindTrialEnding = "email.trial_ending"
-	// KindTrialExpired: {"tenantId", "trialEndedAt"}; sent to the tenant's owners (the conversion
-	// email, written by the lifecycle when a trial expires).
-	KindTrialExpired = "email.trial_expired"
-	// KindPaymentFailed: {"amountDue"? (minor units), "currency"?}; sent to the tenant's owners.
-	KindPaymentFailed = "email.payment_failed"
-)
-
-// Kinds lists the outbox kinds this package handles.
-var Kinds = []string{KindWelcome, KindInvitation, KindTrialEnding, KindTrialExpired, KindPaymentFailed}
+// Kinds lists the outbox kinds this package handles (Register).
+var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{})
 
 // Contacts is what the emails about a tenant need to know of it.
 type Contacts struct {
@@ -71,11 +53,11 @@ func NewMailer(sender Sender, dir Directory, appURL, product string) (*Mailer, e
 
 // Register adds every email handler to d.
 func (m *Mailer) Register(d *outbox.Dispatcher) {
-	d.Handle(KindWelcome, m.welcome)
-	d.Handle(KindInvitation, m.invitation)
-	d.Handle(KindTrialEnding, m.trialEnding)
-	d.Handle(KindTrialExpired, m.trialExpired)
-	d.Handle(KindPaymentFailed, m.paymentFailed)
+	kinds.Handle(d, m.welcome)
+	kinds.Handle(d, m.invitation)
+	kinds.Handle(d, m.trialEnding)
+	kinds.Handle(d, m.trialExpired)
+	kinds.Handle(d, m.paymentFailed)
 }
 
 // link builds an absolute link into the SPA from escaped path segments and a query.
@@ -96,32 +78,26 @@ func (m *Mailer) link(query url.Values, segments ...string) string {
 
 func (m *Mailer) common(link string) Common { return Common{Product: m.product, URL: link} }
 
-func (m *Mailer) welcome(ctx context.Context, d outbox.Delivery) error {
-	to, err := recipients(d.Entry.Payload)
-	if err != nil {
-		return err
+func (m *Mailer) welcome(ctx context.Context, d outbox.Delivery, p kinds.WelcomeEmail) error {
+	if len(p.To) == 0 {
+		return errNoRecipient
 	}
-	name := str(d.Entry.Payload, "organizationName")
-	if name == "" {
+	if p.OrganizationName == "" {
 		return outbox.Permanentf("payload has no organizationName")
 	}
-	return m.send(ctx, d, to, TemplateWelcome, WelcomeData{
-		Common: m.common(m.link(nil, "tenants", d.Entry.TenantID)), OrganizationName: name,
+	return m.send(ctx, d, p.To, TemplateWelcome, WelcomeData{
+		Common: m.common(m.link(nil, "tenants", d.Entry.TenantID)), OrganizationName: p.OrganizationName,
 	})
 }
 
-func (m *Mailer) invitation(ctx context.Context, d outbox.Delivery) error {
-	to, err := recipients(d.Entry.Payload)
-	if err != nil {
-		return err
+func (m *Mailer) invitation(ctx context.Context, d outbox.Delivery, p kinds.InvitationEmail) error {
+	if len(p.To) == 0 {
+		return errNoRecipient
 	}
-	p := d.Entry.Payload
-	secret, _ := p[outbox.SecretField].(map[string]any)
-	token := str(secret, "token")
-	if token == "" {
+	if p.Token == "" {
 		return outbox.Permanentf("payload has no invitation token (it is erased once an entry settles); resend the invitation to issue a new one")
 	}
-	name := str(p, "organizationName")
+	name := p.OrganizationName
 	if name == "" {
 		c, err := m.contacts(ctx, d.Entry)
 		if err != nil {
@@ -129,50 +105,56 @@ func (m *Mailer) invitation(ctx context.Context, d outbox.Delivery) error {
 		}
 		name = c.Name
 	}
-	return m.send(ctx, d, to, TemplateInvitation, InvitationData{
-		Common:           m.common(m.link(url.Values{"token": {token}}, "invitations", "accept")),
-		OrganizationName: name, Role: str(p, "role"), InviterEmail: str(p, "inviterEmail"),
-		ExpiresAt: timeOf(p, "expiresAt"),
+	return m.send(ctx, d, p.To, TemplateInvitation, InvitationData{
+		Common:           m.common(m.link(url.Values{"token": {p.Token}}, "invitations", "accept")),
+		OrganizationName: name, Role: string(p.Role), InviterEmail: p.InviterEmail, ExpiresAt: p.ExpiresAt,
 	})
 }
 
-func (m *Mailer) trialEnding(ctx context.Context, d outbox.Delivery) error {
+func (m *Mailer) trialEnding(ctx context.Context, d outbox.Delivery, p kinds.TrialEndingEmail) error {
+	return m.toOwners(ctx, d, TemplateTrialEnding, func(c Contacts, tenantID string) any {
+		return TrialEndingData{
+			Common:           m.common(m.link(nil, "tenants", tenantID, "billing")),
+			OrganizationName: c.Name, TrialEndsAt: p.TrialEndsAt,
+		}
+	})
+}
+
+func (m *Mailer) trialExpired(ctx context.Context, d outbox.Delivery, p kinds.TrialExpiredEmail) error {
+	return m.toOwners(ctx, d, TemplateTrialExpired, func(c Contacts, tenantID string) any {
+		return TrialExpiredData{
+			Common:           m.common(m.link(nil, "tenants", tenantID, "billing", "upgrade")),
+			OrganizationName: c.Name, TrialEndedAt: p.TrialEndedAt,
+		}
+	})
+}
+
+func (m *Mailer) paymentFailed(ctx context.Context, d outbox.Delivery, p kinds.PaymentFailedEmail) error {
+	return m.toOwners(ctx, d, TemplatePaymentFailed, func(c Contacts, tenantID string) any {
+		return PaymentFailedData{
+			Common:           m.common(m.link(nil, "tenants", tenantID, "billing")),
+			OrganizationName: c.Name, Amount: amount(p.AmountDue),
+		}
+	})
+}
+
+// errNoRecipient: an email without an address cannot be sent however often we try.
+var errNoRecipient = outbox.Permanentf("payload has no recipient (\"to\")")
+
+// toOwners sends template t to the owners of the entry's tenant; fill makes the template's data
+// from the tenant's contacts and id.
+func (m *Mailer) toOwners(ctx context.Context, d outbox.Delivery, t Template, fill func(c Contacts, tenantID string) any) error {
 	c, err := m.contacts(ctx, d.Entry)
 	if err != nil {
 		return err
 	}
-	return m.send(ctx, d, c.Owners, TemplateTrialEnding, TrialEndingData{
-		Common:           m.common(m.link(nil, "tenants", tenantOf(d.Entry), "billing")),
-		OrganizationName: c.Name, TrialEndsAt: timeOf(d.Entry.Payload, "trialEndsAt"),
-	})
-}
-
-func (m *Mailer) trialExpired(ctx context.Context, d outbox.Delivery) error {
-	c, err := m.contacts(ctx, d.Entry)
-	if err != nil {
-		return err
-	}
-	return m.send(ctx, d, c.Owners, TemplateTrialExpired, TrialExpiredData{
-		Common:           m.common(m.link(nil, "tenants", tenantOf(d.Entry), "billing", "upgrade")),
-		OrganizationName: c.Name, TrialEndedAt: timeOf(d.Entry.Payload, "trialEndedAt"),
-	})
-}
-
-func (m *Mailer) paymentFailed(ctx context.Context, d outbox.Delivery) error {
-	c, err := m.contacts(ctx, d.Entry)
-	if err != nil {
-		return err
-	}
-	return m.send(ctx, d, c.Owners, TemplatePaymentFailed, PaymentFailedData{
-		Common:           m.common(m.link(nil, "tenants", tenantOf(d.Entry), "billing")),
-		OrganizationName: c.Name, Amount: amount(d.Entry.Payload),
-	})
+	return m.send(ctx, d, c.Owners, t, fill(c, kinds.TenantOf(d.Entry)))
 }
 
 // contacts looks up the entry's tenant; a tenant that is gone, or has no owner with an address,
 // cannot be written to however often we try.
 func (m *Mailer) contacts(ctx context.Context, e outbox.Entry) (Contacts, error) {
-	id := tenantOf(e)
+	id := kinds.TenantOf(e)
 	if id == "" {
 		return Contacts{}, outbox.Permanentf("entry has no tenantId")
 	}
@@ -205,75 +187,13 @@ func (m *Mailer) send(ctx context.Context, d outbox.Delivery, to []string, t Tem
 // same on every attempt, so that a receiver can recognise a repeated delivery.
 func MessageID(entryID string) string { return entryID + "@tenantry" }
 
-// tenantOf prefers the entry's tenantId and falls back to the payload's.
-func tenantOf(e outbox.Entry) string {
-	if e.TenantID != "" {
-		return e.TenantID
-	}
-	return str(e.Payload, "tenantId")
-}
-
-func str(p map[string]any, key string) string {
-	s, _ := p[key].(string)
-	return strings.TrimSpace(s)
-}
-
-// recipients reads "to": one address or a list of them.
-func recipients(p map[string]any) ([]string, error) {
-	var out []string
-	switch v := p["to"].(type) {
-	case string:
-		out = []string{v}
-	case []any:
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-	case []string:
-		out = v
-	}
-	var clean []string
-	for _, s := range out {
-		if s = strings.TrimSpace(s); s != "" {
-			clean = append(clean, s)
-		}
-	}
-	if len(clean) == 0 {
-		return nil, outbox.Permanentf("payload has no recipient (\"to\")")
-	}
-	return clean, nil
-}
-
-// timeOf reads a time stored as a Firestore timestamp or an RFC 3339 string; zero if absent.
-func timeOf(p map[string]any, key string) time.Time {
-	switch v := p[key].(type) {
-	case time.Time:
-		return v
-	case string:
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			return t
-		}
-	}
-	return time.Time{}
-}
-
-// amount formats amountDue (minor units) and currency, e.g. "49.00 USD"; "" when absent.
-func amount(p map[string]any) string {
-	var minor int64
-	switch v := p["amountDue"].(type) {
-	case int64:
-		minor = v
-	case int:
-		minor = int64(v)
-	case float64:
-		minor = int64(v)
-	default:
+// amount formats an amount due, e.g. "49.00 USD"; "" when unknown.
+func amount(due *kinds.Money) string {
+	if due == nil {
 		return ""
 	}
-	cur := strings.ToUpper(str(p, "currency"))
-	s := strconv.FormatInt(minor/100, 10) + "." + fmt.Sprintf("%02d", abs(minor%100))
-	if cur != "" {
+	s := strconv.FormatInt(due.Minor/100, 10) + "." + fmt.Sprintf("%02d", abs(due.Minor%100))
+	if cur := strings.ToUpper(due.Currency); cur != "" {
 		s += " " + cur
 	}
 	return s

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/validate"
 	"github.com/tenantry/tenantry/rules"
@@ -330,11 +331,13 @@ func inviteCheckError(err error) error {
 	return err
 }
 
-// invitationEmail is the outbox entry that sends an invitation's link. Its id changes with the
-// token, so a resend is a new entry (and a new email), while a retried delivery of one entry keeps
-// its Message-ID.
+// invitationEmail is the outbox entry that sends an invitation's link (see
+// tenancy.InvitationEmailEntry).
 func invitationEmail(t TenantState, inv Invitation, token, inviterEmail string, now time.Time) tenancy.OutboxEntry {
-	return tenancy.InvitationEmailEntry(t.ID, t.Name, inv.ID, inv.Email, inv.Role, inv.ExpiresAt, inv.TokenHash, token, inviterEmail, now)
+	return tenancy.InvitationEmailEntry(t.ID, kinds.InvitationEmail{
+		To: []string{inv.Email}, InvitationID: inv.ID, OrganizationName: t.Name, Role: inv.Role,
+		ExpiresAt: inv.ExpiresAt, InviterEmail: inviterEmail, Token: token,
+	}, now)
 }
 
 // reasonOf is a validation error's reason without its field name.

@@ -117,17 +117,6 @@ type User struct {
 	EmailVerified bool
 }
 
-// Outbox kinds written by this package.
-const (
-	// OutboxInvitationEmail is the invitation email (package email renders it). Its payload is
-	// {"to", "tenantId", "invitationId", "organizationName", "role", "expiresAt",
-	// "invitedByEmail", "inviterEmail", "secret": {"token"}}. The token is the one copy of the
-	// secret outside the invitee's mailbox: the handler reads it from payload.secret.token, and
-	// the outbox store deletes payload.secret (outbox.SecretField) when the entry settles, so the
-	// token is kept only as its hash once the email is out.
-	OutboxInvitationEmail = tenancy.OutboxInvitationEmail
-)
-
 // errNoop tells a store callback to commit nothing; the store returns the state as read.
 var errNoop = errors.New("members: nothing to write")
 

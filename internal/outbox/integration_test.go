@@ -21,8 +21,8 @@ import (
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/email"
 	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/store"
-	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
 
@@ -66,12 +66,12 @@ func (f fixture) welcome(t *testing.T, n int, now time.Time) []string {
 	sem := make(chan struct{}, 16)
 	for i := range n {
 		tenantID := testenv.UniqueID("t")
-		ids[i] = tenancy.OutboxWelcomeEmail + "-" + tenantID
+		ids[i] = kinds.ID(kinds.WelcomeEmail{}, tenantID)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs <- f.ob.Enqueue(context.Background(), ids[i], tenancy.OutboxWelcomeEmail, tenantID, map[string]any{
+			errs <- f.ob.Enqueue(context.Background(), ids[i], kinds.WelcomeEmail{}.Kind(), tenantID, map[string]any{
 				"to": f.box.Address(fmt.Sprintf("owner%03d", i)), "uid": "uid-" + tenantID, "organizationName": fmt.Sprintf("Org %03d", i),
 			}, now)
 		}()
@@ -252,7 +252,7 @@ func TestPoisonEntryIsDeadLetteredWithoutHoldingUpOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A malformed payload cannot succeed however often it is tried: dead at the first attempt.
-	if err := f.ob.Enqueue(ctx, "email.welcome-malformed", tenancy.OutboxWelcomeEmail, "t-malformed",
+	if err := f.ob.Enqueue(ctx, "email.welcome-malformed", kinds.WelcomeEmail{}.Kind(), "t-malformed",
 		map[string]any{"to": "not an address", "organizationName": "X"}, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -331,14 +331,14 @@ func TestKindsWithoutHandlerStayPendingAndUnknownKindsAreDeadLettered(t *testing
 	f := setup(t)
 	clk := clock.NewManual(time.Now())
 	ctx := context.Background()
-	for id, kind := range map[string]string{"billing.setup-t1": tenancy.OutboxBillingSetup, "email.typo-t1": "email.typo"} {
+	for id, kind := range map[string]string{"billing.setup-t1": kinds.BillingSetup{}.Kind(), "email.typo-t1": "email.typo"} {
 		if err := f.ob.Enqueue(ctx, id, kind, "t1", map[string]any{}, clk.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	d := outbox.NewDispatcher(f.ob, clk, outbox.Config{Owner: "k", UnknownKindGrace: time.Hour})
 	f.mailer.Register(d)
-	d.Know(tenancy.OutboxBillingSetup)
+	d.Know(kinds.BillingSetup{}.Kind())
 	before := f.entry(t, "billing.setup-t1")
 
 	if st, err := d.RunPass(ctx, nil); err != nil || st.Claimed != 0 || st.Dead != 0 {
@@ -368,7 +368,7 @@ func TestAbandonedLeaseIsPickedUpAfterItExpires(t *testing.T) {
 	const lease = time.Minute
 
 	// A dispatcher claims the entry and dies before running it.
-	due, err := f.ob.Due(ctx, []string{tenancy.OutboxWelcomeEmail}, clk.Now(), 10)
+	due, err := f.ob.Due(ctx, []string{kinds.WelcomeEmail{}.Kind()}, clk.Now(), 10)
 	if err != nil || len(due) != 1 {
 		t.Fatalf("Due: %d entries, %v", len(due), err)
 	}
@@ -418,7 +418,7 @@ func TestAttemptsThatNeverFinishAreBounded(t *testing.T) {
 	ids := f.welcome(t, 1, clk.Now())
 	// Every dispatcher that claims this entry dies: after MaxAttempts claims it is dead-lettered.
 	for range 3 {
-		due, err := f.ob.Due(ctx, []string{tenancy.OutboxWelcomeEmail}, clk.Now(), 10)
+		due, err := f.ob.Due(ctx, []string{kinds.WelcomeEmail{}.Kind()}, clk.Now(), 10)
 		if err != nil || len(due) != 1 {
 			t.Fatalf("Due: %d, %v", len(due), err)
 		}
@@ -445,9 +445,9 @@ func TestWelcomeEmailContent(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	tenantID := testenv.UniqueID("t")
-	id := tenancy.OutboxWelcomeEmail + "-" + tenantID
+	id := kinds.ID(kinds.WelcomeEmail{}, tenantID)
 	to := f.box.Address("owner")
-	if err := f.ob.Enqueue(ctx, id, tenancy.OutboxWelcomeEmail, tenantID, map[string]any{"to": to, "uid": "u1", "organizationName": "Acme <b>&</b> Co"}, clock.System{}.Now()); err != nil {
+	if err := f.ob.Enqueue(ctx, id, kinds.WelcomeEmail{}.Kind(), tenantID, map[string]any{"to": to, "uid": "u1", "organizationName": "Acme <b>&</b> Co"}, clock.System{}.Now()); err != nil {
 		t.Fatal(err)
 	}
 	d := outbox.NewDispatcher(f.ob, clock.System{}, outbox.Config{})
@@ -494,8 +494,8 @@ func TestTrialExpiredEmailGoesToTheOwners(t *testing.T) {
 	mustSet(t, tref.Collection("members").Doc("u2"), map[string]any{"role": "owner", "email": owners[1]})
 	mustSet(t, tref.Collection("members").Doc("u3"), map[string]any{"role": "member", "email": f.box.Address("member")})
 	ended := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
-	id := tenancy.OutboxTrialExpiredEmail + "-" + tenantID
-	if err := f.ob.Enqueue(ctx, id, tenancy.OutboxTrialExpiredEmail, tenantID, map[string]any{"tenantId": tenantID, "trialEndedAt": ended}, clock.System{}.Now()); err != nil {
+	id := kinds.ID(kinds.TrialExpiredEmail{}, tenantID)
+	if err := f.ob.Enqueue(ctx, id, kinds.TrialExpiredEmail{}.Kind(), tenantID, map[string]any{"tenantId": tenantID, "trialEndedAt": ended}, clock.System{}.Now()); err != nil {
 		t.Fatal(err)
 	}
 	d := outbox.NewDispatcher(f.ob, clock.System{}, outbox.Config{})
@@ -525,7 +525,7 @@ func TestTrialExpiredEmailGoesToTheOwners(t *testing.T) {
 	}
 
 	// A tenant that does not exist cannot be written to: dead at once, not retried for hours.
-	if err := f.ob.Enqueue(ctx, tenancy.OutboxTrialExpiredEmail+"-gone", tenancy.OutboxTrialExpiredEmail, "gone", map[string]any{"tenantId": "gone"}, clock.System{}.Now()); err != nil {
+	if err := f.ob.Enqueue(ctx, kinds.ID(kinds.TrialExpiredEmail{}, "gone"), kinds.TrialExpiredEmail{}.Kind(), "gone", map[string]any{"tenantId": "gone"}, clock.System{}.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := d.RunPass(ctx, nil); st.Dead != 1 {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/billing"
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/tenancy"
 )
 
@@ -131,17 +131,14 @@ func (b *BillingStore) Record(ctx context.Context, tenantID string) (billing.Rec
 
 // SetupRequest implements billing.Store from outbox/billing.setup-{tenantId}.
 func (b *BillingStore) SetupRequest(ctx context.Context, tenantID string) (billing.SetupRequest, error) {
-	id := billing.KindSetup + "-" + tenantID
+	id := kinds.ID(kinds.BillingSetup{}, tenantID)
 	var d outboxDoc
 	if err := get(ctx, b.s.fs.Collection(colOutbox).Doc(id), &d); err != nil {
 		return billing.SetupRequest{}, err
 	}
-	// Read exactly as the setup handler reads its delivery (trimmed strings), so that a customer
-	// created from here carries the same parameters under the same idempotency key.
-	str := func(k string) string { v, _ := d.Payload[k].(string); return strings.TrimSpace(v) }
-	req := billing.SetupRequest{EntryID: id, CreatedAt: d.CreatedAt, PlanID: str("planId"), PriceID: str("stripePriceId"), Email: str("email")}
-	req.TrialEndsAt, _ = d.Payload["trialEndsAt"].(time.Time)
-	return req, nil
+	// Decoded as the setup handler decodes its delivery, so that a customer created from here
+	// carries the same parameters under the same idempotency key.
+	return billing.SetupRequest{BillingSetup: kinds.Decode[kinds.BillingSetup](d.Payload), EntryID: id, CreatedAt: d.CreatedAt}, nil
 }
 
 // update runs fn on the billing record in a transaction queued behind this process's others on

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/clock"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
 	"github.com/tenantry/tenantry/rules"
@@ -109,7 +110,7 @@ func TestExpireTrialsThousand(t *testing.T) {
 				}
 			}
 		}
-		emails, err := f.fs.Collection("outbox").Where("kind", "==", tenancy.OutboxTrialExpiredEmail).
+		emails, err := f.fs.Collection("outbox").Where("kind", "==", kinds.TrialExpiredEmail{}.Kind()).
 			Where("tenantId", ">=", prefix).Where("tenantId", "<", prefix+"~").Documents(ctx).GetAll()
 		if err != nil {
 			t.Fatal(err)
@@ -121,7 +122,7 @@ func TestExpireTrialsThousand(t *testing.T) {
 			if !wantEmail[tid.(string)] {
 				t.Errorf("%s: conversion email for %s, which was not a due trial", run, tid)
 			}
-			wantID := tenancy.OutboxTrialExpiredEmail + "-" + tid.(string) + "-" + strconv.FormatInt(cutoff.UnixNano(), 10)
+			wantID := kinds.ID(kinds.TrialExpiredEmail{}, tid.(string)+"-"+strconv.FormatInt(cutoff.UnixNano(), 10))
 			if e.Ref.ID != wantID {
 				t.Errorf("%s: outbox id %s, want %s", run, e.Ref.ID, wantID)
 			}

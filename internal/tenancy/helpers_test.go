@@ -12,6 +12,7 @@ import (
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/store"
 	"github.com/tenantry/tenantry/internal/tenancy"
@@ -137,7 +138,7 @@ func (f fixture) count(t testing.TB, q firestore.Query) int {
 // emails counts the conversion emails queued for a tenant.
 func (f fixture) emails(t testing.TB, id string) int {
 	t.Helper()
-	return f.count(t, f.fs.Collection("outbox").Where("tenantId", "==", id).Where("kind", "==", tenancy.OutboxTrialExpiredEmail))
+	return f.count(t, f.fs.Collection("outbox").Where("tenantId", "==", id).Where("kind", "==", kinds.TrialExpiredEmail{}.Kind()))
 }
 
 func (f fixture) auditEntries(t testing.TB, id string) []map[string]any {

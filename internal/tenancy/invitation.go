@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/rules"
 )
 
@@ -17,9 +17,6 @@ import (
 // invitation too: a sales contract's named admin is invited as owner in the provisioning commit.
 // Package members delegates to these, so an invitation written by either package has the same
 // document id, token, hash and email payload, and is accepted by the same code.
-
-// OutboxInvitationEmail is the outbox kind of an invitation email (package email renders it).
-const OutboxInvitationEmail = "email.invitation"
 
 // InvitationID is the id of the invitation document of email (already normalized) in tenantID:
 // "<tenantId>_<base32 of the first 16 bytes of sha256(email)>". See members.InvitationID.
@@ -68,28 +65,10 @@ func (OwnerInvitation) Role() rules.Role { return rules.RoleOwner }
 
 // InvitationEmailEntry is the outbox entry that emails an invitation's link. Its id changes with
 // the token, so a resend is a new entry (and a new email), while a retried delivery of one entry
-// keeps its Message-ID. The token travels only in payload.secret, which the outbox store erases
-// once the entry settles.
-func InvitationEmailEntry(tenantID, organizationName, invitationID, email string, role rules.Role, expiresAt time.Time, tokenHash, token, inviterEmail string, now time.Time) OutboxEntry {
-	return OutboxEntry{
-		ID:       OutboxInvitationEmail + "-" + invitationID + "-" + tokenHash[:16],
-		Kind:     OutboxInvitationEmail,
-		TenantID: tenantID,
-		Payload: map[string]any{
-			"to":               email,
-			"tenantId":         tenantID,
-			"invitationId":     invitationID,
-			"organizationName": organizationName,
-			"role":             string(role),
-			"expiresAt":        expiresAt,
-			"invitedByEmail":   inviterEmail,
-			"inviterEmail":     inviterEmail, // the name package email reads
-			// The secret sits apart so that it can be removed as a whole once delivered.
-			outbox.SecretField: map[string]any{"token": token},
-		},
-		CreatedAt:     now,
-		NextAttemptAt: now,
-	}
+// keeps its Message-ID. The token travels only in the payload's secret, which the outbox store
+// erases once the entry settles.
+func InvitationEmailEntry(tenantID string, mail kinds.InvitationEmail, now time.Time) OutboxEntry {
+	return NewOutboxEntry(tenantID, mail, mail.InvitationID+"-"+HashInvitationToken(mail.Token)[:16], now)
 }
 
 // newOwnerInvitation builds a contract's owner invitation and its email.
@@ -102,6 +81,9 @@ func newOwnerInvitation(tenantID, organizationName, email, invitedBy, inviterEma
 		ID: InvitationID(tenantID, email), TenantID: tenantID, Email: email, TokenHash: HashInvitationToken(token),
 		InvitedBy: invitedBy, CreatedAt: now, ExpiresAt: now.Add(ContractInvitationExpiry),
 	}
-	mail := InvitationEmailEntry(tenantID, organizationName, inv.ID, email, rules.RoleOwner, inv.ExpiresAt, inv.TokenHash, token, inviterEmail, now)
+	mail := InvitationEmailEntry(tenantID, kinds.InvitationEmail{
+		To: []string{email}, InvitationID: inv.ID, OrganizationName: organizationName, Role: inv.Role(),
+		ExpiresAt: inv.ExpiresAt, InviterEmail: inviterEmail, Token: token,
+	}, now)
 	return inv, mail, nil
 }

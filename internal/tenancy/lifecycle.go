@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/reqctx"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -273,14 +274,9 @@ func eventsOf(t Tenant, to rules.Status, now time.Time) []OutboxEntry {
 	// The id names this one expiry (the tenant and the instant of the change), so a retried
 	// transaction or a re-run of the job can never queue a second email for it, while a trial
 	// that is extended and expires again gets its own.
-	return []OutboxEntry{{
-		ID:       OutboxTrialExpiredEmail + "-" + t.ID + "-" + strconv.FormatInt(now.UnixNano(), 10),
-		Kind:     OutboxTrialExpiredEmail,
-		TenantID: t.ID,
-		Payload:  map[string]any{"tenantId": t.ID, "trialEndedAt": t.TrialEndsAt},
-		// Due at once: the customer should hear about it while the banner is new.
-		CreatedAt: now, NextAttemptAt: now,
-	}}
+	// Due at once: the customer should hear about it while the banner is new.
+	key := t.ID + "-" + strconv.FormatInt(now.UnixNano(), 10)
+	return []OutboxEntry{NewOutboxEntry(t.ID, kinds.TrialExpiredEmail{TrialEndedAt: t.TrialEndsAt}, key, now)}
 }
 
 // invalidTransition says what is allowed instead, in the API's enum spelling.

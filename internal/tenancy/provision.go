@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/reqctx"
 	"github.com/tenantry/tenantry/internal/validate"
@@ -149,24 +150,14 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 		Tenant:  t,
 		Staff:   staff,
 		Billing: BillingRecord{TenantID: tenantID, PlanID: sp.plan.ID, Status: BillingPending, CreatedAt: now},
-		Outbox: []OutboxEntry{
-			{
-				ID: OutboxBillingSetup + "-" + tenantID, Kind: OutboxBillingSetup, TenantID: tenantID,
-				Payload: map[string]any{
-					"planId": sp.plan.ID, "stripePriceId": sp.plan.StripePriceID,
-					"email": billingEmail, "trialEndsAt": trialEnds,
-				},
-				CreatedAt: now, NextAttemptAt: now,
-			},
-		},
+		Outbox: []OutboxEntry{NewOutboxEntry(tenantID, kinds.BillingSetup{
+			PlanID: sp.plan.ID, StripePriceID: sp.plan.StripePriceID, Email: billingEmail, TrialEndsAt: trialEnds,
+		}, tenantID, now)},
 	}
 	if contract == nil {
 		bundle.Owner = Member{TenantID: tenantID, UID: p.UID, Email: p.Email, Role: rules.RoleOwner, JoinedAt: now}
-		bundle.Outbox = append([]OutboxEntry{{
-			ID: OutboxWelcomeEmail + "-" + tenantID, Kind: OutboxWelcomeEmail, TenantID: tenantID,
-			Payload:   map[string]any{"to": p.Email, "uid": p.UID, "organizationName": sp.name},
-			CreatedAt: now, NextAttemptAt: now,
-		}}, bundle.Outbox...)
+		welcome := kinds.WelcomeEmail{To: []string{p.Email}, UID: p.UID, OrganizationName: sp.name}
+		bundle.Outbox = append([]OutboxEntry{NewOutboxEntry(tenantID, welcome, tenantID, now)}, bundle.Outbox...)
 	} else {
 		// The invitation email is the named admin's welcome; the rep gets none.
 		inv, mail, err := newOwnerInvitation(tenantID, sp.name, contract.AdminContact.Email, p.UID, p.Email, now)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/rules"
 )
 
@@ -150,17 +151,8 @@ type BillingRecord struct {
 // BillingPending is the status of a billing record whose Stripe setup has not run yet.
 const BillingPending = "pending"
 
-// Outbox entry kinds written by the domain.
-const (
-	OutboxWelcomeEmail = "email.welcome"
-	OutboxBillingSetup = "billing.setup"
-	// OutboxTrialExpiredEmail is the conversion email, emitted by every move to trial_expired;
-	// payload {"tenantId", "trialEndedAt"}; the email handler looks up the owner itself.
-	OutboxTrialExpiredEmail = "email.trial_expired"
-)
-
 // OutboxEntry is a side effect promised in the same commit as the change that caused it and
-// performed afterwards by the dispatcher.
+// performed afterwards by the dispatcher. Build it with NewOutboxEntry.
 type OutboxEntry struct {
 	ID            string // stable: the dispatcher uses it as the external idempotency key
 	Kind          string
@@ -168,6 +160,16 @@ type OutboxEntry struct {
 	Payload       map[string]any
 	CreatedAt     time.Time
 	NextAttemptAt time.Time
+}
+
+// NewOutboxEntry is the entry that performs p for tenantID, due at now. key names the occurrence
+// it is for, which makes its id (kinds.ID): an entry written again for the same occurrence (a
+// retried transaction, a replayed event) is the same entry.
+func NewOutboxEntry(tenantID string, p kinds.Payload, key string, now time.Time) OutboxEntry {
+	return OutboxEntry{
+		ID: kinds.ID(p, key), Kind: p.Kind(), TenantID: tenantID, Payload: kinds.Encode(p, tenantID),
+		CreatedAt: now, NextAttemptAt: now,
+	}
 }
 
 // IdempotencyRecord remembers what a creating call produced, scoped to the caller and the key.
