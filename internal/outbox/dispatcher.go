@@ -5,9 +5,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"maps"
 	mrand "math/rand/v2"
 	"os"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -174,23 +175,13 @@ func (d *Dispatcher) Know(kinds ...string) {
 func (d *Dispatcher) Kinds() []string {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	out := make([]string, 0, len(d.handlers))
-	for k := range d.handlers {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(d.handlers))
 }
 
 func (d *Dispatcher) knownKinds() []string {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	out := make([]string, 0, len(d.known))
-	for k := range d.known {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(d.known))
 }
 
 func (d *Dispatcher) handler(kind string) (Handler, bool) {
@@ -328,69 +319,84 @@ func (d *Dispatcher) runBatch(ctx context.Context, batch []Entry) PassStats {
 
 // process claims, runs and settles one entry.
 func (d *Dispatcher) process(ctx context.Context, e Entry) PassStats {
-	log := d.log.With("entry", e.ID, "kind", e.Kind)
-	now := d.clock.Now()
 	if e.Attempts >= d.cfg.MaxAttempts {
-		// The last allowed attempt was claimed but never settled: its dispatcher died or the
-		// handler outlived the lease. Do not start another.
-		msg := fmt.Sprintf("gave up after %d attempts: the last one never finished (its dispatcher stopped, or the handler outlived the %s lease)", e.Attempts, d.cfg.Lease)
-		if e.LastError != "" {
-			msg += "; earlier error: " + e.LastError
-		}
-		ok, err := d.store.Settle(ctx, e, Settlement{State: StateDead, At: now, LastError: truncate(msg)})
-		switch {
-		case err != nil:
-			log.Error("cannot dead-letter an abandoned entry", "error", err.Error())
-			return PassStats{}
-		case !ok:
-			return PassStats{Lost: 1}
-		}
-		log.Warn("outbox entry dead-lettered", "attempts", e.Attempts, "lastError", msg)
-		d.observe(e.Kind, "dead", 0)
-		return PassStats{Dead: 1}
+		return d.abandon(ctx, e)
 	}
 	h, found := d.handler(e.Kind)
 	if !found {
 		return PassStats{} // not ours (the query asked for our kinds only)
 	}
+	now := d.clock.Now()
 	claimed, ok, err := d.store.Claim(ctx, e, d.cfg.Owner, now, now.Add(d.cfg.Lease))
 	if err != nil {
-		log.Error("cannot claim outbox entry", "error", err.Error())
+		d.logFor(e).Error("cannot claim outbox entry", "error", err.Error())
 		return PassStats{}
 	}
 	if !ok {
 		d.observe(e.Kind, "lost", 0)
 		return PassStats{Lost: 1}
 	}
-
 	start := time.Now()
-	hctx, cancel := context.WithTimeout(ctx, d.cfg.Lease/2)
-	herr := call(hctx, h, Delivery{Entry: claimed, IdempotencyKey: claimed.ID, Attempt: claimed.Attempts})
-	cancel()
+	herr := d.attempt(ctx, h, claimed)
 	took := time.Since(start)
+	return d.record(ctx, claimed, d.settlementOf(ctx, claimed, herr), took)
+}
 
+func (d *Dispatcher) logFor(e Entry) *slog.Logger { return d.log.With("entry", e.ID, "kind", e.Kind) }
+
+// abandon dead-letters an entry whose last allowed attempt was claimed but never settled: its
+// dispatcher died or the handler outlived the lease. It does not start another.
+func (d *Dispatcher) abandon(ctx context.Context, e Entry) PassStats {
+	msg := fmt.Sprintf("gave up after %d attempts: the last one never finished (its dispatcher stopped, or the handler outlived the %s lease)", e.Attempts, d.cfg.Lease)
+	if e.LastError != "" {
+		msg += "; earlier error: " + e.LastError
+	}
+	ok, err := d.store.Settle(ctx, e, Settlement{State: StateDead, At: d.clock.Now(), LastError: truncate(msg)})
+	switch {
+	case err != nil:
+		d.logFor(e).Error("cannot dead-letter an abandoned entry", "error", err.Error())
+		return PassStats{}
+	case !ok:
+		return PassStats{Lost: 1}
+	}
+	d.logFor(e).Warn("outbox entry dead-lettered", "attempts", e.Attempts, "lastError", msg)
+	d.observe(e.Kind, "dead", 0)
+	return PassStats{Dead: 1}
+}
+
+// attempt runs h on the claimed entry with half the lease, so that the settlement lands before
+// the lease can expire.
+func (d *Dispatcher) attempt(ctx context.Context, h Handler, claimed Entry) error {
+	hctx, cancel := context.WithTimeout(ctx, d.cfg.Lease/2)
+	defer cancel()
+	return call(hctx, h, Delivery{Entry: claimed, IdempotencyKey: claimed.ID, Attempt: claimed.Attempts})
+}
+
+// settlementOf is how the attempt of claimed that returned herr ends.
+func (d *Dispatcher) settlementOf(ctx context.Context, claimed Entry, herr error) Settlement {
 	end := d.clock.Now()
-	var s Settlement
-	outcome := "done"
 	switch {
 	case herr == nil:
-		s = Settlement{State: StateDone, At: end, ExpireAt: end.Add(d.cfg.Retention)}
+		return Settlement{State: StateDone, At: end, ExpireAt: end.Add(d.cfg.Retention)}
 	case ctx.Err() != nil:
 		// We are stopping, not the entry failing: hand it back due now. The claim still counts
 		// as an attempt, which bounds an entry that is interrupted over and over.
-		s = Settlement{State: StatePending, At: end, NextAttemptAt: end, LastError: truncate("interrupted: the dispatcher stopped during the attempt")}
-		outcome = "retry"
+		return Settlement{State: StatePending, At: end, NextAttemptAt: end, LastError: truncate("interrupted: the dispatcher stopped during the attempt")}
 	case IsPermanent(herr) || claimed.Attempts >= d.cfg.MaxAttempts:
-		s = Settlement{State: StateDead, At: end, LastError: truncate(Redact(herr.Error()))}
-		outcome = "dead"
-	default:
-		s = Settlement{State: StatePending, At: end, NextAttemptAt: end.Add(d.backoff(claimed.Attempts)), LastError: truncate(Redact(herr.Error()))}
-		outcome = "retry"
+		return Settlement{State: StateDead, At: end, LastError: truncate(Redact(herr.Error()))}
 	}
+	return Settlement{State: StatePending, At: end, NextAttemptAt: end.Add(d.backoff(claimed.Attempts)), LastError: truncate(Redact(herr.Error()))}
+}
+
+// record writes the settlement s of an attempt of claimed that took took, and reports it in the
+// log, the metrics and the pass's counts.
+func (d *Dispatcher) record(ctx context.Context, claimed Entry, s Settlement, took time.Duration) PassStats {
+	log := d.logFor(claimed)
+	outcome := outcomeOf(s)
 	// Settle even when ctx is cancelled: the attempt happened and must be recorded.
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	ok, err = d.store.Settle(sctx, claimed, s)
-	scancel()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ok, err := d.store.Settle(sctx, claimed, s)
+	cancel()
 	if err != nil {
 		// The entry stays leased and becomes due again when the lease expires: at least once.
 		log.Error("cannot record the outcome of an outbox attempt; it will run again after its lease expires",
@@ -400,22 +406,32 @@ func (d *Dispatcher) process(ctx context.Context, e Entry) PassStats {
 	if !ok {
 		log.Warn("lost the lease before recording the outcome; another dispatcher runs the entry again",
 			"outcome", outcome, "took", took.String())
-		d.observe(e.Kind, "lost", took)
+		d.observe(claimed.Kind, "lost", took)
 		return PassStats{Claimed: 1, Lost: 1}
 	}
-	d.observe(e.Kind, outcome, took)
-	switch outcome {
-	case "done":
+	d.observe(claimed.Kind, outcome, took)
+	switch s.State {
+	case StateDone:
 		log.Debug("outbox entry done", "attempt", claimed.Attempts, "took", took.String())
 		return PassStats{Claimed: 1, Done: 1}
-	case "dead":
+	case StateDead:
 		log.Warn("outbox entry dead-lettered", "attempt", claimed.Attempts, "lastError", s.LastError)
 		return PassStats{Claimed: 1, Dead: 1}
-	default:
-		log.Info("outbox attempt failed; retrying later", "attempt", claimed.Attempts,
-			"nextAttemptAt", s.NextAttemptAt, "error", s.LastError)
-		return PassStats{Claimed: 1, Retried: 1}
 	}
+	log.Info("outbox attempt failed; retrying later", "attempt", claimed.Attempts,
+		"nextAttemptAt", s.NextAttemptAt, "error", s.LastError)
+	return PassStats{Claimed: 1, Retried: 1}
+}
+
+// outcomeOf names a settlement in the metrics and logs: done, dead or retry.
+func outcomeOf(s Settlement) string {
+	switch s.State {
+	case StateDone:
+		return "done"
+	case StateDead:
+		return "dead"
+	}
+	return "retry"
 }
 
 // call runs h, turning a panic into an error so that one bad entry cannot stop the dispatcher.
