@@ -274,7 +274,6 @@ func eventsOf(t Tenant, to rules.Status, now time.Time) []OutboxEntry {
 	// The id names this one expiry (the tenant and the instant of the change), so a retried
 	// transaction or a re-run of the job can never queue a second email for it, while a trial
 	// that is extended and expires again gets its own.
-	// Due at once: the customer should hear about it while the banner is new.
 	key := t.ID + "-" + strconv.FormatInt(now.UnixNano(), 10)
 	return []OutboxEntry{NewOutboxEntry(t.ID, kinds.TrialExpiredEmail{TrialEndedAt: t.TrialEndsAt}, key, now)}
 }
