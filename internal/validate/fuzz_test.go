@@ -48,24 +48,86 @@ func FuzzOrganizationName(f *testing.F) {
 			rejected(t, FieldOrganizationName, in, out, err)
 			return
 		}
-		if !utf8.ValidString(out) {
-			t.Fatalf("%q: accepted invalid UTF-8 %q", in, out)
-		}
-		if n := utf8.RuneCountInString(out); n < 1 || n > 100 {
-			t.Fatalf("%q: accepted %d runes", in, n)
-		}
-		if strings.TrimSpace(out) != out {
-			t.Fatalf("%q: output %q not trimmed", in, out)
-		}
-		if !strings.Contains(in, out) {
-			t.Fatalf("%q: output %q is not a substring of the input", in, out)
-		}
-		for _, r := range out {
-			if invisible(r) {
-				t.Fatalf("%q: accepted control/format rune %U", in, r)
-			}
-		}
+		acceptedVisible(t, in, out, 1, 100, "")
 		idempotent(t, OrganizationName, in, out)
+	})
+}
+
+// acceptedVisible fails unless out, accepted for in, is valid UTF-8 of minLen–maxLen runes,
+// trimmed, taken from the input as is, and free of invisible runes other than those in allowed.
+func acceptedVisible(t *testing.T, in, out string, minLen, maxLen int, allowed string) {
+	t.Helper()
+	if !utf8.ValidString(out) {
+		t.Fatalf("%q: accepted invalid UTF-8 %q", in, out)
+	}
+	if n := utf8.RuneCountInString(out); n < minLen || n > maxLen {
+		t.Fatalf("%q: accepted %d runes", in, n)
+	}
+	if strings.TrimSpace(out) != out {
+		t.Fatalf("%q: output %q not trimmed", in, out)
+	}
+	if !strings.Contains(in, out) {
+		t.Fatalf("%q: output %q is not a substring of the input", in, out)
+	}
+	for _, r := range out {
+		if invisible(r) && !strings.ContainsRune(allowed, r) {
+			t.Fatalf("%q: accepted control/format rune %U", in, r)
+		}
+	}
+}
+
+func FuzzContractReference(f *testing.F) {
+	for _, s := range []string{"OPP-2024-0042", "  OPP-1  ", "", " ", "SF\u200b-42", "\u202eOPP",
+		"OPP\n42", "\xff", strings.Repeat("x", 100), strings.Repeat("x", 101), "契約-7"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := ContractReference(in)
+		if err != nil {
+			rejected(t, FieldContractRef, in, out, err)
+			return
+		}
+		acceptedVisible(t, in, out, 1, 100, "")
+		idempotent(t, ContractReference, in, out)
+	})
+}
+
+func FuzzContactName(f *testing.F) {
+	for _, s := range []string{"Ada Lovelace", "", "  ", "\t", "Ada\u200dLovelace", "Ada\nLovelace",
+		"\xffAda", strings.Repeat("é", 100), strings.Repeat("é", 101), "李小龍"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := ContactName(in)
+		if err != nil {
+			rejected(t, FieldContactName, in, out, err)
+			return
+		}
+		if out == "" { // the name is optional: only a blank one may come back empty
+			if strings.TrimSpace(in) != "" {
+				t.Fatalf("%q: accepted as no name", in)
+			}
+			return
+		}
+		acceptedVisible(t, in, out, 1, 100, "")
+		idempotent(t, ContactName, in, out)
+	})
+}
+
+func FuzzReason(f *testing.F) {
+	for _, s := range []string{"chargeback on invoice 42", "ab", " abc ", "line one\nline two",
+		"col\tcol", "hidden\u202etext", "cr\rlf", "zero\u200bwidth", "\xffreason",
+		strings.Repeat("r", 500), strings.Repeat("r", 501), "\n\nabc\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := Reason(in)
+		if err != nil {
+			rejected(t, FieldReason, in, out, err)
+			return
+		}
+		acceptedVisible(t, in, out, 3, 500, "\n\t")
+		idempotent(t, Reason, in, out)
 	})
 }
 
