@@ -146,7 +146,7 @@ func BenchmarkOutboxProvisionToEmail(b *testing.B) {
 				b.Fatal(err)
 			}
 			cfg.Project, cfg.SMTPURL = env.Project, mp.SMTPURL
-			cfg.JobIntervals = "purge-idempotency-records=off,expire-trials=off,sweep-provisioning=off"
+			cfg.JobIntervals = "purge-idempotency-records=off,expire-trials=off"
 			quiet := app.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			dispatching, err := app.New(context.Background(), cfg, quiet)
 			if err != nil {

@@ -47,7 +47,6 @@ import (
 var entryPoints = map[string]string{
 	"Outbox":                  "outbox",
 	"PurgeIdempotencyRecords": "purge-idempotency-records",
-	"SweepProvisioning":       "sweep-provisioning",
 	"ExpireTrials":            "expire-trials",
 	"ExpireInvitations":       "expire-invitations",
 }

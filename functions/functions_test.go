@@ -103,7 +103,7 @@ func TestEntryPointsRunTheJobsForCloudScheduler(t *testing.T) {
 		base := "http://127.0.0.1:" + port
 		var resp *http.Response
 		for deadline := time.Now().Add(5 * time.Second); ; {
-			req := schedulerRequest(base+"/SweepProvisioning", "sweep-provisioning")
+			req := schedulerRequest(base+"/PurgeIdempotencyRecords", "purge-idempotency-records")
 			req.RequestURI = ""
 			if resp, err = http.DefaultClient.Do(req); err == nil || time.Now().After(deadline) {
 				break
@@ -115,8 +115,8 @@ func TestEntryPointsRunTheJobsForCloudScheduler(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "removed 0 tenants") {
-			t.Errorf("POST /SweepProvisioning: HTTP %d %s", resp.StatusCode, body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "deleted 0 expired idempotency records") {
+			t.Errorf("POST /PurgeIdempotencyRecords: HTTP %d %s", resp.StatusCode, body)
 		}
 		for _, ep := range functions.EntryPoints() {
 			req := httptest.NewRequest(http.MethodGet, base+"/"+ep[0], nil)

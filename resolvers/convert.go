@@ -42,11 +42,7 @@ func toGraphPlan(p plans.Plan) *model.Plan {
 // toGraphTenant converts a tenant as the caller sees it; access depends on the caller's role.
 func (r *Resolver) toGraphTenant(v tenancy.TenantView) *model.Tenant {
 	t := v.Tenant
-	plan, ok := r.Tenancy.Plans().Get(t.PlanID)
-	if !ok {
-		// A plan retired from the catalog keeps its id so the tenant still renders.
-		plan = plans.Plan{ID: t.PlanID, Name: t.PlanID, SeatCap: t.SeatCap}
-	}
+	plan := r.Tenancy.Plans().ForDisplay(t.PlanID, t.SeatCap)
 	a := r.Tenancy.Access(v)
 	g := &model.Tenant{
 		ID:                 t.ID,

@@ -5,7 +5,6 @@ import (
 
 	"github.com/tenantry/tenantry/graph/model"
 	"github.com/tenantry/tenantry/internal/auth"
-	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -60,10 +59,7 @@ func (r *Resolver) toGraphContract(c *tenancy.ContractRecord) *model.Contract {
 	if c == nil {
 		return nil
 	}
-	plan, ok := r.Tenancy.Plans().Get(c.PlanID)
-	if !ok {
-		plan = plans.Plan{ID: c.PlanID, Name: c.PlanID, SeatCap: c.SeatCap}
-	}
+	plan := r.Tenancy.Plans().ForDisplay(c.PlanID, c.SeatCap)
 	g := &model.Contract{
 		Reference: c.Reference, Plan: toGraphPlan(plan), SeatCap: c.SeatCap, GoLiveDate: c.GoLiveDate, SignedAt: c.SignedAt,
 		AdminContact: &model.Contact{Email: c.AdminContact.Email},

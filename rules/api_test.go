@@ -150,7 +150,7 @@ func TestAPIMatrix(t *testing.T) {
 		switch {
 		case c.name == "anonymous":
 		case c.staff != "":
-			callers[i].user = env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{"platformRole": string(c.staff)}})
+			callers[i].user = env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{auth.PlatformRoleClaim: string(c.staff)}})
 		default:
 			callers[i].user = env.NewUser(t, testenv.UserOptions{EmailVerified: true})
 		}
@@ -308,9 +308,9 @@ func TestStaffOperationsAPI(t *testing.T) {
 	env := loadRules(t)
 	api := startAPI(t)
 	fs := env.Firestore(t)
-	support := env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{"platformRole": "support"}})
-	sales := env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{"platformRole": "sales"}})
-	superAdmin := env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{"platformRole": "super_admin"}})
+	support := env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{auth.PlatformRoleClaim: string(auth.PlatformSupport)}})
+	sales := env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{auth.PlatformRoleClaim: string(auth.PlatformSales)}})
+	superAdmin := env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{auth.PlatformRoleClaim: string(auth.PlatformSuperAdmin)}})
 
 	ends := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
 	suspendIDs, extendIDs := map[rules.Status]string{}, map[rules.Status]string{}

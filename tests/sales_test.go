@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/app"
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
@@ -25,12 +26,12 @@ const contractMutation = `mutation Contract($input: ProvisionContractTenantInput
 	provisionContractTenant(input: $input) { replayed tenant { ` + tenantFields + ` } }
 }`
 
-// staffUser creates a user with the platformRole claim (none when role is "").
+// staffUser creates a user with the platform role claim (none when role is "").
 func staffUser(t testing.TB, role string) testenv.User {
 	t.Helper()
 	opts := testenv.UserOptions{EmailVerified: true}
 	if role != "" {
-		opts.Claims = map[string]any{"platformRole": role}
+		opts.Claims = map[string]any{auth.PlatformRoleClaim: role}
 	}
 	return emulators(t).NewUser(t, opts)
 }

@@ -28,7 +28,7 @@ const adminUsage = `usage:
 
 ROLE is one of super_admin, sales, support (the GraphQL spelling SUPER_ADMIN, SALES, SUPPORT works too):
   sales        provisions contract tenants, converts evaluation tenants, extends trials
-  support      reads every tenant and its audit log, sets tenant statuses
+  support      reads every tenant and its audit log, suspends tenants and lifts suspensions
   super_admin  everything
 
 The role is the Firebase custom claim platformRole; the user's other claims are kept. The user's
@@ -75,7 +75,7 @@ func adminCmd(args []string, stdout, stderr io.Writer) int {
 	fset := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	emailFlag := fset.String("email", "", "the user's email address")
-	roleFlag := fset.String("role", "", "grant-platform-role: super_admin, sales or support")
+	roleFlag := fset.String("role", "", "grant-platform-role: one of "+platformRoleList())
 	if err := fset.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -91,7 +91,7 @@ func adminCmd(args []string, stdout, stderr io.Writer) int {
 	var role auth.PlatformRole
 	if sub == "grant-platform-role" {
 		if role = parseRoleFlag(*roleFlag); role == auth.PlatformNone {
-			fmt.Fprintf(stderr, "tenantry admin grant-platform-role: unknown role %q; use --role with one of super_admin, sales, support\n", *roleFlag)
+			fmt.Fprintf(stderr, "tenantry admin grant-platform-role: unknown role %q; use --role with one of %s\n", *roleFlag, platformRoleList())
 			return 2
 		}
 	} else if *roleFlag != "" {
@@ -146,6 +146,15 @@ func reindexWith(ctx context.Context, a *app.App, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintf(stdout, "Done: %d tenants scanned, %d updated.\n", scanned, updated)
 	return 0
+}
+
+// platformRoleList spells auth.PlatformRoles for help texts: "super_admin, sales, support".
+func platformRoleList() string {
+	names := make([]string, len(auth.PlatformRoles))
+	for i, r := range auth.PlatformRoles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
 }
 
 // parseRoleFlag accepts a platform role in the claim's spelling or the GraphQL enum's.

@@ -57,7 +57,7 @@ func TestJobsCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("jobs list: exit %d: %s", code, errs)
 	}
-	for _, name := range []string{"outbox", "purge-idempotency-records", "sweep-provisioning", "expire-trials"} {
+	for _, name := range []string{"outbox", "purge-idempotency-records", "expire-trials"} {
 		if !strings.Contains(out, name) {
 			t.Errorf("jobs list does not show %s:\n%s", name, out)
 		}
@@ -98,8 +98,8 @@ func TestJobsCLI(t *testing.T) {
 	if code, _, errs = runCLI("jobs", "run", "nope"); code != 2 || !strings.Contains(errs, `no job named "nope"`) {
 		t.Errorf("unknown job: exit %d, %s", code, errs)
 	}
-	if code, out, errs = runCLI("jobs", "run", "sweep-provisioning"); code != 0 || !strings.Contains(out, "removed 0 tenants") {
-		t.Errorf("jobs run sweep-provisioning: exit %d\n%s\n%s", code, out, errs)
+	if code, out, errs = runCLI("jobs", "run", "purge-idempotency-records"); code != 0 || !strings.Contains(out, "deleted 0 expired idempotency records") {
+		t.Errorf("jobs run purge-idempotency-records: exit %d\n%s\n%s", code, out, errs)
 	}
 }
 

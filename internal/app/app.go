@@ -59,7 +59,7 @@ type App struct {
 // New wires Tenantry. The Firebase SDKs read FIRESTORE_EMULATOR_HOST and
 // FIREBASE_AUTH_EMULATOR_HOST from the environment themselves; config.Validate has already
 // refused them in production. Whom the server trusts follows cfg (wireIdentity).
-func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -86,45 +86,66 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to Firestore: %w (check credentials, or FIRESTORE_EMULATOR_HOST locally)", err)
 	}
+	defer func() {
+		if err != nil {
+			_ = fs.Close()
+		}
+	}()
 	catalog, err := plans.Default()
 	if err != nil {
-		_ = fs.Close()
 		return nil, err
 	}
 	st := store.New(fs)
+	kick := &outboxKicker{} // wakes this process's outbox dispatcher after a provisioning commit
+	svc := wireTenancy(cfg, st, catalog, clk, kick, opts)
+	metrics := server.NewMetrics()
+	mw := wireMembers(cfg, st, svc, clk, kick, idw)
+	bill, err := wireBilling(cfg, st, svc, catalog, clk)
+	if err != nil {
+		return nil, err
+	}
+	webhook, err := instrumentedWebhook(bill, metrics.Registry, kick)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Metrics: metrics}
+	a.handler = a.newHandler(st, idw, mw, webhook)
+	a.Jobs = jobs.NewRegistry(tenancyJobs(cfg, svc)...)
+	a.Jobs.Add(mw.expireJob())
+	if err := a.wireBackground(st, clk, kick, opts); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// wireTenancy builds the tenant domain over the store, with a kick of the dispatcher after each
+// provisioning commit.
+func wireTenancy(cfg config.Config, st *store.Store, catalog *plans.Catalog, clk clock.Clock, kick *outboxKicker, opts Options) *tenancy.Service {
 	var svcOpts []tenancy.Option
 	if opts.NewID != nil {
 		svcOpts = append(svcOpts, tenancy.WithIDGenerator(opts.NewID))
 	}
 	limiter := ratelimit.NewKeyed(cfg.ProvisionInterval, cfg.ProvisionBurst, clk.Now)
-	kick := &outboxKicker{} // wakes this process's outbox dispatcher after a provisioning commit
-	svc := tenancy.NewService(kickingStore{st, kick}, catalog, clk, limiter, tenancy.Config{IdempotencyRetention: cfg.IdempotencyRetention}, svcOpts...)
+	return tenancy.NewService(kickingStore{st, kick}, catalog, clk, limiter, tenancy.Config{IdempotencyRetention: cfg.IdempotencyRetention}, svcOpts...)
+}
 
-	metrics := server.NewMetrics()
-	mw := wireMembers(cfg, st, svc, clk, kick, idw)
-	bill, err := wireBilling(cfg, st, svc, catalog, clk)
-	if err != nil {
-		_ = fs.Close()
-		return nil, err
-	}
-	webhook, err := instrumentedWebhook(bill, metrics.Registry, kick)
-	if err != nil {
-		_ = fs.Close()
-		return nil, err
-	}
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: svc, Membership: mw.svc, Billing: bill}})
-	handler := server.NewHandler(server.Deps{
+// newHandler is the HTTP surface over the wired domain: GraphQL, health, metrics, the Auth
+// blocking functions, the lazy signup hook and the Stripe webhook.
+func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, webhook server.StripeWebhook) http.Handler {
+	cfg := a.cfg
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: a.Tenancy, Membership: a.Members, Billing: a.Billing}})
+	return server.NewHandler(server.Deps{
 		Schema:       schema,
 		Verifier:     idw.verifier,
 		AuthEmulator: idw.emulator,
 		Staff:        idw.staff,
 		Ready:        st.Ping,
-		Metrics:      metrics,
+		Metrics:      a.Metrics,
 		GraphQL: server.GraphQLOptions{
 			Introspection: cfg.IntrospectionEnabled(),
 			MaxDepth:      cfg.MaxQueryDepth,
 			MaxComplexity: cfg.MaxQueryComplexity,
-			Metrics:       metrics,
+			Metrics:       a.Metrics,
 			// A query writes nothing, so each tenant's policy inputs are read once per query.
 			QueryContext: tenancy.WithTenantViewMemo,
 		},
@@ -135,9 +156,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Signup:        mw.lazy.Ensure,
 		StripeWebhook: webhook,
 	})
-	a := &App{cfg: cfg, fs: fs, handler: handler, Tenancy: svc, Members: mw.svc, Billing: bill, Metrics: metrics}
-	a.Jobs = jobs.NewRegistry(
-		jobs.Job{
+}
+
+// tenancyJobs are the tenant domain's maintenance jobs.
+func tenancyJobs(cfg config.Config, svc *tenancy.Service) []jobs.Job {
+	return []jobs.Job{
+		{
 			Name:        "purge-idempotency-records",
 			Description: "delete idempotency records past their retention (" + cfg.IdempotencyRetention.String() + ")",
 			Run: func(ctx context.Context, progress func(string)) (string, error) {
@@ -145,7 +169,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 				return fmt.Sprintf("deleted %d expired idempotency records", n), err
 			},
 		},
-		jobs.Job{
+		{
 			Name:        "expire-trials",
 			Description: "move trial tenants past trialEndsAt to trial_expired (active with a signed contract) and queue the conversion email; nightly",
 			// Nightly: a trial ends on a date, and the expiry is idempotent, so a run a day is enough.
@@ -155,13 +179,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 				return r.String(), err
 			},
 		},
-	)
-	a.Jobs.Add(mw.expireJob())
-	if err := a.wireBackground(st, clk, kick, opts); err != nil {
-		_ = fs.Close()
-		return nil, err
 	}
-	return a, nil
 }
 
 // Handler is the whole HTTP surface.

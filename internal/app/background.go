@@ -19,11 +19,8 @@ import (
 	"github.com/tenantry/tenantry/internal/tenancy"
 )
 
-// Job names registered here.
-const (
-	JobOutbox            = "outbox"
-	JobSweepProvisioning = "sweep-provisioning"
-)
+// JobOutbox is the name of the outbox job registered here.
+const JobOutbox = "outbox"
 
 // background is what runs besides the HTTP server: the outbox dispatcher, the jobs scheduler and
 // the outbox gauge.
@@ -34,9 +31,9 @@ type background struct {
 	gauge     *prometheus.GaugeVec
 }
 
-// wireBackground builds the outbox dispatcher with its handlers, the sweeper, their jobs and
-// their metrics. It starts nothing: StartBackground does, in `serve`; the CLI and the functions
-// run the same jobs on demand.
+// wireBackground builds the outbox dispatcher with its handlers, its job and its metrics. It
+// starts nothing: StartBackground does, in `serve`; the CLI and the functions run the same jobs
+// on demand.
 func (a *App) wireBackground(st *store.Store, clk clock.Clock, kick *outboxKicker, opts Options) error {
 	cfg := a.cfg
 	attempts := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -91,7 +88,6 @@ func (a *App) wireBackground(st *store.Store, clk clock.Clock, kick *outboxKicke
 	a.Outbox = d
 	kick.d.Store(d)
 
-	sweeper := tenancy.NewSweeper(st, clk, cfg.SweepProvisioningAfter)
 	a.Jobs.Add(jobs.Job{
 		Name:        JobOutbox,
 		Description: "one outbox pass: perform the due side effects (" + fmt.Sprint(d.Kinds()) + "); `serve` runs it continuously",
@@ -99,17 +95,6 @@ func (a *App) wireBackground(st *store.Store, clk clock.Clock, kick *outboxKicke
 		Run: func(ctx context.Context, progress func(string)) (string, error) {
 			st, err := d.RunPass(ctx, func(s outbox.PassStats) { progress(s.String() + " so far") })
 			return st.String(), err
-		},
-	})
-	a.Jobs.Add(jobs.Job{
-		Name:        JobSweepProvisioning,
-		Description: "remove tenants left in provisioning for more than " + sweeper.After().String() + ", with an audit entry",
-		Interval:    5 * time.Minute,
-		Run: func(ctx context.Context, progress func(string)) (string, error) {
-			removed, skipped, err := sweeper.SweepProvisioning(ctx, func(r, s int) {
-				progress(fmt.Sprintf("removed %d, skipped %d so far", r, s))
-			})
-			return fmt.Sprintf("removed %d tenants left in provisioning, skipped %d that changed meanwhile", removed, skipped), err
 		},
 	})
 	a.bg = &background{

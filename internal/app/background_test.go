@@ -1,7 +1,7 @@
 package app_test
 
 // Tests of the wiring around the outbox: provisioning through the domain, the dispatcher and the
-// email handler together; the scheduler's leases; the sweep job; /metrics. Each test runs in a
+// email handler together; the scheduler's leases; /metrics. Each test runs in a
 // Firestore project of its own (a dispatcher claims every due entry it sees).
 
 import (
@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/auth"
@@ -141,76 +139,12 @@ func TestEveryOutboxKindHasOneHandler(t *testing.T) {
 		t.Errorf("without SMTP and Stripe the app knows %v; producers write %v", known, kinds.Names())
 	}
 }
-
-func TestSweepProvisioningRemovesStaleTenantsWithAnAuditEntry(t *testing.T) {
-	t.Parallel()
-	clk := clock.NewManual(time.Now())
-	f := newApp(t, clk, nil)
-	ctx := context.Background()
-	now := clk.Now()
-	seed := func(id, status string, age time.Duration) {
-		t.Helper()
-		tref := f.fs.Collection("tenants").Doc(id)
-		sub := id + "-sub"
-		set(t, tref, map[string]any{"name": "Org " + id, "status": status, "subdomain": sub, "createdAt": now.Add(-age), "createdBy": "u-" + id})
-		set(t, tref.Collection("members").Doc("u-"+id), map[string]any{"role": "owner", "email": "o@" + id + ".test", "joinedAt": now})
-		set(t, tref.Collection("invitations").Doc("i1"), map[string]any{"email": "x@y.test", "status": "pending"})
-		set(t, f.fs.Collection("billing").Doc(id), map[string]any{"tenantId": id, "status": "pending"})
-		set(t, f.fs.Collection("subdomains").Doc(sub), map[string]any{"tenantId": id})
-		set(t, f.fs.Collection("users").Doc("u-"+id), map[string]any{"email": "o@" + id + ".test", "tenantIds": []any{id, "other-tenant"}})
-		set(t, f.fs.Collection("idempotencyRecords").Doc("rec-"+id), map[string]any{"tenantId": id, "expiresAt": now.Add(time.Hour)})
-		set(t, f.fs.Collection("outbox").Doc("email.welcome-"+id), map[string]any{"kind": "email.welcome", "tenantId": id, "state": "pending", "nextAttemptAt": now.Add(time.Hour)})
-	}
-	seed("stale", "provisioning", 31*time.Minute)
-	seed("young", "provisioning", 29*time.Minute)
-	seed("trial", "trial", 48*time.Hour)
-
-	job, ok := f.app.Jobs.Get(app.JobSweepProvisioning)
-	if !ok {
-		t.Fatal("no sweep-provisioning job")
-	}
-	summary, err := job.Run(ctx, func(string) {})
-	if err != nil || !strings.Contains(summary, "removed 1 ") {
-		t.Fatalf("sweep: %q, %v; want 1 removed", summary, err)
-	}
-	for _, path := range []string{"tenants/stale", "tenants/stale/members/u-stale", "tenants/stale/invitations/i1", "billing/stale",
-		"subdomains/stale-sub", "idempotencyRecords/rec-stale", "outbox/email.welcome-stale"} {
-		if _, err := f.fs.Doc(path).Get(ctx); status.Code(err) != codes.NotFound {
-			t.Errorf("%s survived the sweep (err %v)", path, err)
-		}
-	}
-	u, err := f.fs.Doc("users/u-stale").Get(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ids, _ := u.DataAt("tenantIds"); fmt.Sprint(ids) != "[other-tenant]" {
-		t.Errorf("users/u-stale.tenantIds = %v, want only the other tenant", ids)
-	}
-	for _, path := range []string{"tenants/young", "billing/young", "subdomains/young-sub", "tenants/trial", "outbox/email.welcome-trial"} {
-		if _, err := f.fs.Doc(path).Get(ctx); err != nil {
-			t.Errorf("%s was removed: %v", path, err)
-		}
-	}
-	audit, err := f.fs.Collection("auditLog").Where("tenantId", "==", "stale").Documents(ctx).GetAll()
-	if err != nil || len(audit) != 1 {
-		t.Fatalf("auditLog entries for the swept tenant: %d, %v; want 1", len(audit), err)
-	}
-	d := audit[0].Data()
-	if d["action"] != "tenant.swept" || d["actor"] != "job:sweep-provisioning" || !strings.Contains(fmt.Sprint(d["reason"]), "30m") {
-		t.Errorf("audit entry: %v", d)
-	}
-	// Idempotent: a second run finds nothing.
-	if summary, err := job.Run(ctx, func(string) {}); err != nil || !strings.Contains(summary, "removed 0 ") {
-		t.Errorf("second sweep: %q, %v", summary, err)
-	}
-}
-
 func TestServeBackgroundDispatchesAndExportsOutboxMetrics(t *testing.T) {
 	t.Parallel()
 	f := newApp(t, nil, func(c *config.Config) {
 		c.OutboxPollInterval = 50 * time.Millisecond
 		c.OutboxMetricsInterval = time.Second
-		c.JobIntervals = "purge-idempotency-records=off,expire-trials=off,sweep-provisioning=1s"
+		c.JobIntervals = "purge-idempotency-records=1s,expire-trials=off"
 	})
 	ob := store.New(f.fs).Outbox()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -276,27 +210,20 @@ func TestServeBackgroundDispatchesAndExportsOutboxMetrics(t *testing.T) {
 			t.Fatalf("/metrics lacks %v after 10s", missing)
 		}
 	}
-	// The scheduler ran sweep-provisioning under its lease and recorded the run on it.
+	// The scheduler ran purge-idempotency-records under its lease and recorded the run on it.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		snap, err := f.fs.Collection("jobLeases").Doc(app.JobSweepProvisioning).Get(ctx)
+		snap, err := f.fs.Collection("jobLeases").Doc("purge-idempotency-records").Get(ctx)
 		if err == nil {
-			if s, _ := snap.DataAt("lastRun.summary"); strings.Contains(fmt.Sprint(s), "removed 0 tenants") {
+			if s, _ := snap.DataAt("lastRun.summary"); strings.Contains(fmt.Sprint(s), "deleted 0 expired idempotency records") {
 				break
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no scheduled run of sweep-provisioning recorded in jobLeases after 10s (%v)", err)
+			t.Fatalf("no scheduled run of purge-idempotency-records recorded in jobLeases after 10s (%v)", err)
 		}
 	}
 	cancel()
 	if !wait(5 * time.Second) {
 		t.Error("the background loops did not stop within 5s of cancellation")
-	}
-}
-
-func set(t *testing.T, ref *firestore.DocumentRef, data map[string]any) {
-	t.Helper()
-	if _, err := ref.Set(context.Background(), data); err != nil {
-		t.Fatalf("set %s: %v", ref.Path, err)
 	}
 }

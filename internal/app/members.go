@@ -17,7 +17,8 @@ import (
 // JobExpireInvitations is the job that marks invitations past their expiry as expired.
 const JobExpireInvitations = "expire-invitations"
 
-// membersWiring is the members domain with its three signup entry points' adapters.
+// membersWiring is the members domain with the adapters of its signup logic that the server
+// serves: the blocking functions and the lazy hook (functions/ serves the third, OnUserCreate).
 type membersWiring struct {
 	svc      *members.Service
 	blocking *identity.Blocking // nil when not served

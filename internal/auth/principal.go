@@ -5,10 +5,11 @@ package auth
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
-// PlatformRole is a Tenantry staff role, from the `platformRole` custom claim.
+// PlatformRole is a Tenantry staff role, from the PlatformRoleClaim custom claim.
 type PlatformRole string
 
 // Platform roles.
@@ -19,10 +20,15 @@ const (
 	PlatformSupport    PlatformRole = "support"
 )
 
+// PlatformRoles are the staff roles, in the order help texts list them.
+var PlatformRoles = []PlatformRole{PlatformSuperAdmin, PlatformSales, PlatformSupport}
+
+// IsStaff reports whether r is one of PlatformRoles.
+func (r PlatformRole) IsStaff() bool { return slices.Contains(PlatformRoles, r) }
+
 // ParsePlatformRole accepts the claim's value; unknown values mean no platform role.
 func ParsePlatformRole(s string) PlatformRole {
-	switch r := PlatformRole(strings.TrimSpace(s)); r {
-	case PlatformSuperAdmin, PlatformSales, PlatformSupport:
+	if r := PlatformRole(strings.TrimSpace(s)); r.IsStaff() {
 		return r
 	}
 	return PlatformNone

@@ -49,7 +49,8 @@ func (s *Service) setup(ctx context.Context, d outbox.Delivery, p kinds.BillingS
 	req := SetupRequest{BillingSetup: p, EntryID: d.IdempotencyKey, CreatedAt: d.Entry.CreatedAt}
 	rec, err := s.store.Record(ctx, tenantID)
 	if errors.Is(err, errs.ErrNotFound) {
-		// The sweeper removed a tenant that never finished provisioning.
+		// Provisioning commits the billing record with this entry: it is gone only if someone
+		// removed the tenant by hand, and then there is nothing to set up.
 		return outbox.Permanentf("billing record of tenant %s does not exist", tenantID)
 	}
 	if err != nil {

@@ -78,8 +78,5 @@ func (c Config) validateBackground() []error {
 	if _, err := jobs.ParseIntervals(c.JobIntervals); err != nil {
 		add("TENANTRY_JOB_INTERVALS: %v", err)
 	}
-	if c.SweepProvisioningAfter < time.Minute {
-		add("TENANTRY_SWEEP_PROVISIONING_AFTER=%s: give provisioning at least 1m before sweeping it", c.SweepProvisioningAfter)
-	}
 	return problems
 }

@@ -16,11 +16,11 @@ func TestBackgroundDefaults(t *testing.T) {
 	}
 	if !c.DispatcherOn() || !c.SchedulerOn() || c.MailFrom != "Tenantry <no-reply@tenantry.local>" || c.AppURL != "http://localhost:5173" ||
 		c.OutboxMaxAttempts != 8 || c.OutboxBackoffBase != 2*time.Second || c.OutboxBackoffCap != 10*time.Minute ||
-		c.SweepProvisioningAfter != 30*time.Minute || len(c.Intervals()) != 0 {
+		len(c.Intervals()) != 0 {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
-	c, err = Load(map[string]string{"TENANTRY_DISPATCHER": "off", "TENANTRY_JOB_INTERVALS": "outbox=5s,expire-trials=24h,sweep-provisioning=off"})
-	if err != nil || c.DispatcherOn() || c.Intervals()["expire-trials"] != 24*time.Hour || c.Intervals()["sweep-provisioning"] != 0 {
+	c, err = Load(map[string]string{"TENANTRY_DISPATCHER": "off", "TENANTRY_JOB_INTERVALS": "outbox=5s,expire-trials=24h,expire-invitations=off"})
+	if err != nil || c.DispatcherOn() || c.Intervals()["expire-trials"] != 24*time.Hour || c.Intervals()["expire-invitations"] != 0 {
 		t.Errorf("overrides: %+v, %v", c.Intervals(), err)
 	}
 }
@@ -28,23 +28,22 @@ func TestBackgroundDefaults(t *testing.T) {
 func TestBackgroundValidation(t *testing.T) {
 	t.Parallel()
 	for env, want := range map[string]string{
-		"SMTP_URL=http://mail:25":               "SMTP_URL",
-		"TENANTRY_SMTP_STARTTLS=sometimes":      "TENANTRY_SMTP_STARTTLS",
-		"TENANTRY_MAIL_FROM=nobody":             "TENANTRY_MAIL_FROM",
-		"TENANTRY_APP_URL=localhost:5173":       "TENANTRY_APP_URL",
-		"TENANTRY_DISPATCHER=yes":               "TENANTRY_DISPATCHER",
-		"TENANTRY_SCHEDULER=1":                  "TENANTRY_SCHEDULER",
-		"TENANTRY_OUTBOX_LEASE=5s":              "TENANTRY_OUTBOX_LEASE",
-		"TENANTRY_OUTBOX_MAX_ATTEMPTS=0":        "TENANTRY_OUTBOX_MAX_ATTEMPTS",
-		"TENANTRY_OUTBOX_BACKOFF_CAP=1s":        "TENANTRY_OUTBOX_BACKOFF_BASE",
-		"TENANTRY_OUTBOX_BATCH_SIZE=1000":       "TENANTRY_OUTBOX_BATCH_SIZE",
-		"TENANTRY_JOB_INTERVALS=outbox":         "TENANTRY_JOB_INTERVALS",
-		"TENANTRY_SWEEP_PROVISIONING_AFTER=10s": "TENANTRY_SWEEP_PROVISIONING_AFTER",
-		"TENANTRY_OUTBOX_METRICS_INTERVAL=1ms":  "TENANTRY_OUTBOX_METRICS_INTERVAL",
-		"TENANTRY_OUTBOX_POLL_INTERVAL=1ms":     "TENANTRY_OUTBOX_POLL_INTERVAL",
-		"TENANTRY_OUTBOX_CONCURRENCY=0":         "TENANTRY_OUTBOX_CONCURRENCY",
-		"TENANTRY_SMTP_TIMEOUT=10ms":            "TENANTRY_SMTP_TIMEOUT",
-		"TENANTRY_OUTBOX_RETENTION=1m":          "TENANTRY_OUTBOX_RETENTION",
+		"SMTP_URL=http://mail:25":              "SMTP_URL",
+		"TENANTRY_SMTP_STARTTLS=sometimes":     "TENANTRY_SMTP_STARTTLS",
+		"TENANTRY_MAIL_FROM=nobody":            "TENANTRY_MAIL_FROM",
+		"TENANTRY_APP_URL=localhost:5173":      "TENANTRY_APP_URL",
+		"TENANTRY_DISPATCHER=yes":              "TENANTRY_DISPATCHER",
+		"TENANTRY_SCHEDULER=1":                 "TENANTRY_SCHEDULER",
+		"TENANTRY_OUTBOX_LEASE=5s":             "TENANTRY_OUTBOX_LEASE",
+		"TENANTRY_OUTBOX_MAX_ATTEMPTS=0":       "TENANTRY_OUTBOX_MAX_ATTEMPTS",
+		"TENANTRY_OUTBOX_BACKOFF_CAP=1s":       "TENANTRY_OUTBOX_BACKOFF_BASE",
+		"TENANTRY_OUTBOX_BATCH_SIZE=1000":      "TENANTRY_OUTBOX_BATCH_SIZE",
+		"TENANTRY_JOB_INTERVALS=outbox":        "TENANTRY_JOB_INTERVALS",
+		"TENANTRY_OUTBOX_METRICS_INTERVAL=1ms": "TENANTRY_OUTBOX_METRICS_INTERVAL",
+		"TENANTRY_OUTBOX_POLL_INTERVAL=1ms":    "TENANTRY_OUTBOX_POLL_INTERVAL",
+		"TENANTRY_OUTBOX_CONCURRENCY=0":        "TENANTRY_OUTBOX_CONCURRENCY",
+		"TENANTRY_SMTP_TIMEOUT=10ms":           "TENANTRY_SMTP_TIMEOUT",
+		"TENANTRY_OUTBOX_RETENTION=1m":         "TENANTRY_OUTBOX_RETENTION",
 	} {
 		k, v, _ := strings.Cut(env, "=")
 		_, err := Load(map[string]string{k: v})

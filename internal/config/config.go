@@ -84,10 +84,9 @@ type Config struct {
 	OutboxMetricsInterval time.Duration `env:"TENANTRY_OUTBOX_METRICS_INTERVAL" envDefault:"30s"`
 
 	// Scheduler of the maintenance jobs in `serve`. JobIntervals overrides the jobs' own
-	// intervals: "purge-idempotency-records=1h,sweep-provisioning=5m,expire-trials=off".
-	Scheduler              string        `env:"TENANTRY_SCHEDULER" envDefault:"on"`
-	JobIntervals           string        `env:"TENANTRY_JOB_INTERVALS"`
-	SweepProvisioningAfter time.Duration `env:"TENANTRY_SWEEP_PROVISIONING_AFTER" envDefault:"30m"`
+	// intervals: "purge-idempotency-records=1h,expire-invitations=5m,expire-trials=off".
+	Scheduler    string `env:"TENANTRY_SCHEDULER" envDefault:"on"`
+	JobIntervals string `env:"TENANTRY_JOB_INTERVALS"`
 
 	// Members (config/members.go): limits on invitation emails (per inviter and per tenant a
 	// burst, then one per interval; resends per invitation; emails per address and tenant per

@@ -1,6 +1,9 @@
-// Package errs holds the domain's sentinel errors. Domain code wraps them with user-safe text
-// (fmt.Errorf("%w: ...", errs.ErrX)); the API's one error presenter maps each sentinel to the
-// contract's extensions.code with errors.Is. Anything that wraps none of them is internal.
+// Package errs holds the domain's sentinel errors. The API's one error presenter maps each
+// sentinel to the contract's extensions.code with errors.Is, and shows the user only this
+// package's text: the sentinel's own, an Invalid field's reason, or a Detail's message. Text
+// wrapped around them (fmt.Errorf("...: %w", err)) is never shown, so it may carry internals for
+// the logs; a case that needs its own words for the user uses Detail or Invalid. Anything that
+// wraps none of the sentinels is internal.
 package errs
 
 import (
@@ -8,7 +11,8 @@ import (
 	"fmt"
 )
 
-// Sentinels, one per contract error code. Their own text is the fallback message.
+// Sentinels, one per contract error code. Their own text is the message shown when neither
+// Invalid nor Detail gives one.
 var (
 	ErrUnauthenticated        = errors.New("sign in again: the token is missing, expired, revoked or invalid")
 	ErrForbidden              = errors.New("your role does not allow this action; ask an owner or admin of the organization")

@@ -84,10 +84,9 @@ type UserRecord struct {
 // EventClaims are the claims of a blocking function's event JWT.
 type EventClaims struct {
 	jwt.RegisteredClaims
-	EventID      string     `json:"event_id"`
-	EventType    string     `json:"event_type"`
-	SignInMethod string     `json:"sign_in_method"`
-	UserRecord   UserRecord `json:"user_record"`
+	EventID    string     `json:"event_id"`
+	EventType  string     `json:"event_type"`
+	UserRecord UserRecord `json:"user_record"`
 }
 
 // leeway absorbs clock skew between Google and us.

@@ -12,6 +12,7 @@ import (
 	fbauth "firebase.google.com/go/v4/auth"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
 
@@ -25,11 +26,11 @@ func TestIDTokenClaims(t *testing.T) {
 	u := testenv.User{UID: "u1", Email: "ada@example.com"}
 	now := time.Now().Unix()
 
-	tok, err := v.VerifyIDToken(context.Background(), google.IDToken(t, u, map[string]any{"email_verified": true, "platformRole": "sales"}))
+	tok, err := v.VerifyIDToken(context.Background(), google.IDToken(t, u, map[string]any{"email_verified": true, auth.PlatformRoleClaim: "sales"}))
 	if err != nil {
 		t.Fatalf("a token as Firebase Auth issues it: %v", err)
 	}
-	if tok.UID != "u1" || tok.Claims["email"] != u.Email || tok.Claims["email_verified"] != true || tok.Claims["platformRole"] != "sales" ||
+	if tok.UID != "u1" || tok.Claims["email"] != u.Email || tok.Claims["email_verified"] != true || tok.Claims[auth.PlatformRoleClaim] != "sales" ||
 		tok.Claims["sub"] != nil || tok.Firebase.SignInProvider != "password" || tok.AuthTime == 0 {
 		t.Errorf("decoded %+v", tok)
 	}

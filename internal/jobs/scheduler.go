@@ -71,7 +71,7 @@ func ParseIntervals(spec string) (map[string]time.Duration, error) {
 		name, val, ok := strings.Cut(part, "=")
 		name, val = strings.TrimSpace(name), strings.TrimSpace(val)
 		if !ok || name == "" || val == "" {
-			return nil, fmt.Errorf("%q: want name=duration, e.g. purge-idempotency-records=1h or sweep-provisioning=off", part)
+			return nil, fmt.Errorf("%q: want name=duration, e.g. purge-idempotency-records=1h or expire-trials=off", part)
 		}
 		if _, dup := out[name]; dup {
 			return nil, fmt.Errorf("%q: the job is named twice", name)

@@ -131,8 +131,8 @@ func TestSchedulesAndIntervals(t *testing.T) {
 	if s := got(map[string]time.Duration{"nope": time.Minute}); !strings.Contains(s, "unknown jobs [nope]") {
 		t.Errorf("unknown job: %s", s)
 	}
-	m, err := jobs.ParseIntervals(" outbox=5s, purge-idempotency-records=1h ,sweep-provisioning=off")
-	if err != nil || m["outbox"] != 5*time.Second || m["purge-idempotency-records"] != time.Hour || m["sweep-provisioning"] != 0 || len(m) != 3 {
+	m, err := jobs.ParseIntervals(" outbox=5s, purge-idempotency-records=1h ,expire-trials=off")
+	if err != nil || m["outbox"] != 5*time.Second || m["purge-idempotency-records"] != time.Hour || m["expire-trials"] != 0 || len(m) != 3 {
 		t.Errorf("ParseIntervals: %v, %v", m, err)
 	}
 	for _, bad := range []string{"outbox", "outbox=fast", "outbox=5ms", "a=1h,a=2h", "=1h"} {

@@ -169,11 +169,8 @@ func grantError(actor, r rules.Role) error {
 // tenant's existence does not leak, except for platform staff, who may see any tenant and are
 // told where to act instead.
 func notMember(ctx context.Context) error {
-	if p, ok := auth.FromContext(ctx); ok {
-		switch p.PlatformRole {
-		case auth.PlatformSuperAdmin, auth.PlatformSupport, auth.PlatformSales:
-			return errs.Detail(errs.ErrForbidden, "platform staff are not members of this organization; ask one of its owners or admins to manage its members")
-		}
+	if p, ok := auth.FromContext(ctx); ok && p.PlatformRole.IsStaff() {
+		return errs.Detail(errs.ErrForbidden, "platform staff are not members of this organization; ask one of its owners or admins to manage its members")
 	}
 	return errs.ErrNotFound
 }

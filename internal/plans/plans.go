@@ -88,6 +88,16 @@ func (c *Catalog) Get(id string) (Plan, bool) {
 	return p, ok
 }
 
+// ForDisplay returns the plan to show for id: the catalog's, or, for a plan retired from the
+// catalog, a stand-in named by its id with seatCap (what the tenant or contract recorded), so
+// whatever still refers to a retired plan renders.
+func (c *Catalog) ForDisplay(id string, seatCap int) Plan {
+	if p, ok := c.byID[id]; ok {
+		return p
+	}
+	return Plan{ID: id, Name: id, SeatCap: seatCap}
+}
+
 // ByStripePrice returns the plan whose StripePriceID is priceID.
 func (c *Catalog) ByStripePrice(priceID string) (Plan, bool) {
 	p, ok := c.byPrice[priceID]

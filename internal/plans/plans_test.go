@@ -47,3 +47,19 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 }
+
+// A tenant or contract keeps its plan id when the plan leaves the catalog; it must still render.
+func TestForDisplay(t *testing.T) {
+	c, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pro, _ := c.Get("pro")
+	if got := c.ForDisplay("pro", 3); got != pro {
+		t.Errorf("ForDisplay(pro) = %+v, want the catalog's %+v", got, pro)
+	}
+	want := Plan{ID: "legacy-gold", Name: "legacy-gold", SeatCap: 7}
+	if got := c.ForDisplay("legacy-gold", 7); got != want {
+		t.Errorf("ForDisplay of a retired plan = %+v, want %+v", got, want)
+	}
+}

@@ -22,8 +22,8 @@ const (
 	colSubdomains  = "subdomains"
 	colIdempotency = "idempotencyRecords"
 	colOutbox      = "outbox"
-	colHistory     = "history" // tenants/{id}/history: one entry per status change
-	colAudit       = "audit"   // tenants/{id}/audit: one entry per staff action
+	colHistory     = "history" // tenants/{id}/history: one entry per status change, trial extension or plan change
+	colAudit       = "audit"   // tenants/{id}/audit: tenancy.AuditEntry, one per status, member, plan or staff change
 	colPrivate     = "private" // tenants/{id}/private/staff: the tenant's staff-only record
 	staffDocID     = "staff"
 )

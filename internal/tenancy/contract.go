@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
@@ -37,9 +35,7 @@ const (
 	MaxContractSeatCap = 100000
 	// MaxGoLiveAhead bounds the go-live date: until go-live the tenant is a trial, and a trial of
 	// years is a typo.
-	MaxGoLiveAhead       = 2 * 366 * 24 * time.Hour
-	maxContractReference = 100 // characters
-	maxContactName       = 100 // characters
+	MaxGoLiveAhead = 2 * 366 * 24 * time.Hour
 )
 
 // contractRoles may provision and convert contract tenants.
@@ -47,13 +43,11 @@ var contractRoles = []auth.PlatformRole{auth.PlatformSuperAdmin, auth.PlatformSa
 
 // Input field names, as the GraphQL input spells them.
 const (
-	fieldPlanID            = "planId"
-	fieldSeatCap           = "seatCap"
-	fieldGoLiveDate        = "goLiveDate"
-	fieldContactEmail      = "adminContact.email"
-	fieldContactName       = "adminContact.name"
-	fieldContractReference = "contractReference"
-	fieldExistingTenantID  = "existingTenantId"
+	fieldPlanID           = "planId"
+	fieldSeatCap          = "seatCap"
+	fieldGoLiveDate       = "goLiveDate"
+	fieldContactEmail     = "adminContact.email"
+	fieldExistingTenantID = "existingTenantId"
 )
 
 // ProvisionContract is provisionContractTenant (platform roles sales and super_admin). Without
@@ -114,7 +108,7 @@ func (s *Service) contractSpec(in ContractInput) (spec, string, error) {
 			return spec{}, "", err
 		}
 	}
-	ref, err := contractReference(in.ContractReference)
+	ref, err := validate.ContractReference(in.ContractReference)
 	if err != nil {
 		return spec{}, "", err
 	}
@@ -122,7 +116,7 @@ func (s *Service) contractSpec(in ContractInput) (spec, string, error) {
 	if err != nil {
 		return spec{}, "", errs.Invalid(fieldContactEmail, "use the named admin's plain email address, such as name@example.com; they receive the owner invitation")
 	}
-	contactName, err := contactName(in.AdminContact.Name)
+	contactName, err := validate.ContactName(in.AdminContact.Name)
 	if err != nil {
 		return spec{}, "", err
 	}
@@ -149,38 +143,6 @@ func (s *Service) contractSpec(in ContractInput) (spec, string, error) {
 			Reference: ref,
 		},
 	}, existing, nil
-}
-
-// contractReference trims a CRM reference and accepts 1–100 visible characters.
-func contractReference(s string) (string, error) {
-	const why = "use the CRM's reference for the contract: 1 to 100 visible characters, e.g. OPP-2024-0042"
-	return visibleText(s, fieldContractReference, 1, maxContractReference, why)
-}
-
-// contactName trims the admin's name; it is optional, and at most 100 visible characters.
-func contactName(s string) (string, error) {
-	if strings.TrimSpace(s) == "" {
-		return "", nil
-	}
-	return visibleText(s, fieldContactName, 1, maxContactName, "use the admin's name, at most 100 visible characters, or leave it out")
-}
-
-// visibleText trims s and accepts min–max characters with no control or format characters,
-// which would hide text in the staff console and the audit log.
-func visibleText(s, field string, minLen, maxLen int, why string) (string, error) {
-	if !utf8.ValidString(s) {
-		return "", errs.Invalid(field, why)
-	}
-	s = strings.TrimSpace(s)
-	if n := utf8.RuneCountInString(s); n < minLen || n > maxLen {
-		return "", errs.Invalid(field, why)
-	}
-	for _, r := range s {
-		if isInvisible(r) {
-			return "", errs.Invalid(field, why)
-		}
-	}
-	return s, nil
 }
 
 // contractReason is the reason recorded for a contract's provisioning or conversion: the contract
@@ -404,9 +366,4 @@ func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordI
 		ch.Audit.Details[k] = v
 	}
 	return conv, nil
-}
-
-// isInvisible reports runes that render as nothing or reorder text (see validate.OrganizationName).
-func isInvisible(r rune) bool {
-	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }

@@ -70,64 +70,25 @@ func (s *Service) ExpireTrials(ctx context.Context, opts ExpireTrialsOptions, pr
 		// The run id stands in for the request id in the history entries of this run.
 		ctx = reqctx.WithRequestID(ctx, expireSystem+"-"+rand.Text()[:12])
 	}
-	var (
-		res      ExpireTrialsResult
-		mu       sync.Mutex
-		firstErr error
-		cursor   TrialCursor
-	)
+	var tally expireTally
+	var cursor TrialCursor
 	for {
 		page, err := s.store.DueTrials(ctx, cutoff, cursor, opts.PageSize)
 		if err != nil {
 			if ctx.Err() != nil {
-				return res, fmt.Errorf("expire trials: %w", ctx.Err())
+				err = ctx.Err()
 			}
-			return res, fmt.Errorf("expire trials: %w", err)
+			return tally.res, fmt.Errorf("expire trials: %w", err)
 		}
 		if len(page) == 0 {
 			break
 		}
-		work := make(chan DueTrial)
-		var wg sync.WaitGroup
-		for range min(opts.Workers, len(page)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for d := range work {
-					to, err := s.expireTrial(ctx, d.TenantID, cutoff)
-					mu.Lock()
-					switch {
-					case err == nil && to == rules.StatusActive:
-						res.Activated++
-					case err == nil:
-						res.Expired++
-					case errors.Is(err, errNotDue):
-						res.Skipped++
-					default:
-						res.Failed++
-						if firstErr == nil {
-							firstErr = fmt.Errorf("tenant %s: %w", d.TenantID, err)
-						}
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-	feed:
-		for _, d := range page {
-			select {
-			case work <- d:
-			case <-ctx.Done():
-				break feed
-			}
-		}
-		close(work)
-		wg.Wait()
+		s.expirePage(ctx, page, cutoff, opts.Workers, &tally)
 		if err := ctx.Err(); err != nil {
-			return res, fmt.Errorf("expire trials: %w", err)
+			return tally.res, fmt.Errorf("expire trials: %w", err)
 		}
 		if progress != nil {
-			progress(res)
+			progress(tally.res)
 		}
 		last := page[len(page)-1]
 		cursor = TrialCursor{TrialEndsAt: last.TrialEndsAt, TenantID: last.TenantID}
@@ -135,10 +96,68 @@ func (s *Service) ExpireTrials(ctx context.Context, opts ExpireTrialsOptions, pr
 			break
 		}
 	}
-	if res.Failed > 0 {
-		return res, fmt.Errorf("expire trials: %d tenants failed (first: %w); run the job again, it retries only what is still due", res.Failed, firstErr)
+	return tally.outcome()
+}
+
+// expirePage ends the page's trials, up to workers at once, and returns when all the started
+// ones are done; once ctx is done it starts no more.
+func (s *Service) expirePage(ctx context.Context, page []DueTrial, cutoff time.Time, workers int, tally *expireTally) {
+	work := make(chan DueTrial)
+	var wg sync.WaitGroup
+	for range min(workers, len(page)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range work {
+				to, err := s.expireTrial(ctx, d.TenantID, cutoff)
+				tally.add(d.TenantID, to, err)
+			}
+		}()
 	}
-	return res, nil
+feed:
+	for _, d := range page {
+		select {
+		case work <- d:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+}
+
+// expireTally adds up a run's outcomes as the workers report them; res is safe to read between
+// pages, when no worker runs.
+type expireTally struct {
+	mu       sync.Mutex
+	res      ExpireTrialsResult
+	firstErr error
+}
+
+func (t *expireTally) add(tenantID string, to rules.Status, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case err == nil && to == rules.StatusActive:
+		t.res.Activated++
+	case err == nil:
+		t.res.Expired++
+	case errors.Is(err, errNotDue):
+		t.res.Skipped++
+	default:
+		t.res.Failed++
+		if t.firstErr == nil {
+			t.firstErr = fmt.Errorf("tenant %s: %w", tenantID, err)
+		}
+	}
+}
+
+// outcome is the run's result, and an error when any tenant failed.
+func (t *expireTally) outcome() (ExpireTrialsResult, error) {
+	if t.res.Failed > 0 {
+		return t.res, fmt.Errorf("expire trials: %d tenants failed (first: %w); run the job again, it retries only what is still due", t.res.Failed, t.firstErr)
+	}
+	return t.res, nil
 }
 
 // expireTrial ends one trial that was due at cutoff and says which status it moved to.

@@ -7,13 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/reqctx"
+	"github.com/tenantry/tenantry/internal/validate"
 	"github.com/tenantry/tenantry/rules"
 )
 
@@ -300,12 +299,6 @@ func enum(s rules.Status) string { return strings.ToUpper(string(s)) }
 // Platform roles allowed to run extendTrial; setTenantStatus has its own table (StaffStatusTable).
 var extendTrialRoles = []auth.PlatformRole{auth.PlatformSuperAdmin, auth.PlatformSales}
 
-// Bounds of a staff operation's reason, in characters.
-const (
-	minReason = 3
-	maxReason = 500
-)
-
 // MaxTrialExtension bounds extendTrial: a longer evaluation is a contract, not a trial.
 const MaxTrialExtension = 365 * 24 * time.Hour
 
@@ -316,7 +309,7 @@ func (s *Service) ExtendTrial(ctx context.Context, tenantID string, trialEndsAt 
 	if err != nil {
 		return TenantView{}, err
 	}
-	if reason, err = validReason(reason); err != nil {
+	if reason, err = validate.Reason(reason); err != nil {
 		return TenantView{}, err
 	}
 	now := s.clock.Now()
@@ -368,29 +361,6 @@ func (s *Service) staffTarget(ctx context.Context, tenantID string, allowed []au
 			"%s needs the %s platform role; ask a super admin", what, strings.Join(names, " or "))
 	}
 	return p, v, nil
-}
-
-// validReason trims a staff operation's reason and accepts 3–500 visible characters; line breaks
-// and tabs are allowed, other control and format characters are not (they hide text in the
-// audit log).
-func validReason(s string) (string, error) {
-	const why = "give a reason of 3 to 500 characters; it is kept in the organization's history and audit log"
-	if !utf8.ValidString(s) {
-		return "", errs.Invalid("reason", why)
-	}
-	s = strings.TrimSpace(s)
-	if n := utf8.RuneCountInString(s); n < minReason || n > maxReason {
-		return "", errs.Invalid("reason", why)
-	}
-	for _, r := range s {
-		if r == '\n' || r == '\t' {
-			continue
-		}
-		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
-			return "", errs.Invalid("reason", why)
-		}
-	}
-	return s, nil
 }
 
 // StatusHistory lists a tenant's status changes, newest first, for callers who may read its

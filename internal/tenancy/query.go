@@ -28,10 +28,8 @@ type Viewer struct {
 	Memberships  []TenantView
 }
 
-// staffCanRead lists the platform roles that may look at any tenant.
-func staffCanRead(r auth.PlatformRole) bool {
-	return r == auth.PlatformSuperAdmin || r == auth.PlatformSupport || r == auth.PlatformSales
-}
+// staffCanRead reports whether r may look at any tenant: every platform role may.
+func staffCanRead(r auth.PlatformRole) bool { return r.IsStaff() }
 
 // Me returns the caller and the tenants they belong to.
 func (s *Service) Me(ctx context.Context) (Viewer, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/validate"
 	"github.com/tenantry/tenantry/rules"
 )
 
@@ -76,7 +77,7 @@ func (s *Service) staffStatus(ctx context.Context, tenantID, reason string, deci
 	if err != nil {
 		return TenantView{}, err
 	}
-	if reason, err = validReason(reason); err != nil {
+	if reason, err = validate.Reason(reason); err != nil {
 		return TenantView{}, err
 	}
 	if err := auth.RequireFresh(ctx); err != nil {

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"firebase.google.com/go/v4/auth"
+	fbauth "firebase.google.com/go/v4/auth"
 
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
 
@@ -34,7 +35,7 @@ func TestNewUserTokenVerifies(t *testing.T) {
 	ctx := context.Background()
 	u := env.NewUser(t, testenv.UserOptions{
 		EmailVerified: true,
-		Claims:        map[string]any{"platformRole": "sales"},
+		Claims:        map[string]any{auth.PlatformRoleClaim: "sales"},
 	})
 	if u.UID == "" || u.IDToken == "" || u.Email == "" || u.Password == "" {
 		t.Fatalf("NewUser returned an incomplete user: %+v", u)
@@ -47,7 +48,7 @@ func TestNewUserTokenVerifies(t *testing.T) {
 	if tok.UID != u.UID {
 		t.Errorf("token uid = %q, want %q", tok.UID, u.UID)
 	}
-	if got := tok.Claims["platformRole"]; got != "sales" {
+	if got := tok.Claims[auth.PlatformRoleClaim]; got != "sales" {
 		t.Errorf("token claim platformRole = %v, want sales", got)
 	}
 	if got := tok.Claims["email_verified"]; got != true {
@@ -75,7 +76,7 @@ func TestDisabledUserTokenIsRejected(t *testing.T) {
 	if err == nil {
 		t.Fatal("VerifyIDTokenAndCheckRevoked accepted the token of a disabled user")
 	}
-	if !auth.IsUserDisabled(err) {
+	if !fbauth.IsUserDisabled(err) {
 		t.Errorf("VerifyIDTokenAndCheckRevoked error = %v, want a user-disabled error", err)
 	}
 }

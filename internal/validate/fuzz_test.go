@@ -37,21 +37,62 @@ func idempotent(t *testing.T, fn func(string) (string, error), in, out string) {
 }
 
 func FuzzOrganizationName(f *testing.F) {
-	for _, s := range []string{"Acme Corp", "  Acme  ", "", " ", "株式会社テスト", "Rocket 🚀",
+	visibleTextFuzz{fn: OrganizationName, field: FieldOrganizationName, minLen: 1, maxLen: 100}.fuzz(f,
+		"Acme Corp", "  Acme  ", "", " ", "株式会社テスト", "Rocket 🚀",
 		"Ac\u200bme", "\u202eAcme", "Acme\u2028", "\ufeffAcme", "Acme\x00", "\xff",
-		strings.Repeat("é", 100), strings.Repeat("é", 101), "\u0085Acme\u0085", "\u00a0x\u3000"} {
+		strings.Repeat("é", 100), strings.Repeat("é", 101), "\u0085Acme\u0085", "\u00a0x\u3000")
+}
+
+func FuzzContractReference(f *testing.F) {
+	visibleTextFuzz{fn: ContractReference, field: FieldContractRef, minLen: 1, maxLen: 100}.fuzz(f,
+		"OPP-2024-0042", "  OPP-1  ", "", " ", "SF\u200b-42", "\u202eOPP",
+		"OPP\n42", "\xff", strings.Repeat("x", 100), strings.Repeat("x", 101), "契約-7")
+}
+
+func FuzzContactName(f *testing.F) {
+	visibleTextFuzz{fn: ContactName, field: FieldContactName, minLen: 1, maxLen: 100, optional: true}.fuzz(f,
+		"Ada Lovelace", "", "  ", "\t", "Ada\u200dLovelace", "Ada\nLovelace",
+		"\xffAda", strings.Repeat("é", 100), strings.Repeat("é", 101), "李小龍")
+}
+
+func FuzzReason(f *testing.F) {
+	visibleTextFuzz{fn: Reason, field: FieldReason, minLen: 3, maxLen: 500, allowed: "\n\t"}.fuzz(f,
+		"chargeback on invoice 42", "ab", " abc ", "line one\nline two",
+		"col\tcol", "hidden\u202etext", "cr\rlf", "zero\u200bwidth", "\xffreason",
+		strings.Repeat("r", 500), strings.Repeat("r", 501), "\n\nabc\n")
+}
+
+// visibleTextFuzz describes a validator of trimmed, visible text for its fuzzer.
+type visibleTextFuzz struct {
+	fn             func(string) (string, error)
+	field          string
+	minLen, maxLen int    // runes
+	allowed        string // invisible runes it lets through
+	optional       bool   // a blank input is accepted as "" (no value)
+}
+
+// fuzz checks that an accepted value is valid UTF-8 of minLen–maxLen runes, trimmed, taken from
+// the input as is, free of invisible runes other than allowed, and canonical.
+func (v visibleTextFuzz) fuzz(f *testing.F, seeds ...string) {
+	for _, s := range seeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		out, err := OrganizationName(in)
+		out, err := v.fn(in)
 		if err != nil {
-			rejected(t, FieldOrganizationName, in, out, err)
+			rejected(t, v.field, in, out, err)
+			return
+		}
+		if v.optional && out == "" {
+			if strings.TrimSpace(in) != "" {
+				t.Fatalf("%q: accepted as no value", in)
+			}
 			return
 		}
 		if !utf8.ValidString(out) {
 			t.Fatalf("%q: accepted invalid UTF-8 %q", in, out)
 		}
-		if n := utf8.RuneCountInString(out); n < 1 || n > 100 {
+		if n := utf8.RuneCountInString(out); n < v.minLen || n > v.maxLen {
 			t.Fatalf("%q: accepted %d runes", in, n)
 		}
 		if strings.TrimSpace(out) != out {
@@ -61,11 +102,11 @@ func FuzzOrganizationName(f *testing.F) {
 			t.Fatalf("%q: output %q is not a substring of the input", in, out)
 		}
 		for _, r := range out {
-			if invisible(r) {
+			if invisible(r) && !strings.ContainsRune(v.allowed, r) {
 				t.Fatalf("%q: accepted control/format rune %U", in, r)
 			}
 		}
-		idempotent(t, OrganizationName, in, out)
+		idempotent(t, v.fn, in, out)
 	})
 }
 

@@ -20,6 +20,9 @@ const (
 	FieldSubdomain        = "subdomain"
 	FieldIdempotencyKey   = "idempotencyKey"
 	FieldEmail            = "email"
+	FieldContractRef      = "contractReference"
+	FieldContactName      = "adminContact.name"
+	FieldReason           = "reason"
 )
 
 const (
@@ -30,6 +33,10 @@ const (
 	maxIdempotencyKey   = 255
 	maxEmail            = 254 // RFC 5321 forward-path limit less the angle brackets
 	maxID               = 128
+	maxContractRef      = 100 // runes
+	maxContactName      = 100 // runes
+	minReason           = 3   // runes
+	maxReason           = 500 // runes
 )
 
 // OrganizationName trims surrounding white space and accepts 1–100 characters of valid UTF-8
@@ -38,16 +45,50 @@ const (
 // zero-width spaces). It returns the trimmed name.
 func OrganizationName(s string) (string, error) {
 	const reason = "use 1 to 100 visible characters (letters, digits, spaces and punctuation)"
+	return visibleText(FieldOrganizationName, reason, s, 1, maxOrganizationName, false)
+}
+
+// ContractReference trims a contract's CRM reference and accepts 1–100 visible characters (as
+// OrganizationName): sales and support search by it, and read it in the audit log.
+func ContractReference(s string) (string, error) {
+	const reason = "use the CRM's reference for the contract: 1 to 100 visible characters, e.g. OPP-2024-0042"
+	return visibleText(FieldContractRef, reason, s, 1, maxContractRef, false)
+}
+
+// ContactName trims a contract's admin contact's name, which is optional: blank gives "".
+// Otherwise it accepts at most 100 visible characters (as OrganizationName).
+func ContactName(s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	const reason = "use the admin's name, at most 100 visible characters, or leave it out"
+	return visibleText(FieldContactName, reason, s, 1, maxContactName, false)
+}
+
+// Reason trims a staff operation's reason and accepts 3–500 visible characters; unlike a name it
+// may span lines, so line breaks and tabs are allowed. Other control and format characters would
+// hide text in the history and the audit log, where the reason is kept.
+func Reason(s string) (string, error) {
+	const reason = "give a reason of 3 to 500 characters; it is kept in the organization's history and audit log"
+	return visibleText(FieldReason, reason, s, minReason, maxReason, true)
+}
+
+// visibleText trims s and accepts minLen–maxLen runes of valid UTF-8 with no invisible rune
+// (multiline lets '\n' and '\t' through); any failure is errs.Invalid(field, reason).
+func visibleText(field, reason, s string, minLen, maxLen int, multiline bool) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", errs.Invalid(FieldOrganizationName, reason)
+		return "", errs.Invalid(field, reason)
 	}
 	s = strings.TrimSpace(s)
-	if n := utf8.RuneCountInString(s); n < 1 || n > maxOrganizationName {
-		return "", errs.Invalid(FieldOrganizationName, reason)
+	if n := utf8.RuneCountInString(s); n < minLen || n > maxLen {
+		return "", errs.Invalid(field, reason)
 	}
 	for _, r := range s {
+		if multiline && (r == '\n' || r == '\t') {
+			continue
+		}
 		if invisible(r) {
-			return "", errs.Invalid(FieldOrganizationName, reason)
+			return "", errs.Invalid(field, reason)
 		}
 	}
 	return s, nil
