@@ -92,9 +92,6 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 			return fmt.Errorf("decode tenant %s: %w", tenantID, err)
 		}
 		st := tenancy.ConversionState{Tenant: toTenant(tenantID, td)}
-		if td.PendingExpiryFloor != nil {
-			st.PendingExpiryFloor = *td.PendingExpiryFloor
-		}
 		if snaps[1].Exists() {
 			var d invitationDoc
 			if err := snaps[1].DataTo(&d); err != nil {

@@ -134,11 +134,6 @@ func toTenantState(snap *firestore.DocumentSnapshot) (members.TenantState, error
 			st.InvitationExpiryDays = int(n)
 		}
 	}
-	if v, err := snap.DataAt("pendingExpiryFloor"); err == nil {
-		if t, ok := v.(time.Time); ok {
-			st.PendingExpiryFloor = t
-		}
-	}
 	return st, nil
 }
 

@@ -213,9 +213,6 @@ func auditTenantFields(t Tenant, contractReference string) map[string]any {
 // ConversionState is what the conversion transaction reads.
 type ConversionState struct {
 	Tenant Tenant
-	// PendingExpiryFloor is the tenant's pendingExpiryFloor (zero: unknown), kept correct when
-	// the owner invitation is added (see package members).
-	PendingExpiryFloor time.Time
 	// Contact is the named admin's membership, found by email; ContactFound is false when they
 	// are not a member.
 	Contact      Member
@@ -258,7 +255,7 @@ func (c Conversion) Apply(t Tenant) Tenant {
 	t = c.Change.Apply(t)
 	t.PlanID, t.SeatCap = c.PlanID, c.SeatCap
 	terms := c.Contract.Contract
-	t.Contract, t.ContractSigned = &terms, true
+	t.Contract = &terms
 	t.PendingInvitations = c.PendingInvitations
 	if c.Subdomain != nil {
 		t.Subdomain = c.Subdomain.Subdomain
@@ -339,7 +336,7 @@ func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordI
 			TenantID: t.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyRetention),
 		},
 		PlanID: c.PlanID, SeatCap: c.SeatCap, Contract: c,
-		PendingInvitations: t.PendingInvitations, PendingExpiryFloor: st.PendingExpiryFloor,
+		PendingInvitations: t.PendingInvitations, PendingExpiryFloor: t.PendingExpiryFloor,
 	}
 	subdomain := t.Subdomain
 	if sp.subdomain != "" && t.Subdomain == "" {
@@ -373,7 +370,7 @@ func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordI
 			switch {
 			case t.PendingInvitations == 0:
 				conv.PendingExpiryFloor = inv.ExpiresAt
-			case !st.PendingExpiryFloor.IsZero() && inv.ExpiresAt.Before(st.PendingExpiryFloor):
+			case !t.PendingExpiryFloor.IsZero() && inv.ExpiresAt.Before(t.PendingExpiryFloor):
 				conv.PendingExpiryFloor = inv.ExpiresAt
 			}
 		}

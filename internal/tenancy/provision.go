@@ -216,7 +216,7 @@ func newTenant(p auth.Principal, sp spec, id string, now time.Time) (Tenant, Sta
 	c := *sp.contract
 	c.SignedAt = now
 	c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
-	t.Contract, t.ContractSigned = &c.Contract, true
+	t.Contract = &c.Contract
 	t.SeatsUsed, t.PendingInvitations = 0, 1
 	staff.SearchTokens = SearchTokens(sp.name, sp.subdomain, c.Reference)
 	staff.ContractReference, staff.ContractBy = c.Reference, c.ProvisionedBy

@@ -33,11 +33,9 @@ type Tenant struct {
 	Source             Source
 	CreatedAt          time.Time
 	StatusChangedAt    time.Time
-	// ContractSigned is true when tenants/{id}.contract exists: the sales flow writes it when a
-	// contract is signed (provisionContractTenant), and a signed contract turns an ending trial
-	// into active.
-	ContractSigned bool
-	// Contract is the signed contract's terms; nil for a tenant without one.
+	// Contract is the signed contract's terms; nil for a tenant without one. The sales flow writes
+	// it when a contract is signed (provisionContractTenant), and a signed contract turns an
+	// ending trial into active.
 	Contract *Contract
 	// StatusCause says who put the tenant in its status, so that one cause cannot undo another:
 	// billing events never lift a staff suspension (see HeldByStaff).
