@@ -468,7 +468,9 @@ func (s *Service) decideStatus(ctx context.Context, e Event, eff effect, t *tena
 		d.Outcome = OutcomeApplied
 		return d, nil
 	}
-	d.BillingStatus = eff.to
+	if eff.to != t.BillingStatus {
+		d.BillingStatus = eff.to
+	}
 	switch {
 	case eff.to == "":
 		d.Outcome, d.Detail = OutcomeNoChange, fmt.Sprintf("subscription status %q moves no tenant", e.SubscriptionStatus)

@@ -87,11 +87,8 @@ func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequ
 	var out []InviteResult
 	err = s.store.Invite(ctx, tenantID, p.UID, call.emails, s.clock.Now(), func(st InviteState) (InvitePlan, error) {
 		plan, res, err := s.decideInvite(ctx, st, call)
-		if err != nil {
-			return InvitePlan{}, err
-		}
-		out = res
-		return plan, nil
+		out = res // a call with nothing to write (errNoop) has its answer too
+		return plan, err
 	})
 	if err != nil {
 		return nil, err
@@ -208,9 +205,7 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteC
 	for _, n := range created {
 		inv := n.Invitation
 		replaced[inv.ID] = true
-		if pending == 0 || (!floor.IsZero() && inv.ExpiresAt.Before(floor)) {
-			floor = inv.ExpiresAt
-		}
+		floor = tenancy.ExpiryFloorWith(floor, pending, inv.ExpiresAt)
 		pending++
 		res = append(res, InviteResult{Invitation: inv})
 	}
@@ -227,6 +222,9 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteC
 	plan.Expire = kept
 	plan.PendingInvitations = pending
 	plan.PendingExpiryFloor = floor
+	if len(plan.Expire) == 0 && len(plan.Create) == 0 && pending == t.PendingInvitations {
+		return plan, res, errNoop // every address already had its invitation
+	}
 	return plan, res, nil
 }
 

@@ -199,7 +199,7 @@ func (s *Service) PendingCount(ctx context.Context, t tenancy.Tenant) (int, erro
 		return 0, nil
 	}
 	now := s.clock.Now()
-	if !t.PendingExpiryFloor.IsZero() && now.Before(t.PendingExpiryFloor) {
+	if !t.PendingMayHaveExpired(now) {
 		return t.PendingInvitations, nil
 	}
 	n, err := s.store.CountPendingUnexpired(ctx, t.ID, now)

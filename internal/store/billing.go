@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -50,6 +51,7 @@ type billingRecordDoc struct {
 	EventClock        map[string]time.Time `firestore:"eventClock,omitempty"`
 	LastEventID       string               `firestore:"lastEventId,omitempty"`
 	UpdatedAt         time.Time            `firestore:"updatedAt,omitempty"`
+	SetupAt           time.Time            `firestore:"setupAt,omitempty"`
 }
 
 func toRecord(tenantID string, d billingRecordDoc) billing.Record {
@@ -58,6 +60,7 @@ func toRecord(tenantID string, d billingRecordDoc) billing.Record {
 		SubscriptionID: d.SubscriptionID, SubscriptionSince: d.SubscriptionSince, StripeStatus: d.StripeStatus,
 		CurrentPeriodEnd: d.CurrentPeriodEnd, TrialEnd: d.TrialEnd, CancelAtPeriodEnd: d.CancelAtPeriodEnd,
 		EventClock: d.EventClock, LastEventID: d.LastEventID, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		SetupAt: d.SetupAt,
 	}
 }
 
@@ -80,6 +83,7 @@ func toDBRecordFields(r billing.Record) map[string]any {
 	}
 	for k, v := range map[string]time.Time{
 		"subscriptionSince": r.SubscriptionSince, "currentPeriodEnd": r.CurrentPeriodEnd, "trialEnd": r.TrialEnd, "createdAt": r.CreatedAt,
+		"setupAt": r.SetupAt,
 	} {
 		if !v.IsZero() {
 			m[k] = v
@@ -144,9 +148,9 @@ func (b *BillingStore) SetupRequest(ctx context.Context, tenantID string) (billi
 	return req, nil
 }
 
-// update runs fn on the billing record in a transaction queued behind this process's others on
-// the tenant; fn returns the fields to merge (nil: write nothing).
-func (b *BillingStore) update(ctx context.Context, tenantID string, fn func(billing.Record) map[string]any) (billing.Record, error) {
+// UpdateRecord implements billing.Store, in a transaction queued behind this process's others on
+// the tenant. It writes only the fields change changed, so that it never writes back what it read.
+func (b *BillingStore) UpdateRecord(ctx context.Context, tenantID string, change func(billing.Record) (billing.Record, bool)) (billing.Record, error) {
 	unlock, err := b.locks.lock(ctx, tenantID)
 	if err != nil {
 		return billing.Record{}, err
@@ -155,28 +159,20 @@ func (b *BillingStore) update(ctx context.Context, tenantID string, fn func(bill
 	ref := b.ref(tenantID)
 	var out billing.Record
 	err = b.s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return errs.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("read %s: %w", ref.Path, err)
-		}
 		var d billingRecordDoc
-		if err := snap.DataTo(&d); err != nil {
-			return fmt.Errorf("decode %s: %w", ref.Path, err)
+		if err := txGet(tx, ref, &d); err != nil {
+			return err
 		}
-		out = toRecord(tenantID, d)
-		fields := fn(out)
-		if fields == nil {
+		before := toRecord(tenantID, d)
+		after, changed := change(before)
+		if !changed {
+			out = before
 			return nil
 		}
-		if err := tx.Set(ref, fields, firestore.MergeAll); err != nil {
+		if err := tx.Set(ref, changedRecordFields(before, after), firestore.MergeAll); err != nil {
 			return fmt.Errorf("write %s: %w", ref.Path, err)
 		}
-		if v, ok := fields["stripeCustomerId"].(string); ok {
-			out.CustomerID = v
-		}
+		out = after
 		return nil
 	})
 	if err != nil {
@@ -185,46 +181,16 @@ func (b *BillingStore) update(ctx context.Context, tenantID string, fn func(bill
 	return out, nil
 }
 
-// SaveCustomer implements billing.Store.
-func (b *BillingStore) SaveCustomer(ctx context.Context, tenantID, customerID string, at time.Time) (billing.Record, error) {
-	return b.update(ctx, tenantID, func(r billing.Record) map[string]any {
-		if r.CustomerID != "" {
-			return nil // the first one saved stands; the same idempotency key made it anyway
+// changedRecordFields are the fields of after that differ from before's.
+func changedRecordFields(before, after billing.Record) map[string]any {
+	was := toDBRecordFields(before)
+	fields := toDBRecordFields(after)
+	for k, v := range fields {
+		if w, ok := was[k]; ok && reflect.DeepEqual(w, v) {
+			delete(fields, k)
 		}
-		return map[string]any{"stripeCustomerId": customerID, "updatedAt": at}
-	})
-}
-
-// SaveSubscription implements billing.Store.
-func (b *BillingStore) SaveSubscription(ctx context.Context, tenantID string, sub billing.Subscription, at time.Time) error {
-	_, err := b.update(ctx, tenantID, func(r billing.Record) map[string]any {
-		m := map[string]any{"status": billing.RecordReady, "setupAt": at, "updatedAt": at}
-		if r.CustomerID == "" && sub.CustomerID != "" {
-			m["stripeCustomerId"] = sub.CustomerID
-		}
-		if r.SubscriptionID == "" {
-			m["stripeSubscriptionId"] = sub.ID
-			since := sub.Created
-			if since.IsZero() {
-				since = at
-			}
-			m["subscriptionSince"] = since
-		}
-		// A webhook event about this subscription may have landed first; it is newer than the
-		// creation answer, so it wins.
-		if _, seen := r.EventClock[sub.ID]; !seen && (r.SubscriptionID == "" || r.SubscriptionID == sub.ID) {
-			m["stripeStatus"] = sub.Status
-			m["cancelAtPeriodEnd"] = sub.CancelAtPeriodEnd
-			if !sub.CurrentPeriodEnd.IsZero() {
-				m["currentPeriodEnd"] = sub.CurrentPeriodEnd
-			}
-			if !sub.TrialEnd.IsZero() {
-				m["trialEnd"] = sub.TrialEnd
-			}
-		}
-		return m
-	})
-	return err
+	}
+	return fields
 }
 
 // TenantByCustomer implements billing.Store (a single-field equality query: no composite index).
@@ -323,9 +289,9 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 			if err := b.s.writeStatusChange(tx, tref, *d.Change, nil, planUps...); err != nil {
 				return err
 			}
-		case t != nil && (len(planUps) > 0 || d.BillingStatus != ""):
+		case t != nil:
 			ups := planUps
-			if d.BillingStatus != "" && d.BillingStatus != t.BillingStatus {
+			if d.BillingStatus != "" {
 				ups = append(ups, firestore.Update{Path: "billingStatus", Value: string(d.BillingStatus)})
 			}
 			if len(ups) > 0 {

@@ -91,7 +91,7 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 		if err := snaps[0].DataTo(&td); err != nil {
 			return fmt.Errorf("decode tenant %s: %w", tenantID, err)
 		}
-		st := tenancy.ConversionState{Tenant: toTenant(tenantID, td)}
+		st := tenancy.ConversionState{Tenant: toTenant(tenantID, td), BillingRecordFound: snaps[2].Exists()}
 		if snaps[1].Exists() {
 			var d invitationDoc
 			if err := snaps[1].DataTo(&d); err != nil {
@@ -132,6 +132,7 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 			// The whole map: a reference or actor an older version kept here goes with it.
 			{Path: "contract", Value: toDBContract(conv.Contract.Contract)},
 			{Path: "pendingInvitations", Value: conv.PendingInvitations},
+			pendingExpiryFloorUpdate(conv.PendingExpiryFloor),
 			{Path: legacySearchTokens, Value: firestore.Delete},
 		}
 		staff := map[string]any{
@@ -141,11 +142,6 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 			},
 		}
 		maps.Copy(staff, staffCopies(st.Tenant)) // for a tenant older than its staff record
-		if conv.PendingExpiryFloor.IsZero() {
-			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: firestore.Delete})
-		} else {
-			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: conv.PendingExpiryFloor})
-		}
 		if c := conv.Subdomain; c != nil {
 			if err := tx.Create(s.fs.Collection(colSubdomains).Doc(c.Subdomain), subdomainDoc{TenantID: c.TenantID, ClaimedAt: c.ClaimedAt}); err != nil {
 				return fmt.Errorf("claim subdomain: %w", err)
@@ -166,10 +162,8 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 		if err := s.writeStatusChange(tx, tref, conv.Change, staff, ups...); err != nil {
 			return err
 		}
-		// The billing record's plan follows the contract's (a tenant without one, still being
-		// provisioned, gets it from provisioning).
-		if snaps[2].Exists() {
-			if err := tx.Update(bref, []firestore.Update{{Path: "planId", Value: conv.PlanID}, {Path: "updatedAt", Value: conv.Change.At}}); err != nil {
+		if conv.BillingPlanID != "" {
+			if err := tx.Update(bref, []firestore.Update{{Path: "planId", Value: conv.BillingPlanID}, {Path: "updatedAt", Value: conv.Change.At}}); err != nil {
 				return fmt.Errorf("update billing record %s: %w", tenantID, err)
 			}
 		}

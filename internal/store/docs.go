@@ -68,7 +68,18 @@ func toDBTenant(t tenancy.Tenant) tenantDoc {
 		c := toDBContract(*t.Contract)
 		d.Contract = &c
 	}
+	if !t.PendingExpiryFloor.IsZero() {
+		d.PendingExpiryFloor = &t.PendingExpiryFloor
+	}
 	return d
+}
+
+// pendingExpiryFloorUpdate writes a tenant's PendingExpiryFloor; unknown (zero) removes it.
+func pendingExpiryFloorUpdate(floor time.Time) firestore.Update {
+	if floor.IsZero() {
+		return firestore.Update{Path: "pendingExpiryFloor", Value: firestore.Delete}
+	}
+	return firestore.Update{Path: "pendingExpiryFloor", Value: floor}
 }
 
 func toTenant(id string, d tenantDoc) tenancy.Tenant {

@@ -199,7 +199,7 @@ func (m *MembersStore) Invite(ctx context.Context, tenantID, inviterUID string, 
 			}
 			st.Existing[inv.Email] = inv
 		}
-		if st.InviterFound && ts.PendingInvitations > 0 && !now.Before(ts.PendingExpiryFloor) {
+		if st.ScanDue(now) {
 			q := invCol.Where("status", "==", string(members.StatusPending)).OrderBy("expiresAt", firestore.Asc).Limit(members.ScanLimit)
 			earliest, err := tx.Documents(q).GetAll()
 			if err != nil {
@@ -245,19 +245,11 @@ func (m *MembersStore) Invite(ctx context.Context, tenantID, inviterUID string, 
 		if err := m.writeAudit(tx, tenantID, plan.Audit); err != nil {
 			return err
 		}
-		if len(plan.Expire) == 0 && len(plan.Create) == 0 && plan.PendingInvitations == ts.PendingInvitations {
-			return nil // every address already had its invitation: nothing to write
-		}
-		ups := []firestore.Update{
+		return tx.Update(tref, []firestore.Update{
 			{Path: "pendingInvitations", Value: plan.PendingInvitations},
 			{Path: "membersChangedAt", Value: plan.At},
-		}
-		if plan.PendingExpiryFloor.IsZero() {
-			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: firestore.Delete})
-		} else {
-			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: plan.PendingExpiryFloor})
-		}
-		return tx.Update(tref, ups)
+			pendingExpiryFloorUpdate(plan.PendingExpiryFloor),
+		})
 	})
 }
 

@@ -42,12 +42,7 @@ func (s *Store) CreateProvisioning(ctx context.Context, p tenancy.Provisioning) 
 	//lint:ignore SA1019 WriteBatch is the one-round-trip atomic commit of blind creates we want; the transaction API adds a round trip and its reads are not needed.
 	b := s.fs.Batch()
 	b.Create(s.fs.Collection(colIdempotency).Doc(p.Idempotency.ID), toDBIdempotency(p.Idempotency))
-	td := toDBTenant(p.Tenant)
-	if p.Invitation != nil {
-		// The invitation is the tenant's only pending one, so its expiry is the floor.
-		td.PendingExpiryFloor = &p.Invitation.ExpiresAt
-	}
-	b.Create(tenantRef, td)
+	b.Create(tenantRef, toDBTenant(p.Tenant))
 	b.Create(staffRef(tenantRef), toDBStaff(p.Tenant, p.Staff))
 	if p.Owner.UID != "" { // a contract tenant has no member until its named admin accepts
 		b.Create(tenantRef.Collection(colMembers).Doc(p.Owner.UID), toDBMember(p.Owner))
@@ -83,6 +78,17 @@ func (s *Store) CreateProvisioning(ctx context.Context, p tenancy.Provisioning) 
 // get reads one document into dst, translating NotFound.
 func get(ctx context.Context, ref *firestore.DocumentRef, dst any) error {
 	snap, err := ref.Get(ctx)
+	return decodeRead(ref, snap, err, dst)
+}
+
+// txGet reads one document into dst inside tx, translating NotFound.
+func txGet(tx *firestore.Transaction, ref *firestore.DocumentRef, dst any) error {
+	snap, err := tx.Get(ref)
+	return decodeRead(ref, snap, err, dst)
+}
+
+// decodeRead decodes the answer to a read of ref into dst, translating NotFound.
+func decodeRead(ref *firestore.DocumentRef, snap *firestore.DocumentSnapshot, err error, dst any) error {
 	if err != nil {
 		if status.Code(err) == codes.NotFound {
 			return errs.ErrNotFound

@@ -222,6 +222,8 @@ type ConversionState struct {
 	InvitationFound bool
 	// Staff is the tenant's staff-only record (zero when it has none yet).
 	Staff StaffRecord
+	// BillingRecordFound says the tenant's billing record exists.
+	BillingRecordFound bool
 }
 
 // ExistingInvitation is the part of an invitation document the conversion decides on.
@@ -248,6 +250,8 @@ type Conversion struct {
 	Invitation         *OwnerInvitation
 	PendingInvitations int
 	PendingExpiryFloor time.Time // zero: unknown (the members domain then scans)
+	// BillingPlanID, when set, is the billing record's new planId.
+	BillingPlanID string
 }
 
 // Apply returns t as the conversion leaves it.
@@ -338,6 +342,11 @@ func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordI
 		PlanID: c.PlanID, SeatCap: c.SeatCap, Contract: c,
 		PendingInvitations: t.PendingInvitations, PendingExpiryFloor: t.PendingExpiryFloor,
 	}
+	if st.BillingRecordFound {
+		// The billing record's plan follows the contract's (a tenant without one, still being
+		// provisioned, gets it from provisioning).
+		conv.BillingPlanID = c.PlanID
+	}
 	subdomain := t.Subdomain
 	if sp.subdomain != "" && t.Subdomain == "" {
 		conv.Subdomain = &SubdomainClaim{Subdomain: sp.subdomain, TenantID: t.ID, ClaimedAt: now}
@@ -366,13 +375,8 @@ func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordI
 		details["invitationId"] = inv.ID
 		// A pending invitation being replaced already holds its seat in the counter.
 		if !(st.InvitationFound && st.Invitation.Status == "pending") {
+			conv.PendingExpiryFloor = ExpiryFloorWith(conv.PendingExpiryFloor, conv.PendingInvitations, inv.ExpiresAt)
 			conv.PendingInvitations++
-			switch {
-			case t.PendingInvitations == 0:
-				conv.PendingExpiryFloor = inv.ExpiresAt
-			case !t.PendingExpiryFloor.IsZero() && inv.ExpiresAt.Before(t.PendingExpiryFloor):
-				conv.PendingExpiryFloor = inv.ExpiresAt
-			}
 		}
 	}
 	if need := t.SeatsUsed + conv.PendingInvitations; need > c.SeatCap {

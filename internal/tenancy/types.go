@@ -49,6 +49,20 @@ type Tenant struct {
 	PendingExpiryFloor time.Time
 }
 
+// PendingMayHaveExpired reports whether, at now, one of t's pending invitations may be past its
+// expiry: t has some, and its PendingExpiryFloor is unknown or has passed. While it reports false,
+// PendingInvitations is exact without looking at the invitations.
+func (t Tenant) PendingMayHaveExpired(now time.Time) bool {
+	return t.PendingInvitations > 0 && (t.PendingExpiryFloor.IsZero() || !now.Before(t.PendingExpiryFloor))
+}
+
+// withPendingInvitation is t with one more pending invitation, expiring at expiresAt.
+func (t Tenant) withPendingInvitation(expiresAt time.Time) Tenant {
+	t.PendingExpiryFloor = ExpiryFloorWith(t.PendingExpiryFloor, t.PendingInvitations, expiresAt)
+	t.PendingInvitations++
+	return t
+}
+
 // Cause is who put a tenant in its status.
 type Cause string
 
