@@ -23,14 +23,13 @@ const colStripeEvents = "stripeEvents"
 // BillingStore implements billing.Store: billing/{tenantId}, stripeEvents/{eventId}, and the
 // tenant status changes the webhook makes, through the same writer as the lifecycle.
 type BillingStore struct {
-	s     *Store
-	locks *tenantLocks
+	s *Store
 }
 
-// Billing returns the billing persistence on the same client. Its transactions on one tenant
-// queue behind each other in this process (see tenantLocks): Stripe delivers bursts of events
-// for one subscription at once.
-func (s *Store) Billing() *BillingStore { return &BillingStore{s: s, locks: &tenantLocks{}} }
+// Billing returns the billing persistence on the same client. Its transactions queue per tenant
+// with all of s's (see tenantLocks): Stripe delivers bursts of events for one subscription at
+// once, and a tenant's members change meanwhile.
+func (s *Store) Billing() *BillingStore { return &BillingStore{s: s} }
 
 var _ billing.Store = (*BillingStore)(nil)
 
@@ -151,14 +150,9 @@ func (b *BillingStore) SetupRequest(ctx context.Context, tenantID string) (billi
 // UpdateRecord implements billing.Store, in a transaction queued behind this process's others on
 // the tenant. It writes only the fields change changed, so that it never writes back what it read.
 func (b *BillingStore) UpdateRecord(ctx context.Context, tenantID string, change func(billing.Record) (billing.Record, bool)) (billing.Record, error) {
-	unlock, err := b.locks.lock(ctx, tenantID)
-	if err != nil {
-		return billing.Record{}, err
-	}
-	defer unlock()
 	ref := b.ref(tenantID)
 	var out billing.Record
-	err = b.s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := b.s.locks.runTransaction(ctx, b.s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
 		var d billingRecordDoc
 		if err := txGet(tx, ref, &d); err != nil {
 			return err
@@ -224,11 +218,6 @@ func (b *BillingStore) RecordEvent(ctx context.Context, ev billing.EventRecord) 
 // second commit then fails on the create (or, with the emulator's pessimistic locks, waits and
 // re-reads), so one applies it and the other reports a duplicate.
 func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billing.EventRecord, decide func(*tenancy.Tenant, *billing.Record) (billing.Decision, error)) (billing.Decision, bool, error) {
-	unlock, err := b.locks.lock(ctx, tenantID)
-	if err != nil {
-		return billing.Decision{}, false, err
-	}
-	defer unlock()
 	eref := b.s.fs.Collection(colStripeEvents).Doc(ev.ID)
 	tref := b.s.fs.Collection(colTenants).Doc(tenantID)
 	bref := b.ref(tenantID)
@@ -236,7 +225,7 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 		out billing.Decision
 		dup bool
 	)
-	err = b.s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := b.s.locks.runTransaction(ctx, b.s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
 		out, dup = billing.Decision{}, false
 		snaps, err := tx.GetAll([]*firestore.DocumentRef{eref, tref, bref})
 		if err != nil {

@@ -79,7 +79,7 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 	bref := s.fs.Collection(colBilling).Doc(tenantID)
 	sref := staffRef(tref)
 	var out tenancy.Tenant
-	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := s.locks.runTransaction(ctx, s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
 		snaps, err := tx.GetAll([]*firestore.DocumentRef{tref, iref, bref, sref})
 		if err != nil {
 			return fmt.Errorf("read tenant %s: %w", tenantID, err)

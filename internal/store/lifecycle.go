@@ -7,11 +7,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/tenantry/tenantry/internal/auth"
-	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -99,17 +96,10 @@ func toAudit(id string, d auditDoc) tenancy.AuditEntry {
 func (s *Store) ChangeStatus(ctx context.Context, tenantID string, decide func(tenancy.Tenant) (tenancy.StatusChange, error)) (tenancy.Tenant, error) {
 	ref := s.fs.Collection(colTenants).Doc(tenantID)
 	var out tenancy.Tenant
-	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if err != nil {
-			if status.Code(err) == codes.NotFound {
-				return errs.ErrNotFound
-			}
-			return fmt.Errorf("read tenant %s: %w", tenantID, err)
-		}
+	err := s.locks.runTransaction(ctx, s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
 		var d tenantDoc
-		if err := snap.DataTo(&d); err != nil {
-			return fmt.Errorf("decode tenant %s: %w", tenantID, err)
+		if err := txGet(tx, ref, &d); err != nil {
+			return err
 		}
 		t := toTenant(tenantID, d)
 		ch, err := decide(t)

@@ -43,14 +43,12 @@ type MembersStore struct {
 	locks *tenantLocks
 }
 
-// MembersStore returns the members persistence on the same client. Call it once per process:
-// its transactions on one tenant queue behind each other (see tenantLocks).
-func (s *Store) MembersStore() *MembersStore { return NewMembersStore(s.fs) }
+// MembersStore returns the members persistence on the same client, whose transactions queue
+// per tenant with all of s's (see tenantLocks).
+func (s *Store) MembersStore() *MembersStore { return &MembersStore{fs: s.fs, locks: s.locks} }
 
-// NewMembersStore wraps a Firestore client.
-func NewMembersStore(fs *firestore.Client) *MembersStore {
-	return &MembersStore{fs: fs, locks: &tenantLocks{}}
-}
+// NewMembersStore wraps a Firestore client in a Store of its own, as another replica has.
+func NewMembersStore(fs *firestore.Client) *MembersStore { return New(fs).MembersStore() }
 
 var _ members.Store = (*MembersStore)(nil)
 
@@ -148,12 +146,7 @@ func toMemberOf(snap *firestore.DocumentSnapshot, tenantID string) (tenancy.Memb
 // run is a members transaction on tenantID, after this process's earlier ones on it: decide's
 // errNoop commits nothing and is no error.
 func (m *MembersStore) run(ctx context.Context, tenantID string, f func(context.Context, *firestore.Transaction) error) error {
-	unlock, err := m.locks.lock(ctx, tenantID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	err = m.fs.RunTransaction(ctx, f, firestore.MaxAttempts(txAttempts))
+	err := m.locks.runTransaction(ctx, m.fs, tenantID, f, firestore.MaxAttempts(txAttempts))
 	if members.ErrNoop(err) {
 		return nil
 	}

@@ -17,10 +17,14 @@ import (
 // Store implements tenancy.Store on Firestore.
 type Store struct {
 	fs *firestore.Client
+	// locks queues this process's transactions per tenant, for the Store and every part of it
+	// (MembersStore, Billing): a process has one Store.
+	locks *tenantLocks
 }
 
-// New wraps a Firestore client.
-func New(fs *firestore.Client) *Store { return &Store{fs: fs} }
+// New wraps a Firestore client. Each Store has its own queue of transactions per tenant, as a
+// replica does: make one per process.
+func New(fs *firestore.Client) *Store { return &Store{fs: fs, locks: &tenantLocks{}} }
 
 // Ping checks that Firestore answers, for /readyz.
 func (s *Store) Ping(ctx context.Context) error {
