@@ -214,93 +214,31 @@ func (b *BillingStore) RecordEvent(ctx context.Context, ev billing.EventRecord) 
 // ApplyEvent implements billing.Store. The transaction reads three documents in one round trip
 // and, for a new event, writes the event record (create-only), the billing record, the tenant's
 // status change (writeStatusChange: status, history, audit, outbox), its plan change (planId,
-// seatCap, history, audit) and the event's own outbox entries in one commit. Two deliveries of one event racing each other both read "absent"; the
-// second commit then fails on the create (or, with the emulator's pessimistic locks, waits and
-// re-reads), so one applies it and the other reports a duplicate.
+// seatCap, history, audit) and the event's own outbox entries in one commit. Two deliveries of
+// one event racing each other both read "absent"; the second commit then fails on the create (or,
+// with the emulator's pessimistic locks, waits and re-reads), so one applies it and the other
+// reports a duplicate.
 func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billing.EventRecord, decide func(*tenancy.Tenant, *billing.Record) (billing.Decision, error)) (billing.Decision, bool, error) {
-	eref := b.s.fs.Collection(colStripeEvents).Doc(ev.ID)
-	tref := b.s.fs.Collection(colTenants).Doc(tenantID)
-	bref := b.ref(tenantID)
+	refs := eventRefs{
+		event: b.s.fs.Collection(colStripeEvents).Doc(ev.ID), tenant: b.s.fs.Collection(colTenants).Doc(tenantID), record: b.ref(tenantID),
+	}
 	var (
 		out billing.Decision
 		dup bool
 	)
 	err := b.s.locks.runTransaction(ctx, b.s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
 		out, dup = billing.Decision{}, false
-		snaps, err := tx.GetAll([]*firestore.DocumentRef{eref, tref, bref})
-		if err != nil {
-			return fmt.Errorf("read event, tenant and billing record: %w", err)
-		}
-		if snaps[0].Exists() {
-			dup = true
-			return nil
-		}
-		var t *tenancy.Tenant
-		if snaps[1].Exists() {
-			var td tenantDoc
-			if err := snaps[1].DataTo(&td); err != nil {
-				return fmt.Errorf("decode tenant %s: %w", tenantID, err)
-			}
-			tt := toTenant(tenantID, td)
-			t = &tt
-		}
-		var rec *billing.Record
-		if snaps[2].Exists() {
-			var bd billingRecordDoc
-			if err := snaps[2].DataTo(&bd); err != nil {
-				return fmt.Errorf("decode billing record %s: %w", tenantID, err)
-			}
-			r := toRecord(tenantID, bd)
-			rec = &r
+		t, rec, seen, err := refs.read(tx)
+		if err != nil || seen {
+			dup = seen
+			return err
 		}
 		d, err := decide(t, rec)
 		if err != nil {
 			return err
 		}
-		er := ev
-		er.Outcome, er.Detail = d.Outcome, d.Detail
-		if err := tx.Create(eref, toDBStripeEvent(er)); err != nil {
-			return fmt.Errorf("record Stripe event %s: %w", ev.ID, err)
-		}
-		if t != nil && d.Record != nil {
-			if err := tx.Set(bref, toDBRecordFields(*d.Record), firestore.MergeAll); err != nil {
-				return fmt.Errorf("write billing record %s: %w", tenantID, err)
-			}
-		}
-		// The tenant document is written once per commit: the plan's fields ride along with the
-		// status change when there is one.
-		var planUps []firestore.Update
-		if t != nil && d.Plan != nil {
-			planUps = []firestore.Update{{Path: "planId", Value: d.Plan.PlanID}, {Path: "seatCap", Value: d.Plan.SeatCap}}
-		}
-		switch {
-		case t != nil && d.Change != nil:
-			if err := b.s.writeStatusChange(tx, tref, *d.Change, nil, planUps...); err != nil {
-				return err
-			}
-		case t != nil:
-			ups := planUps
-			if d.BillingStatus != "" {
-				ups = append(ups, firestore.Update{Path: "billingStatus", Value: string(d.BillingStatus)})
-			}
-			if len(ups) > 0 {
-				if err := tx.Update(tref, ups); err != nil {
-					return fmt.Errorf("update tenant %s: %w", tenantID, err)
-				}
-			}
-		}
-		if len(planUps) > 0 {
-			if err := tx.Create(tref.Collection(colHistory).NewDoc(), toDBHistory(d.Plan.History)); err != nil {
-				return fmt.Errorf("write history of %s: %w", tenantID, err)
-			}
-			if err := tx.Create(tref.Collection(colAudit).NewDoc(), toDBAudit(d.Plan.Audit)); err != nil {
-				return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
-			}
-		}
-		for _, e := range d.Outbox {
-			if err := tx.Create(b.s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
-				return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
-			}
+		if err := b.writeDecision(tx, refs, ev, d); err != nil {
+			return err
 		}
 		out = d
 		return nil
@@ -308,7 +246,7 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 	if status.Code(err) == codes.AlreadyExists {
 		// Most likely a concurrent delivery of the same event committed first; only the event
 		// record itself says so.
-		if _, gerr := eref.Get(ctx); gerr == nil {
+		if _, gerr := refs.event.Get(ctx); gerr == nil {
 			return billing.Decision{}, true, nil
 		}
 	}
@@ -316,4 +254,81 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 		return billing.Decision{}, false, err
 	}
 	return out, dup, nil
+}
+
+// eventRefs are the documents a Stripe event's transaction reads and writes.
+type eventRefs struct{ event, tenant, record *firestore.DocumentRef }
+
+// read reads the event's record, the tenant and its billing record: seen when the event was
+// handled before, t or rec nil when the tenant or its billing record does not exist.
+func (r eventRefs) read(tx *firestore.Transaction) (t *tenancy.Tenant, rec *billing.Record, seen bool, err error) {
+	snaps, err := tx.GetAll([]*firestore.DocumentRef{r.event, r.tenant, r.record})
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("read event, tenant and billing record: %w", err)
+	}
+	if snaps[0].Exists() {
+		return nil, nil, true, nil
+	}
+	var td tenantDoc
+	var bd billingRecordDoc
+	tenantFound, err := decodeFound(snaps[1], &td)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	recordFound, err := decodeFound(snaps[2], &bd)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if tenantFound {
+		tt := toTenant(r.tenant.ID, td)
+		t = &tt
+	}
+	if recordFound {
+		rr := toRecord(r.tenant.ID, bd)
+		rec = &rr
+	}
+	return t, rec, false, nil
+}
+
+// writeDecision adds what event ev's decision d writes to tx.
+func (b *BillingStore) writeDecision(tx *firestore.Transaction, refs eventRefs, ev billing.EventRecord, d billing.Decision) error {
+	ev.Outcome, ev.Detail = d.Outcome, d.Detail
+	if err := tx.Create(refs.event, toDBStripeEvent(ev)); err != nil {
+		return fmt.Errorf("record Stripe event %s: %w", ev.ID, err)
+	}
+	if d.Record != nil {
+		if err := tx.Set(refs.record, toDBRecordFields(*d.Record), firestore.MergeAll); err != nil {
+			return fmt.Errorf("write billing record %s: %w", refs.record.ID, err)
+		}
+	}
+	if err := b.writeTenantChange(tx, refs.tenant, d); err != nil {
+		return err
+	}
+	return createOutbox(tx, b.s.fs, d.Outbox...)
+}
+
+// writeTenantChange adds an event's changes to the tenant to tx: its status change, plan change and
+// billingStatus. The tenant document is written once per commit: the plan's fields ride along
+// with the status change when there is one.
+func (b *BillingStore) writeTenantChange(tx *firestore.Transaction, tref *firestore.DocumentRef, d billing.Decision) error {
+	var ups []firestore.Update
+	if p := d.Plan; p != nil {
+		ups = []firestore.Update{{Path: "planId", Value: p.PlanID}, {Path: "seatCap", Value: p.SeatCap}}
+		if err := addHistory(tx, tref, p.History, &p.Audit); err != nil {
+			return err
+		}
+	}
+	if d.Change != nil {
+		return b.s.writeStatusChange(tx, tref, *d.Change, nil, ups...)
+	}
+	if d.BillingStatus != "" {
+		ups = append(ups, firestore.Update{Path: "billingStatus", Value: string(d.BillingStatus)})
+	}
+	if len(ups) == 0 {
+		return nil
+	}
+	if err := tx.Update(tref, ups); err != nil {
+		return fmt.Errorf("update tenant %s: %w", tref.ID, err)
+	}
+	return nil
 }

@@ -146,16 +146,37 @@ func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.Docu
 	if err := tx.Set(staffRef(ref), staffFields, firestore.MergeAll); err != nil {
 		return fmt.Errorf("update the staff record of %s: %w", tenantID, err)
 	}
-	if err := tx.Create(ref.Collection(colHistory).NewDoc(), toDBHistory(ch.History)); err != nil {
-		return fmt.Errorf("write history of %s: %w", tenantID, err)
+	if err := addHistory(tx, ref, ch.History, ch.Audit); err != nil {
+		return err
 	}
-	if ch.Audit != nil {
-		if err := tx.Create(ref.Collection(colAudit).NewDoc(), toDBAudit(*ch.Audit)); err != nil {
-			return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
+	return createOutbox(tx, s.fs, ch.Outbox...)
+}
+
+// addHistory adds a history entry of tenant ref to tx, with its audit entry when there is one.
+func addHistory(tx *firestore.Transaction, ref *firestore.DocumentRef, h tenancy.HistoryEntry, a *tenancy.AuditEntry) error {
+	if err := tx.Create(ref.Collection(colHistory).NewDoc(), toDBHistory(h)); err != nil {
+		return fmt.Errorf("write history of %s: %w", ref.ID, err)
+	}
+	if a == nil {
+		return nil
+	}
+	return createAudit(tx, ref, *a)
+}
+
+// createAudit adds entries to tenant ref's audit log in tx.
+func createAudit(tx *firestore.Transaction, ref *firestore.DocumentRef, entries ...tenancy.AuditEntry) error {
+	for _, a := range entries {
+		if err := tx.Create(ref.Collection(colAudit).NewDoc(), toDBAudit(a)); err != nil {
+			return fmt.Errorf("write audit entry of %s: %w", ref.ID, err)
 		}
 	}
-	for _, e := range ch.Outbox {
-		if err := tx.Create(s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
+	return nil
+}
+
+// createOutbox adds entries to tx, pending (create-only: an entry's id is its idempotency key).
+func createOutbox(tx *firestore.Transaction, fs *firestore.Client, entries ...tenancy.OutboxEntry) error {
+	for _, e := range entries {
+		if err := tx.Create(fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
 			return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
 		}
 	}

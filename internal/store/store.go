@@ -105,9 +105,25 @@ func decodeRead(ref *firestore.DocumentRef, snap *firestore.DocumentSnapshot, er
 	return nil
 }
 
+// decodeFound decodes snap into dst when its document exists, and reports whether it does.
+func decodeFound(snap *firestore.DocumentSnapshot, dst any) (bool, error) {
+	if !snap.Exists() {
+		return false, nil
+	}
+	if err := snap.DataTo(dst); err != nil {
+		return false, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
+	}
+	return true, nil
+}
+
 // queryAll runs q and decodes every document it returns; what names the query in errors.
 func queryAll[T any](ctx context.Context, decode func(*firestore.DocumentSnapshot) (T, error), q firestore.Query, what string) ([]T, error) {
-	snaps, err := q.Documents(ctx).GetAll()
+	return decodeAll(q.Documents(ctx), decode, what)
+}
+
+// decodeAll decodes every document of a query's answer (tx.Documents(q) in a transaction).
+func decodeAll[T any](it *firestore.DocumentIterator, decode func(*firestore.DocumentSnapshot) (T, error), what string) ([]T, error) {
+	snaps, err := it.GetAll()
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", what, err)
 	}
