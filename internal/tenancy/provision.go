@@ -214,9 +214,7 @@ func newTenant(p auth.Principal, sp spec, id string, now time.Time) (Tenant, Sta
 	}
 	// The caller is a sales rep: the tenant starts with no member (provision adds the named
 	// admin's owner invitation).
-	c := *sp.contract
-	c.SignedAt = now
-	c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
+	c := sp.contract.signed(p, now)
 	t.Contract = &c.Contract
 	t.SeatsUsed = 0
 	staff.SearchTokens = SearchTokens(sp.name, sp.subdomain, c.Reference)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/rules"
 )
 
@@ -116,6 +117,13 @@ type ContractRecord struct {
 	Contract
 	Reference     string        // the CRM's reference
 	ProvisionedBy ContractActor // the sales rep (or super admin) who entered it
+}
+
+// signed is c as entered by staff member p at at.
+func (c ContractRecord) signed(p auth.Principal, at time.Time) ContractRecord {
+	c.SignedAt = at
+	c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
+	return c
 }
 
 // StaffRecord is what only platform staff see of a tenant. Every member, viewers included, can
