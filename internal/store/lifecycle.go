@@ -214,18 +214,6 @@ func (s *Store) DueTrials(ctx context.Context, cutoff time.Time, after tenancy.T
 
 // StatusHistory implements tenancy.Store.
 func (s *Store) StatusHistory(ctx context.Context, tenantID string, limit int) ([]tenancy.HistoryEntry, error) {
-	snaps, err := s.fs.Collection(colTenants).Doc(tenantID).Collection(colHistory).
-		OrderBy("at", firestore.Desc).Limit(limit).Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("list history of %s: %w", tenantID, err)
-	}
-	out := make([]tenancy.HistoryEntry, 0, len(snaps))
-	for _, snap := range snaps {
-		var d historyDoc
-		if err := snap.DataTo(&d); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
-		}
-		out = append(out, toHistory(snap.Ref.ID, d))
-	}
-	return out, nil
+	q := s.fs.Collection(colTenants).Doc(tenantID).Collection(colHistory).OrderBy("at", firestore.Desc).Limit(limit)
+	return queryAll(ctx, decodeWith(toHistory), q, "history of "+tenantID)
 }

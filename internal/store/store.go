@@ -116,6 +116,18 @@ func decodeFound(snap *firestore.DocumentSnapshot, dst any) (bool, error) {
 	return true, nil
 }
 
+// decodeWith is the decoder of documents of type D that to converts, given each one's id.
+func decodeWith[D, T any](to func(id string, d D) T) func(*firestore.DocumentSnapshot) (T, error) {
+	return func(snap *firestore.DocumentSnapshot) (T, error) {
+		var d D
+		if err := snap.DataTo(&d); err != nil {
+			var zero T
+			return zero, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
+		}
+		return to(snap.Ref.ID, d), nil
+	}
+}
+
 // queryAll runs q and decodes every document it returns; what names the query in errors.
 func queryAll[T any](ctx context.Context, decode func(*firestore.DocumentSnapshot) (T, error), q firestore.Query, what string) ([]T, error) {
 	return decodeAll(q.Documents(ctx), decode, what)
@@ -193,19 +205,9 @@ func (s *Store) TenantAndMember(ctx context.Context, tenantID, uid string) (tena
 
 // Members implements tenancy.Store.
 func (s *Store) Members(ctx context.Context, tenantID string) ([]tenancy.Member, error) {
-	snaps, err := s.fs.Collection(colTenants).Doc(tenantID).Collection(colMembers).OrderBy("joinedAt", firestore.Asc).Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("list members of %s: %w", tenantID, err)
-	}
-	out := make([]tenancy.Member, 0, len(snaps))
-	for _, snap := range snaps {
-		var d memberDoc
-		if err := snap.DataTo(&d); err != nil {
-			return nil, fmt.Errorf("decode member %s: %w", snap.Ref.Path, err)
-		}
-		out = append(out, toMember(tenantID, snap.Ref.ID, d))
-	}
-	return out, nil
+	q := s.fs.Collection(colTenants).Doc(tenantID).Collection(colMembers).OrderBy("joinedAt", firestore.Asc)
+	toMemberOf := func(uid string, d memberDoc) tenancy.Member { return toMember(tenantID, uid, d) }
+	return queryAll(ctx, decodeWith(toMemberOf), q, "members of "+tenantID)
 }
 
 // MembershipsOf implements tenancy.Store: the user document names the tenants, and one GetAll
