@@ -260,7 +260,7 @@ func (c Conversion) Apply(t Tenant) Tenant {
 	t.PlanID, t.SeatCap = c.PlanID, c.SeatCap
 	terms := c.Contract.Contract
 	t.Contract = &terms
-	t.PendingInvitations = c.PendingInvitations
+	t.PendingInvitations, t.PendingExpiryFloor = c.PendingInvitations, c.PendingExpiryFloor
 	if c.Subdomain != nil {
 		t.Subdomain = c.Subdomain.Subdomain
 	}
