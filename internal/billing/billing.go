@@ -69,6 +69,46 @@ type Record struct {
 	LastEventID string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	SetupAt     time.Time // when the billing setup saved its subscription
+}
+
+// withCustomer is r with the Stripe customer the billing setup created, unless r has one already:
+// the first one saved stands (the setup's idempotency key made the same one anyway). changed is
+// false when r stays as it was.
+func (r Record) withCustomer(customerID string, at time.Time) (_ Record, changed bool) {
+	if r.CustomerID != "" {
+		return r, false
+	}
+	r.CustomerID, r.UpdatedAt = customerID, at
+	return r, true
+}
+
+// withSubscription is r with the subscription the billing setup created: the record is ready, and
+// the subscription is the current one unless a webhook event adopted one first. What the creation
+// answer says of the subscription's state is taken only while no event about it has been applied:
+// an event is newer, so it wins.
+func (r Record) withSubscription(sub Subscription, at time.Time) Record {
+	r.Status, r.SetupAt, r.UpdatedAt = RecordReady, at, at
+	if r.CustomerID == "" && sub.CustomerID != "" {
+		r.CustomerID = sub.CustomerID
+	}
+	if r.SubscriptionID == "" {
+		r.SubscriptionID, r.SubscriptionSince = sub.ID, sub.Created
+		if sub.Created.IsZero() {
+			r.SubscriptionSince = at
+		}
+	}
+	if _, seen := r.EventClock[sub.ID]; seen || r.SubscriptionID != sub.ID {
+		return r
+	}
+	r.StripeStatus, r.CancelAtPeriodEnd = sub.Status, sub.CancelAtPeriodEnd
+	if !sub.CurrentPeriodEnd.IsZero() {
+		r.CurrentPeriodEnd = sub.CurrentPeriodEnd
+	}
+	if !sub.TrialEnd.IsZero() {
+		r.TrialEnd = sub.TrialEnd
+	}
+	return r
 }
 
 // Customer is a Stripe customer Tenantry created.
@@ -158,12 +198,10 @@ type Store interface {
 	Record(ctx context.Context, tenantID string) (Record, error)
 	// SetupRequest reads the tenant's billing.setup entry (errs.ErrNotFound when there is none).
 	SetupRequest(ctx context.Context, tenantID string) (SetupRequest, error)
-	// SaveCustomer records customerID on the billing record unless it already has one, and
-	// returns the record as stored.
-	SaveCustomer(ctx context.Context, tenantID, customerID string, at time.Time) (Record, error)
-	// SaveSubscription records the subscription created by the billing setup and marks the
-	// record ready. It never overwrites what a webhook event already recorded about it.
-	SaveSubscription(ctx context.Context, tenantID string, sub Subscription, at time.Time) error
+	// UpdateRecord reads billing/{tenantID} in a transaction, hands it to change (which may run
+	// more than once, so it only computes) and, when change reports a change, writes the fields
+	// it changed. It returns the record as stored.
+	UpdateRecord(ctx context.Context, tenantID string, change func(Record) (_ Record, changed bool)) (Record, error)
 	// TenantByCustomer finds the tenant whose billing record holds customerID (errs.ErrNotFound).
 	TenantByCustomer(ctx context.Context, customerID string) (string, error)
 	// ApplyEvent runs one transaction: it reads the tenant, its billing record and
@@ -200,8 +238,9 @@ type Decision struct {
 	Change  *tenancy.StatusChange // the tenant's status change; nil: none
 	Outbox  []tenancy.OutboxEntry // entries emitted besides the status change's own
 	Prior   rules.Status          // the tenant's status before the event
-	// BillingStatus is the status the event asks for, recorded on the tenant (billingStatus)
-	// also when a staff suspension holds it elsewhere; "" when the event asks for none.
+	// BillingStatus, when set, is the tenant's new billingStatus without a status change: the
+	// status the event asks for, recorded also when a staff suspension holds the tenant
+	// elsewhere; "" when the event asks for none, or for the one recorded already.
 	BillingStatus rules.Status
 	// Plan moves the tenant to the plan of its subscription's price; nil: unchanged.
 	Plan *PlanChange

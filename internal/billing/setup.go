@@ -74,7 +74,8 @@ func (s *Service) setup(ctx context.Context, d outbox.Delivery, p kinds.BillingS
 	if err != nil {
 		return retryable(fmt.Errorf("create the Stripe subscription of tenant %s: %w", tenantID, err))
 	}
-	if err := s.store.SaveSubscription(ctx, tenantID, sub, s.clock.Now()); err != nil {
+	now := s.clock.Now()
+	if _, err := s.store.UpdateRecord(ctx, tenantID, func(r Record) (Record, bool) { return r.withSubscription(sub, now), true }); err != nil {
 		return fmt.Errorf("save the Stripe subscription of tenant %s: %w", tenantID, err)
 	}
 	return nil
@@ -93,7 +94,8 @@ func (s *Service) customer(ctx context.Context, tenantID string, rec Record, req
 	if err != nil {
 		return "", fmt.Errorf("create the Stripe customer of tenant %s: %w", tenantID, err)
 	}
-	saved, err := s.store.SaveCustomer(ctx, tenantID, c.ID, s.clock.Now())
+	now := s.clock.Now()
+	saved, err := s.store.UpdateRecord(ctx, tenantID, func(r Record) (Record, bool) { return r.withCustomer(c.ID, now) })
 	if err != nil {
 		return "", fmt.Errorf("save the Stripe customer of tenant %s: %w", tenantID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"time"
 
@@ -246,6 +247,12 @@ func (s *Service) HandleEvent(ctx context.Context, e Event) (Result, error) {
 	default:
 		log.DebugContext(ctx, "Stripe event recorded", "tenant", tenantID, "outcome", string(d.Outcome), "detail", d.Detail)
 	}
+	logPlan(ctx, log, e, tenantID, d)
+	return res, nil
+}
+
+// logPlan tells operators what an event did to the tenant's plan, or why it did nothing.
+func logPlan(ctx context.Context, log *slog.Logger, e Event, tenantID string, d Decision) {
 	if d.BelowContractPlanID != "" {
 		log.InfoContext(ctx, "Stripe subscription's price is below the tenant's contracted plan; the contract's plan and seat cap stay",
 			"tenant", tenantID, "subscription", e.SubscriptionID, "pricePlan", d.BelowContractPlanID)
@@ -262,7 +269,6 @@ func (s *Service) HandleEvent(ctx context.Context, e Event) (Result, error) {
 				"tenant", tenantID, "plan", p.PlanID, "planSeatCap", p.PlanSeatCap, "seatCap", p.SeatCap)
 		}
 	}
-	return res, nil
 }
 
 // tenantOf finds the event's tenant: metadata first, then the customer's billing record. "" when
@@ -295,40 +301,13 @@ func (s *Service) decide(ctx context.Context, e Event, eff effect, t *tenancy.Te
 	}
 	now := s.clock.Now()
 	d := Decision{Prior: t.Status}
-	rec := Record{TenantID: t.ID, PlanID: t.PlanID, Status: RecordPending, CreatedAt: now}
-	if cur != nil {
-		rec = *cur
-	}
-	sub := e.SubscriptionID
-	if sub == "" {
-		d.Outcome, d.Detail = OutcomeIgnored, "the invoice belongs to no subscription"
+	rec, outcome, detail := eventRecord(e, t, cur, now)
+	if outcome != "" {
+		d.Outcome, d.Detail = outcome, detail
 		return d, nil
-	}
-	if rec.CustomerID != "" && e.CustomerID != rec.CustomerID {
-		// Once the tenant has a customer, only that customer's events speak for it, whatever
-		// metadata.tenant_id says: another customer's subscription must never replace its own.
-		d.Outcome = OutcomeOtherCustomer
-		d.Detail = fmt.Sprintf("the event is about customer %q; the tenant's customer is %s", e.CustomerID, rec.CustomerID)
-		return d, nil
-	}
-	if last, ok := rec.EventClock[sub]; ok && e.Created.Before(last) {
-		d.Outcome = OutcomeStale
-		d.Detail = fmt.Sprintf("created %s, before the event applied for %s at %s",
-			e.Created.UTC().Format(time.RFC3339), sub, last.UTC().Format(time.RFC3339))
-		return d, nil
-	}
-	// Copy before writing: rec shares the map with the caller's read, and decide may run again.
-	rec.EventClock = maps.Clone(rec.EventClock)
-	if rec.EventClock == nil {
-		rec.EventClock = map[string]time.Time{}
-	}
-	rec.EventClock[sub] = e.Created
-	rec.LastEventID = e.ID
-	rec.UpdatedAt = now
-	if rec.CustomerID == "" {
-		rec.CustomerID = e.CustomerID
 	}
 	d.Record = &rec
+	sub := e.SubscriptionID
 
 	switch {
 	case rec.SubscriptionID == "":
@@ -346,15 +325,7 @@ func (s *Service) decide(ctx context.Context, e Event, eff effect, t *tenancy.Te
 		d.Outbox = append(d.Outbox, tenancy.NewOutboxEntry(t.ID, cancel, e.ID, now))
 		s.adopt(&rec, e)
 	}
-	if e.IsSubscriptionEvent() {
-		rec.StripeStatus = e.SubscriptionStatus
-		if e.Type == EventSubscriptionDeleted {
-			rec.StripeStatus = SubCanceled
-		}
-		rec.CurrentPeriodEnd, rec.TrialEnd, rec.CancelAtPeriodEnd = e.CurrentPeriodEnd, e.TrialEnd, e.CancelAtPeriodEnd
-	} else if eff.stripeStatus != "" {
-		rec.StripeStatus = eff.stripeStatus
-	}
+	rec.followStripeStatus(e, eff)
 	if e.Type == EventSubscriptionCreated || e.Type == EventSubscriptionUpdated {
 		// The event is about the tenant's current subscription (checked above): its price says
 		// which plan the customer pays for.
@@ -365,23 +336,82 @@ func (s *Service) decide(ctx context.Context, e Event, eff effect, t *tenancy.Te
 	if err != nil {
 		return Decision{}, err
 	}
-	if p := d.Plan; p != nil {
-		// The plan's history entry names the status the tenant is in once the event is applied.
-		st := t.Status
-		if d.Change != nil {
-			st = d.Change.Status
-		}
-		p.History.From, p.History.To = st, st
-		note := fmt.Sprintf("plan %s → %s, seat cap %d → %d", p.History.PreviousPlanID, p.PlanID, p.History.PreviousSeatCap, p.SeatCap)
-		if d.Detail != "" {
-			note = d.Detail + "; " + note
-		}
-		d.Detail = note
-		if d.Outcome == OutcomeNoChange {
-			d.Outcome = OutcomeApplied
-		}
-	}
+	notePlan(&d, t)
 	return d, nil
+}
+
+// eventRecord is the billing record (cur, or a new one for t) once event e is applied to it at
+// now: its event clock, last event and customer. A non-empty outcome says the event changes
+// nothing, and why: it belongs to no subscription, is about another customer, or is older than
+// one applied already.
+func eventRecord(e Event, t *tenancy.Tenant, cur *Record, now time.Time) (rec Record, outcome Outcome, detail string) {
+	rec = Record{TenantID: t.ID, PlanID: t.PlanID, Status: RecordPending, CreatedAt: now}
+	if cur != nil {
+		rec = *cur
+	}
+	sub := e.SubscriptionID
+	if sub == "" {
+		return Record{}, OutcomeIgnored, "the invoice belongs to no subscription"
+	}
+	if rec.CustomerID != "" && e.CustomerID != rec.CustomerID {
+		// Once the tenant has a customer, only that customer's events speak for it, whatever
+		// metadata.tenant_id says: another customer's subscription must never replace its own.
+		return Record{}, OutcomeOtherCustomer, fmt.Sprintf("the event is about customer %q; the tenant's customer is %s", e.CustomerID, rec.CustomerID)
+	}
+	if last, ok := rec.EventClock[sub]; ok && e.Created.Before(last) {
+		return Record{}, OutcomeStale, fmt.Sprintf("created %s, before the event applied for %s at %s",
+			e.Created.UTC().Format(time.RFC3339), sub, last.UTC().Format(time.RFC3339))
+	}
+	// Copy before writing: rec shares the map with the caller's read, and decide may run again.
+	rec.EventClock = maps.Clone(rec.EventClock)
+	if rec.EventClock == nil {
+		rec.EventClock = map[string]time.Time{}
+	}
+	rec.EventClock[sub] = e.Created
+	rec.LastEventID = e.ID
+	rec.UpdatedAt = now
+	if rec.CustomerID == "" {
+		rec.CustomerID = e.CustomerID
+	}
+	return rec, "", ""
+}
+
+// followStripeStatus records what e says of the current subscription's state.
+func (r *Record) followStripeStatus(e Event, eff effect) {
+	if !e.IsSubscriptionEvent() {
+		if eff.stripeStatus != "" {
+			r.StripeStatus = eff.stripeStatus
+		}
+		return
+	}
+	r.StripeStatus = e.SubscriptionStatus
+	if e.Type == EventSubscriptionDeleted {
+		r.StripeStatus = SubCanceled
+	}
+	r.CurrentPeriodEnd, r.TrialEnd, r.CancelAtPeriodEnd = e.CurrentPeriodEnd, e.TrialEnd, e.CancelAtPeriodEnd
+}
+
+// notePlan completes a decision that changes t's plan: its history entry names the status the
+// tenant is in once the event is applied, its detail says what changed, and a plan change alone
+// is an applied event.
+func notePlan(d *Decision, t *tenancy.Tenant) {
+	p := d.Plan
+	if p == nil {
+		return
+	}
+	st := t.Status
+	if d.Change != nil {
+		st = d.Change.Status
+	}
+	p.History.From, p.History.To = st, st
+	note := fmt.Sprintf("plan %s → %s, seat cap %d → %d", p.History.PreviousPlanID, p.PlanID, p.History.PreviousSeatCap, p.SeatCap)
+	if d.Detail != "" {
+		note = d.Detail + "; " + note
+	}
+	d.Detail = note
+	if d.Outcome == OutcomeNoChange {
+		d.Outcome = OutcomeApplied
+	}
 }
 
 // decidePlan makes the tenant follow the plan of its current subscription's price: when the
@@ -462,7 +492,9 @@ func (s *Service) decideStatus(ctx context.Context, e Event, eff effect, t *tena
 		d.Outcome = OutcomeApplied
 		return d, nil
 	}
-	d.BillingStatus = eff.to
+	if eff.to != t.BillingStatus {
+		d.BillingStatus = eff.to
+	}
 	switch {
 	case eff.to == "":
 		d.Outcome, d.Detail = OutcomeNoChange, fmt.Sprintf("subscription status %q moves no tenant", e.SubscriptionStatus)

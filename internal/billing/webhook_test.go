@@ -251,7 +251,7 @@ func TestDecidePlanFollowsThePrice(t *testing.T) {
 	t.Run("a contract keeps its higher seat cap", func(t *testing.T) {
 		tn := trialTenant()
 		tn.PlanID, tn.SeatCap = "starter", 75
-		tn.Contract, tn.ContractSigned = &tenancy.Contract{PlanID: "starter", SeatCap: 75}, true
+		tn.Contract = &tenancy.Contract{PlanID: "starter", SeatCap: 75}
 		d := decideFor(t, s, ev("e7", "sub_1", SubActive, "price_tenantry_pro", t0.Add(time.Minute)), tn, rec)
 		if d.Plan == nil || d.Plan.PlanID != "pro" || d.Plan.SeatCap != 75 {
 			t.Errorf("plan %+v, want pro with the contracted 75 seats", d.Plan)
@@ -262,7 +262,7 @@ func TestDecidePlanFollowsThePrice(t *testing.T) {
 		// trial's end carries the trial price.
 		tn := trialTenant()
 		tn.PlanID, tn.SeatCap = "pro", 40
-		tn.Contract, tn.ContractSigned = &tenancy.Contract{PlanID: "pro", SeatCap: 40}, true
+		tn.Contract = &tenancy.Contract{PlanID: "pro", SeatCap: 40}
 		d := decideFor(t, s, ev("e7b", "sub_1", SubActive, "price_tenantry_trial", t0.Add(time.Minute)), tn, rec)
 		if d.Plan != nil || d.BelowContractPlanID != "trial" {
 			t.Errorf("plan %+v, below-contract %q; want the contract's pro plan kept", d.Plan, d.BelowContractPlanID)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/tenancy"
@@ -69,33 +70,12 @@ func (s *Service) decideAccept(ctx context.Context, st InvitationState, u User, 
 	if inv.Status == StatusAccepted && inv.AcceptedBy == u.UID && st.ActorFound {
 		return InvitationChange{}, tenancy.Membership{Tenant: t.Tenant, Role: st.Actor.Role}, nil, errNoop
 	}
-	if tokenHash != "" && inv.TokenHash != tokenHash {
-		return InvitationChange{}, tenancy.Membership{}, nil, errs.Invalid("token",
-			"this invitation link was replaced by a newer one; use the link in the most recent invitation email")
+	if err := checkInvitee(inv, u, tokenHash); err != nil {
+		return InvitationChange{}, tenancy.Membership{}, nil, err
 	}
-	if !u.EmailVerified {
-		return InvitationChange{}, tenancy.Membership{}, nil, errs.Detail(errs.ErrForbidden,
-			"verify your email address first (follow the link in the verification email), then open the invitation link again")
-	}
-	if u.Email != inv.Email {
-		return InvitationChange{}, tenancy.Membership{}, nil, errs.Detail(errs.ErrForbidden,
-			"this invitation was sent to another email address; sign in with the invited address and open the link again")
-	}
-	switch inv.EffectiveStatus(now) {
-	case StatusAccepted:
-		return InvitationChange{}, tenancy.Membership{}, nil, errs.Invalid("token", "this invitation was already used; ask the organization's owner or admin for a new invitation")
-	case StatusRevoked:
-		return InvitationChange{}, tenancy.Membership{}, nil, errs.Invalid("token", "this invitation was revoked; ask the organization's owner or admin for a new invitation")
-	case StatusExpired:
-		expiredErr := errs.Invalid("token", "this invitation has expired; ask the organization's owner or admin to send a new one")
-		if inv.Status != StatusPending {
-			return InvitationChange{}, tenancy.Membership{}, nil, expiredErr
-		}
-		// Record what we found, so the seat is free now rather than when the job runs.
-		inv.Status, inv.ClosedAt = StatusExpired, now
-		return InvitationChange{
-			At: now, Invitation: inv, SeatsUsed: t.SeatsUsed, PendingInvitations: max(0, t.PendingInvitations-1),
-		}, tenancy.Membership{}, expiredErr, nil
+	if status := inv.EffectiveStatus(now); status != StatusPending {
+		ch, why, err := refuseSettled(st, status, now)
+		return ch, tenancy.Membership{}, why, err
 	}
 	// Joining needs an organization that is open for reads: a read-only one (trial expired,
 	// payment due) still takes the member in, read-only, since the seat was reserved when
@@ -104,38 +84,61 @@ func (s *Service) decideAccept(ctx context.Context, st InvitationState, u User, 
 		return InvitationChange{}, tenancy.Membership{}, nil, errs.Detail(errs.ErrTenantSuspended,
 			"the organization that invited you is not available right now; try again later or contact its owner")
 	}
+	change, m = acceptance(ctx, st, u, tokenHash, now)
+	return change, m, nil, nil
+}
+
+// checkInvitee refuses a link that is not the invitation's latest, and a user who is not its
+// verified addressee.
+func checkInvitee(inv Invitation, u User, tokenHash string) error {
+	if tokenHash != "" && inv.TokenHash != tokenHash {
+		return errs.Invalid("token", "this invitation link was replaced by a newer one; use the link in the most recent invitation email")
+	}
+	if !u.EmailVerified {
+		return errs.Detail(errs.ErrForbidden, "verify your email address first (follow the link in the verification email), then open the invitation link again")
+	}
+	if u.Email != inv.Email {
+		return errs.Detail(errs.ErrForbidden, "this invitation was sent to another email address; sign in with the invited address and open the link again")
+	}
+	return nil
+}
+
+// refuseSettled refuses an invitation that is no longer pending as of now (status). One still
+// stored as pending past its expiry is recorded as expired first (change, with the refusal to
+// return after it commits), so its seat is free now rather than when the job runs.
+func refuseSettled(st InvitationState, status Status, now time.Time) (change InvitationChange, refusal, err error) {
+	switch status {
+	case StatusAccepted:
+		return InvitationChange{}, nil, errs.Invalid("token", "this invitation was already used; ask the organization's owner or admin for a new invitation")
+	case StatusRevoked:
+		return InvitationChange{}, nil, errs.Invalid("token", "this invitation was revoked; ask the organization's owner or admin for a new invitation")
+	}
+	expired := errs.Invalid("token", "this invitation has expired; ask the organization's owner or admin to send a new one")
+	inv, t := st.Invitation, st.Tenant
+	if inv.Status != StatusPending {
+		return InvitationChange{}, nil, expired
+	}
+	inv.Status, inv.ClosedAt = StatusExpired, now
+	return InvitationChange{
+		At: now, Invitation: inv, SeatsUsed: t.SeatsUsed, PendingInvitations: max(0, t.PendingInvitations-1),
+	}, expired, nil
+}
+
+// acceptance is the change that accepts st's invitation for u at now, with the membership it
+// leaves u: the pending seat becomes an active one, or, for a user who is a member already
+// (joined another way), is freed while their role stays, since a role change is an admin's
+// decision, not a link's.
+func acceptance(ctx context.Context, st InvitationState, u User, tokenHash string, now time.Time) (InvitationChange, tenancy.Membership) {
+	inv, t := st.Invitation, st.Tenant
 	inv.Status, inv.AcceptedBy, inv.AcceptedAt, inv.ClosedAt = StatusAccepted, u.UID, now, now
-	change = InvitationChange{At: now, Invitation: inv, PendingInvitations: max(0, t.PendingInvitations-1), SeatsUsed: t.SeatsUsed}
+	change := InvitationChange{At: now, Invitation: inv, PendingInvitations: max(0, t.PendingInvitations-1), SeatsUsed: t.SeatsUsed}
 	role := inv.Role
 	before := invitationFields(inv.Email, map[string]any{"status": string(StatusPending)})
 	after := invitationFields(inv.Email, map[string]any{"status": string(StatusAccepted)})
 	if st.ActorFound {
-		// Already a member (joined another way): the invitation is used up and its seat freed;
-		// the existing role stays, since a role change is an admin's decision, not a link's.
 		role = st.Actor.Role
 	} else {
-		change.AddMember = &tenancy.Member{TenantID: t.ID, UID: u.UID, Email: u.Email, Role: inv.Role, JoinedAt: now}
-		change.SeatsUsed = t.SeatsUsed + 1
-		membersBefore := map[string]map[string]any{}
-		membersAfter := map[string]map[string]any{u.UID: {"email": u.Email, "role": string(inv.Role)}}
-		if inv.Role == rules.RoleOwner {
-			// Only provisioning issues owner invitations (a sales contract names its admin;
-			// inviteMember refuses the role). A tenant has exactly one owner, so when an
-			// evaluation tenant converted to a contract already has one, that owner steps down
-			// to admin, as with transferOwnership, in this same transaction.
-			for _, o := range st.Owners {
-				if o.UID != u.UID {
-					o.Role = rules.RoleAdmin
-					change.SetRole = append(change.SetRole, o)
-					membersBefore[o.UID] = map[string]any{"role": string(rules.RoleOwner)}
-					membersAfter[o.UID] = map[string]any{"role": string(rules.RoleAdmin)}
-				}
-			}
-		}
-		if len(membersBefore) > 0 {
-			before["members"] = memberFields(membersBefore)["members"]
-		}
-		after["members"] = memberFields(membersAfter)["members"]
+		admit(&change, st, u, before, after)
 	}
 	actor := tenancy.Actor{System: signupSystem}
 	if tokenHash != "" {
@@ -147,7 +150,35 @@ func (s *Service) decideAccept(ctx context.Context, st InvitationState, u User, 
 	change.Audit = []tenancy.AuditEntry{auditEntry(ctx, tenancy.AuditMemberJoined, actor, now, details, before, after)}
 	tenantAfter := t.Tenant
 	tenantAfter.SeatsUsed, tenantAfter.PendingInvitations = change.SeatsUsed, change.PendingInvitations
-	return change, tenancy.Membership{Tenant: tenantAfter, Role: role}, nil, nil
+	return change, tenancy.Membership{Tenant: tenantAfter, Role: role}
+}
+
+// admit adds to change u's membership with the invitation's role, in a seat of its own, and
+// records it in the audit entry's before and after.
+func admit(change *InvitationChange, st InvitationState, u User, before, after map[string]any) {
+	inv, t, at := st.Invitation, st.Tenant, change.At
+	change.AddMember = &tenancy.Member{TenantID: t.ID, UID: u.UID, Email: u.Email, Role: inv.Role, JoinedAt: at}
+	change.SeatsUsed = t.SeatsUsed + 1
+	membersBefore := map[string]map[string]any{}
+	membersAfter := map[string]map[string]any{u.UID: {"email": u.Email, "role": string(inv.Role)}}
+	if inv.Role == rules.RoleOwner {
+		// Only provisioning issues owner invitations (a sales contract names its admin;
+		// inviteMember refuses the role). A tenant has exactly one owner, so when an evaluation
+		// tenant converted to a contract already has one, that owner steps down to admin, as
+		// with transferOwnership, in this same transaction.
+		for _, o := range st.Owners {
+			if o.UID != u.UID {
+				o.Role = rules.RoleAdmin
+				change.SetRole = append(change.SetRole, o)
+				membersBefore[o.UID] = map[string]any{"role": string(rules.RoleOwner)}
+				membersAfter[o.UID] = map[string]any{"role": string(rules.RoleAdmin)}
+			}
+		}
+	}
+	if len(membersBefore) > 0 {
+		before["members"] = memberFields(membersBefore)["members"]
+	}
+	after["members"] = memberFields(membersAfter)["members"]
 }
 
 // SignupResult says what the signup logic did for one user.

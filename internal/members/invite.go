@@ -88,11 +88,8 @@ func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequ
 	var out []InviteResult
 	err = s.store.Invite(ctx, tenantID, p.UID, call.emails, s.clock.Now(), func(st InviteState) (InvitePlan, error) {
 		plan, res, err := s.decideInvite(ctx, st, call)
-		if err != nil {
-			return InvitePlan{}, err
-		}
-		out = res
-		return plan, nil
+		out = res // a call with nothing to write (errNoop) has its answer too
+		return plan, err
 	})
 	if err != nil {
 		return nil, err
@@ -145,52 +142,20 @@ func normalizeInvites(reqs []InviteRequest, field string) (inviteCall, []string,
 
 // decideInvite applies the policy, the caps and the limits on emails to what the transaction
 // read. It runs on every attempt of the transaction and only computes, except that it spends the
-// call's emails from the in-memory rate limiters, once per call (call.key).
+// call's emails from the in-memory rate limiters, once per call (call.key). A call that finds
+// every address with its pending invitation has nothing to write (errNoop), and its results.
 func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteCall) (InvitePlan, []InviteResult, error) {
-	if !st.InviterFound {
-		return InvitePlan{}, nil, notMember(ctx)
+	now := s.clock.Now()
+	if err := checkInviter(ctx, st, call, now); err != nil {
+		return InvitePlan{}, nil, err
 	}
 	t := st.Tenant
-	if err := rules.Check(t.AccessStatus(s.clock.Now()), st.Inviter.Role, rules.InviteMembers); err != nil {
-		return InvitePlan{}, nil, inviteCheckError(err)
-	}
-	for _, e := range call.emails {
-		if !canGrant(st.Inviter.Role, call.roles[e]) {
-			return InvitePlan{}, nil, grantError(st.Inviter.Role, call.roles[e])
-		}
-		if call.isMember[e] {
-			return InvitePlan{}, nil, errs.Invalid(call.fields[e], "this address already belongs to a member of the organization; change their role instead of inviting them")
-		}
-	}
-	now := s.clock.Now()
 	plan := InvitePlan{At: now}
-
 	// Counts never include an expired invitation: the ones past their expiry are closed in this
 	// same transaction before the caps are checked.
 	var floor time.Time
 	plan.Expire, floor = closeExpired(st, now)
-	expired := map[string]bool{}
-	for _, inv := range plan.Expire {
-		expired[inv.ID] = true
-	}
-	pending := max(0, t.PendingInvitations-len(plan.Expire))
-
-	var res []InviteResult
-	var fresh []string
-	for _, e := range call.emails {
-		inv, ok := st.Existing[e]
-		if ok && inv.Status == StatusPending && !expired[inv.ID] {
-			if inv.EffectiveStatus(now) == StatusPending {
-				res = append(res, InviteResult{Invitation: inv, Existing: true})
-				continue
-			}
-			// Past its expiry but not scanned (the floor was unknown or stale): it is replaced
-			// below, and stops counting now.
-			pending = max(0, pending-1)
-			expired[inv.ID] = true
-		}
-		fresh = append(fresh, e)
-	}
+	pending, res, fresh := splitAddresses(st, call, plan.Expire, now)
 	if err := s.checkCaps(t, pending, len(fresh)); err != nil {
 		return InvitePlan{}, nil, err
 	}
@@ -205,30 +170,79 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteC
 	if err := s.spendSends(call.key, t.ID, st.Inviter.UID, len(fresh), now); err != nil {
 		return InvitePlan{}, nil, err
 	}
+	for _, n := range created {
+		floor = tenancy.ExpiryFloorWith(floor, pending, n.Invitation.ExpiresAt)
+		pending++
+		res = append(res, InviteResult{Invitation: n.Invitation})
+	}
+	plan.Create, plan.Audit = created, invitedAudit(ctx, st, created, now)
+	plan.Expire = notReplaced(plan.Expire, created)
+	plan.PendingInvitations, plan.PendingExpiryFloor = pending, floor
+	if len(plan.Expire) == 0 && len(plan.Create) == 0 && pending == t.PendingInvitations {
+		return plan, res, errNoop // every address already had its invitation
+	}
+	return plan, res, nil
+}
+
+// checkInviter refuses an inviter the policy does not let invite at now, a role they may not
+// hand out, and the address of a member.
+func checkInviter(ctx context.Context, st InviteState, call inviteCall, now time.Time) error {
+	if !st.InviterFound {
+		return notMember(ctx)
+	}
+	if err := rules.Check(st.Tenant.AccessStatus(now), st.Inviter.Role, rules.InviteMembers); err != nil {
+		return inviteCheckError(err)
+	}
+	for _, e := range call.emails {
+		if !canGrant(st.Inviter.Role, call.roles[e]) {
+			return grantError(st.Inviter.Role, call.roles[e])
+		}
+		if call.isMember[e] {
+			return errs.Invalid(call.fields[e], "this address already belongs to a member of the organization; change their role instead of inviting them")
+		}
+	}
+	return nil
+}
+
+// splitAddresses sorts the call's addresses into those whose pending invitation is returned as it
+// is (kept) and the fresh ones that need a new invitation, and counts the invitations that stay
+// pending once closed (the expired ones closeExpired found) are closed.
+func splitAddresses(st InviteState, call inviteCall, closed []Invitation, now time.Time) (pending int, kept []InviteResult, fresh []string) {
+	expired := map[string]bool{}
+	for _, inv := range closed {
+		expired[inv.ID] = true
+	}
+	pending = max(0, st.Tenant.PendingInvitations-len(closed))
+	for _, e := range call.emails {
+		inv, ok := st.Existing[e]
+		if ok && inv.Status == StatusPending && !expired[inv.ID] {
+			if inv.EffectiveStatus(now) == StatusPending {
+				kept = append(kept, InviteResult{Invitation: inv, Existing: true})
+				continue
+			}
+			// Past its expiry but not scanned (the floor was unknown or stale): it is replaced,
+			// and stops counting now.
+			pending = max(0, pending-1)
+		}
+		fresh = append(fresh, e)
+	}
+	return pending, kept, fresh
+}
+
+// notReplaced is closed without the invitations that created replaces: a document is written
+// once per commit, so an expired invitation being replaced is not also marked expired.
+func notReplaced(closed []Invitation, created []NewInvitation) []Invitation {
 	replaced := map[string]bool{}
 	for _, n := range created {
-		inv := n.Invitation
-		replaced[inv.ID] = true
-		if pending == 0 || (!floor.IsZero() && inv.ExpiresAt.Before(floor)) {
-			floor = inv.ExpiresAt
-		}
-		pending++
-		res = append(res, InviteResult{Invitation: inv})
+		replaced[n.Invitation.ID] = true
 	}
-	plan.Create = created
-	plan.Audit = invitedAudit(ctx, st, created, now)
-	// A document is written once per commit: an expired invitation that is being replaced is
-	// not also marked expired.
-	kept := plan.Expire[:0]
-	for _, inv := range plan.Expire {
+	out := closed[:0]
+	for _, inv := range closed {
 		if !replaced[inv.ID] {
-			kept = append(kept, inv)
+			out = append(out, inv)
 		}
 	}
-	plan.Expire = kept
-	plan.PendingInvitations = pending
-	plan.PendingExpiryFloor = floor
-	return plan, res, nil
+	return out
 }
 
 // closeExpired marks expired the pending invitations the transaction listed (st.Earliest, oldest

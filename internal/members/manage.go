@@ -199,7 +199,7 @@ func (s *Service) PendingCount(ctx context.Context, t tenancy.Tenant) (int, erro
 		return 0, nil
 	}
 	now := s.clock.Now()
-	if !t.PendingExpiryFloor.IsZero() && now.Before(t.PendingExpiryFloor) {
+	if !t.PendingMayHaveExpired(now) {
 		return t.PendingInvitations, nil
 	}
 	n, err := s.store.CountPendingUnexpired(ctx, t.ID, now)
@@ -225,11 +225,8 @@ func (s *Service) ChangeRole(ctx context.Context, tenantID, userID string, role 
 	}
 	var out tenancy.Member
 	err = s.store.ChangeMembers(ctx, tenantID, p.UID, userID, func(st MembersState) (MembersChange, error) {
-		if err := s.checkManage(ctx, st, rules.ManageMembers); err != nil {
+		if err := s.checkManageTarget(ctx, st, rules.ManageMembers, "check the user id"); err != nil {
 			return MembersChange{}, err
-		}
-		if !st.TargetFound {
-			return MembersChange{}, errs.Detail(errs.ErrNotFound, "that user is not a member of this organization; check the user id")
 		}
 		target := st.Target
 		if target.Role == rules.RoleOwner {
@@ -280,11 +277,8 @@ func (s *Service) Remove(ctx context.Context, tenantID, userID string) error {
 				return MembersChange{}, err
 			}
 		} else {
-			if err := s.checkManage(ctx, st, rules.ManageMembers); err != nil {
+			if err := s.checkManageTarget(ctx, st, rules.ManageMembers, "check the user id"); err != nil {
 				return MembersChange{}, err
-			}
-			if !st.TargetFound {
-				return MembersChange{}, errs.Detail(errs.ErrNotFound, "that user is not a member of this organization; check the user id")
 			}
 			if st.Target.Role == rules.RoleOwner {
 				return MembersChange{}, errs.Detail(errs.ErrForbidden, "the owner cannot be removed; the owner can hand the organization over with transferOwnership")
@@ -319,11 +313,8 @@ func (s *Service) TransferOwnership(ctx context.Context, tenantID, userID string
 	}
 	var out tenancy.TenantView
 	err = s.store.ChangeMembers(ctx, tenantID, p.UID, userID, func(st MembersState) (MembersChange, error) {
-		if err := s.checkManage(ctx, st, rules.TransferOwnership); err != nil {
+		if err := s.checkManageTarget(ctx, st, rules.TransferOwnership, "invite them first, then transfer ownership"); err != nil {
 			return MembersChange{}, err
-		}
-		if !st.TargetFound {
-			return MembersChange{}, errs.Detail(errs.ErrNotFound, "that user is not a member of this organization; invite them first, then transfer ownership")
 		}
 		newOwner, oldOwner := st.Target, st.Actor
 		newOwner.Role, oldOwner.Role = rules.RoleOwner, rules.RoleAdmin
@@ -405,6 +396,18 @@ func (s *Service) checkManage(ctx context.Context, st MembersState, action rules
 		return errs.Detail(errs.ErrForbidden, "only owners and admins manage members; ask one of them")
 	}
 	return err
+}
+
+// checkManageTarget is checkManage for a change to another member, who must be one: next says
+// what to do when they are not.
+func (s *Service) checkManageTarget(ctx context.Context, st MembersState, action rules.Action, next string) error {
+	if err := s.checkManage(ctx, st, action); err != nil {
+		return err
+	}
+	if !st.TargetFound {
+		return errs.Detail(errs.ErrNotFound, "that user is not a member of this organization; %s", next)
+	}
+	return nil
 }
 
 // ExpireResult counts what ExpireInvitations did.

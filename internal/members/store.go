@@ -16,12 +16,12 @@ import (
 // errs.ErrNotFound.
 type Store interface {
 	// Invite reads the tenant, the inviter's membership and the invitation document of each of
-	// emails (InvitationID) with point reads. Only when the tenant has pending invitations and now
-	// is at or past its PendingExpiryFloor does it also list the earliest-expiring pending
-	// invitations (at most ScanLimit, ordered by expiresAt), so that the expired ones among them
-	// can be closed before the caps are checked. It writes plan: the expired invitations' status,
-	// the new invitations (over their documents) with their token index documents and outbox
-	// entries, and the tenant's pendingInvitations and pendingExpiryFloor.
+	// emails (InvitationID) with point reads. Only when InviteState.ScanDue(now) does it also list
+	// the earliest-expiring pending invitations (at most ScanLimit, ordered by expiresAt), so that
+	// the expired ones among them can be closed before the caps are checked. It writes plan: the
+	// expired invitations' status, the new invitations (over their documents) with their token
+	// index documents and outbox entries, and the tenant's pendingInvitations and
+	// pendingExpiryFloor.
 	Invite(ctx context.Context, tenantID, inviterUID string, emails []string, now time.Time, decide func(InviteState) (InvitePlan, error)) error
 	// MemberEmails returns which of emails belong to members of the tenant. It reads outside any
 	// transaction: a member who joins meanwhile is told apart at acceptance.
@@ -81,6 +81,14 @@ type InviteState struct {
 	// expiry first, at most ScanLimit).
 	Scanned  bool
 	Earliest []Invitation
+}
+
+// ScanDue reports whether the invitation transaction must also list the tenant's
+// earliest-expiring pending invitations into Earliest: only for an inviter who is a member, and
+// only once one of them may have expired (the tenant's PendingExpiryFloor), so that the common
+// invitation needs no query.
+func (st InviteState) ScanDue(now time.Time) bool {
+	return st.InviterFound && st.Tenant.PendingMayHaveExpired(now)
 }
 
 // NewInvitation is one invitation to create, with the email that carries its token.

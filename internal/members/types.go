@@ -104,10 +104,6 @@ type TenantState struct {
 	// InvitationExpiryDays is the tenant setting invitationExpiryDays (1 to 30); 0 when unset,
 	// meaning the default.
 	InvitationExpiryDays int
-	// PendingExpiryFloor (pendingExpiryFloor) is at or before the expiry of every pending
-	// invitation: before it, none can have expired, and the invitation transaction needs no query
-	// to know. Zero means unknown.
-	PendingExpiryFloor time.Time
 }
 
 // User is a signed-up user as the signup logic sees it.

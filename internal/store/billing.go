@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -22,14 +23,13 @@ const colStripeEvents = "stripeEvents"
 // BillingStore implements billing.Store: billing/{tenantId}, stripeEvents/{eventId}, and the
 // tenant status changes the webhook makes, through the same writer as the lifecycle.
 type BillingStore struct {
-	s     *Store
-	locks *tenantLocks
+	s *Store
 }
 
-// Billing returns the billing persistence on the same client. Its transactions on one tenant
-// queue behind each other in this process (see tenantLocks): Stripe delivers bursts of events
-// for one subscription at once.
-func (s *Store) Billing() *BillingStore { return &BillingStore{s: s, locks: &tenantLocks{}} }
+// Billing returns the billing persistence on the same client. Its transactions queue per tenant
+// with all of s's (see tenantLocks): Stripe delivers bursts of events for one subscription at
+// once, and a tenant's members change meanwhile.
+func (s *Store) Billing() *BillingStore { return &BillingStore{s: s} }
 
 var _ billing.Store = (*BillingStore)(nil)
 
@@ -50,6 +50,7 @@ type billingRecordDoc struct {
 	EventClock        map[string]time.Time `firestore:"eventClock,omitempty"`
 	LastEventID       string               `firestore:"lastEventId,omitempty"`
 	UpdatedAt         time.Time            `firestore:"updatedAt,omitempty"`
+	SetupAt           time.Time            `firestore:"setupAt,omitempty"`
 }
 
 func toRecord(tenantID string, d billingRecordDoc) billing.Record {
@@ -58,6 +59,7 @@ func toRecord(tenantID string, d billingRecordDoc) billing.Record {
 		SubscriptionID: d.SubscriptionID, SubscriptionSince: d.SubscriptionSince, StripeStatus: d.StripeStatus,
 		CurrentPeriodEnd: d.CurrentPeriodEnd, TrialEnd: d.TrialEnd, CancelAtPeriodEnd: d.CancelAtPeriodEnd,
 		EventClock: d.EventClock, LastEventID: d.LastEventID, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		SetupAt: d.SetupAt,
 	}
 }
 
@@ -80,6 +82,7 @@ func toDBRecordFields(r billing.Record) map[string]any {
 	}
 	for k, v := range map[string]time.Time{
 		"subscriptionSince": r.SubscriptionSince, "currentPeriodEnd": r.CurrentPeriodEnd, "trialEnd": r.TrialEnd, "createdAt": r.CreatedAt,
+		"setupAt": r.SetupAt,
 	} {
 		if !v.IsZero() {
 			m[k] = v
@@ -141,39 +144,26 @@ func (b *BillingStore) SetupRequest(ctx context.Context, tenantID string) (billi
 	return billing.SetupRequest{BillingSetup: kinds.Decode[kinds.BillingSetup](d.Payload), EntryID: id, CreatedAt: d.CreatedAt}, nil
 }
 
-// update runs fn on the billing record in a transaction queued behind this process's others on
-// the tenant; fn returns the fields to merge (nil: write nothing).
-func (b *BillingStore) update(ctx context.Context, tenantID string, fn func(billing.Record) map[string]any) (billing.Record, error) {
-	unlock, err := b.locks.lock(ctx, tenantID)
-	if err != nil {
-		return billing.Record{}, err
-	}
-	defer unlock()
+// UpdateRecord implements billing.Store, in a transaction queued behind this process's others on
+// the tenant. It writes only the fields change changed, so that it never writes back what it read.
+func (b *BillingStore) UpdateRecord(ctx context.Context, tenantID string, change func(billing.Record) (billing.Record, bool)) (billing.Record, error) {
 	ref := b.ref(tenantID)
 	var out billing.Record
-	err = b.s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return errs.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("read %s: %w", ref.Path, err)
-		}
+	err := b.s.locks.runTransaction(ctx, b.s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
 		var d billingRecordDoc
-		if err := snap.DataTo(&d); err != nil {
-			return fmt.Errorf("decode %s: %w", ref.Path, err)
+		if err := txGet(tx, ref, &d); err != nil {
+			return err
 		}
-		out = toRecord(tenantID, d)
-		fields := fn(out)
-		if fields == nil {
+		before := toRecord(tenantID, d)
+		after, changed := change(before)
+		if !changed {
+			out = before
 			return nil
 		}
-		if err := tx.Set(ref, fields, firestore.MergeAll); err != nil {
+		if err := tx.Set(ref, changedRecordFields(before, after), firestore.MergeAll); err != nil {
 			return fmt.Errorf("write %s: %w", ref.Path, err)
 		}
-		if v, ok := fields["stripeCustomerId"].(string); ok {
-			out.CustomerID = v
-		}
+		out = after
 		return nil
 	})
 	if err != nil {
@@ -182,46 +172,16 @@ func (b *BillingStore) update(ctx context.Context, tenantID string, fn func(bill
 	return out, nil
 }
 
-// SaveCustomer implements billing.Store.
-func (b *BillingStore) SaveCustomer(ctx context.Context, tenantID, customerID string, at time.Time) (billing.Record, error) {
-	return b.update(ctx, tenantID, func(r billing.Record) map[string]any {
-		if r.CustomerID != "" {
-			return nil // the first one saved stands; the same idempotency key made it anyway
+// changedRecordFields are the fields of after that differ from before's.
+func changedRecordFields(before, after billing.Record) map[string]any {
+	was := toDBRecordFields(before)
+	fields := toDBRecordFields(after)
+	for k, v := range fields {
+		if w, ok := was[k]; ok && reflect.DeepEqual(w, v) {
+			delete(fields, k)
 		}
-		return map[string]any{"stripeCustomerId": customerID, "updatedAt": at}
-	})
-}
-
-// SaveSubscription implements billing.Store.
-func (b *BillingStore) SaveSubscription(ctx context.Context, tenantID string, sub billing.Subscription, at time.Time) error {
-	_, err := b.update(ctx, tenantID, func(r billing.Record) map[string]any {
-		m := map[string]any{"status": billing.RecordReady, "setupAt": at, "updatedAt": at}
-		if r.CustomerID == "" && sub.CustomerID != "" {
-			m["stripeCustomerId"] = sub.CustomerID
-		}
-		if r.SubscriptionID == "" {
-			m["stripeSubscriptionId"] = sub.ID
-			since := sub.Created
-			if since.IsZero() {
-				since = at
-			}
-			m["subscriptionSince"] = since
-		}
-		// A webhook event about this subscription may have landed first; it is newer than the
-		// creation answer, so it wins.
-		if _, seen := r.EventClock[sub.ID]; !seen && (r.SubscriptionID == "" || r.SubscriptionID == sub.ID) {
-			m["stripeStatus"] = sub.Status
-			m["cancelAtPeriodEnd"] = sub.CancelAtPeriodEnd
-			if !sub.CurrentPeriodEnd.IsZero() {
-				m["currentPeriodEnd"] = sub.CurrentPeriodEnd
-			}
-			if !sub.TrialEnd.IsZero() {
-				m["trialEnd"] = sub.TrialEnd
-			}
-		}
-		return m
-	})
-	return err
+	}
+	return fields
 }
 
 // TenantByCustomer implements billing.Store (a single-field equality query: no composite index).
@@ -251,98 +211,31 @@ func (b *BillingStore) RecordEvent(ctx context.Context, ev billing.EventRecord) 
 // ApplyEvent implements billing.Store. The transaction reads three documents in one round trip
 // and, for a new event, writes the event record (create-only), the billing record, the tenant's
 // status change (writeStatusChange: status, history, audit, outbox), its plan change (planId,
-// seatCap, history, audit) and the event's own outbox entries in one commit. Two deliveries of one event racing each other both read "absent"; the
-// second commit then fails on the create (or, with the emulator's pessimistic locks, waits and
-// re-reads), so one applies it and the other reports a duplicate.
+// seatCap, history, audit) and the event's own outbox entries in one commit. Two deliveries of
+// one event racing each other both read "absent"; the second commit then fails on the create (or,
+// with the emulator's pessimistic locks, waits and re-reads), so one applies it and the other
+// reports a duplicate.
 func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billing.EventRecord, decide func(*tenancy.Tenant, *billing.Record) (billing.Decision, error)) (billing.Decision, bool, error) {
-	unlock, err := b.locks.lock(ctx, tenantID)
-	if err != nil {
-		return billing.Decision{}, false, err
+	refs := eventRefs{
+		event: b.s.fs.Collection(colStripeEvents).Doc(ev.ID), tenant: b.s.fs.Collection(colTenants).Doc(tenantID), record: b.ref(tenantID),
 	}
-	defer unlock()
-	eref := b.s.fs.Collection(colStripeEvents).Doc(ev.ID)
-	tref := b.s.fs.Collection(colTenants).Doc(tenantID)
-	bref := b.ref(tenantID)
 	var (
 		out billing.Decision
 		dup bool
 	)
-	err = b.s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err := b.s.locks.runTransaction(ctx, b.s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
 		out, dup = billing.Decision{}, false
-		snaps, err := tx.GetAll([]*firestore.DocumentRef{eref, tref, bref})
-		if err != nil {
-			return fmt.Errorf("read event, tenant and billing record: %w", err)
-		}
-		if snaps[0].Exists() {
-			dup = true
-			return nil
-		}
-		var t *tenancy.Tenant
-		if snaps[1].Exists() {
-			var td tenantDoc
-			if err := snaps[1].DataTo(&td); err != nil {
-				return fmt.Errorf("decode tenant %s: %w", tenantID, err)
-			}
-			tt := toTenant(tenantID, td)
-			t = &tt
-		}
-		var rec *billing.Record
-		if snaps[2].Exists() {
-			var bd billingRecordDoc
-			if err := snaps[2].DataTo(&bd); err != nil {
-				return fmt.Errorf("decode billing record %s: %w", tenantID, err)
-			}
-			r := toRecord(tenantID, bd)
-			rec = &r
+		t, rec, seen, err := refs.read(tx)
+		if err != nil || seen {
+			dup = seen
+			return err
 		}
 		d, err := decide(t, rec)
 		if err != nil {
 			return err
 		}
-		er := ev
-		er.Outcome, er.Detail = d.Outcome, d.Detail
-		if err := tx.Create(eref, toDBStripeEvent(er)); err != nil {
-			return fmt.Errorf("record Stripe event %s: %w", ev.ID, err)
-		}
-		if t != nil && d.Record != nil {
-			if err := tx.Set(bref, toDBRecordFields(*d.Record), firestore.MergeAll); err != nil {
-				return fmt.Errorf("write billing record %s: %w", tenantID, err)
-			}
-		}
-		// The tenant document is written once per commit: the plan's fields ride along with the
-		// status change when there is one.
-		var planUps []firestore.Update
-		if t != nil && d.Plan != nil {
-			planUps = []firestore.Update{{Path: "planId", Value: d.Plan.PlanID}, {Path: "seatCap", Value: d.Plan.SeatCap}}
-		}
-		switch {
-		case t != nil && d.Change != nil:
-			if err := b.s.writeStatusChange(tx, tref, *d.Change, nil, planUps...); err != nil {
-				return err
-			}
-		case t != nil && (len(planUps) > 0 || d.BillingStatus != ""):
-			ups := planUps
-			if d.BillingStatus != "" && d.BillingStatus != t.BillingStatus {
-				ups = append(ups, firestore.Update{Path: "billingStatus", Value: string(d.BillingStatus)})
-			}
-			if len(ups) > 0 {
-				if err := tx.Update(tref, ups); err != nil {
-					return fmt.Errorf("update tenant %s: %w", tenantID, err)
-				}
-			}
-		}
-		if len(planUps) > 0 {
-			if err := tx.Create(tref.Collection(colHistory).NewDoc(), toDBHistory(d.Plan.History)); err != nil {
-				return fmt.Errorf("write history of %s: %w", tenantID, err)
-			}
-			if err := tx.Create(tref.Collection(colAudit).NewDoc(), toDBAudit(d.Plan.Audit)); err != nil {
-				return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
-			}
-		}
-		for _, e := range d.Outbox {
-			if err := tx.Create(b.s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
-				return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
-			}
+		if err := b.writeDecision(tx, refs, ev, d); err != nil {
+			return err
 		}
 		out = d
 		return nil
@@ -350,7 +243,7 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 	if status.Code(err) == codes.AlreadyExists {
 		// Most likely a concurrent delivery of the same event committed first; only the event
 		// record itself says so.
-		if _, gerr := eref.Get(ctx); gerr == nil {
+		if _, gerr := refs.event.Get(ctx); gerr == nil {
 			return billing.Decision{}, true, nil
 		}
 	}
@@ -358,4 +251,81 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 		return billing.Decision{}, false, err
 	}
 	return out, dup, nil
+}
+
+// eventRefs are the documents a Stripe event's transaction reads and writes.
+type eventRefs struct{ event, tenant, record *firestore.DocumentRef }
+
+// read reads the event's record, the tenant and its billing record: seen when the event was
+// handled before, t or rec nil when the tenant or its billing record does not exist.
+func (r eventRefs) read(tx *firestore.Transaction) (t *tenancy.Tenant, rec *billing.Record, seen bool, err error) {
+	snaps, err := tx.GetAll([]*firestore.DocumentRef{r.event, r.tenant, r.record})
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("read event, tenant and billing record: %w", err)
+	}
+	if snaps[0].Exists() {
+		return nil, nil, true, nil
+	}
+	var td tenantDoc
+	var bd billingRecordDoc
+	tenantFound, err := decodeFound(snaps[1], &td)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	recordFound, err := decodeFound(snaps[2], &bd)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if tenantFound {
+		tt := toTenant(r.tenant.ID, td)
+		t = &tt
+	}
+	if recordFound {
+		rr := toRecord(r.tenant.ID, bd)
+		rec = &rr
+	}
+	return t, rec, false, nil
+}
+
+// writeDecision adds what event ev's decision d writes to tx.
+func (b *BillingStore) writeDecision(tx *firestore.Transaction, refs eventRefs, ev billing.EventRecord, d billing.Decision) error {
+	ev.Outcome, ev.Detail = d.Outcome, d.Detail
+	if err := tx.Create(refs.event, toDBStripeEvent(ev)); err != nil {
+		return fmt.Errorf("record Stripe event %s: %w", ev.ID, err)
+	}
+	if d.Record != nil {
+		if err := tx.Set(refs.record, toDBRecordFields(*d.Record), firestore.MergeAll); err != nil {
+			return fmt.Errorf("write billing record %s: %w", refs.record.ID, err)
+		}
+	}
+	if err := b.writeTenantChange(tx, refs.tenant, d); err != nil {
+		return err
+	}
+	return createOutbox(tx, b.s.fs, d.Outbox...)
+}
+
+// writeTenantChange adds an event's changes to the tenant to tx: its status change, plan change and
+// billingStatus. The tenant document is written once per commit: the plan's fields ride along
+// with the status change when there is one.
+func (b *BillingStore) writeTenantChange(tx *firestore.Transaction, tref *firestore.DocumentRef, d billing.Decision) error {
+	var ups []firestore.Update
+	if p := d.Plan; p != nil {
+		ups = []firestore.Update{{Path: "planId", Value: p.PlanID}, {Path: "seatCap", Value: p.SeatCap}}
+		if err := addHistory(tx, tref, p.History, &p.Audit); err != nil {
+			return err
+		}
+	}
+	if d.Change != nil {
+		return b.s.writeStatusChange(tx, tref, *d.Change, nil, ups...)
+	}
+	if d.BillingStatus != "" {
+		ups = append(ups, firestore.Update{Path: "billingStatus", Value: string(d.BillingStatus)})
+	}
+	if len(ups) == 0 {
+		return nil
+	}
+	if err := tx.Update(tref, ups); err != nil {
+		return fmt.Errorf("update tenant %s: %w", tref.ID, err)
+	}
+	return nil
 }

@@ -72,109 +72,25 @@ func toDBOwnerInvitation(i tenancy.OwnerInvitation) invitationDoc {
 // record, the named admin's invitation, the billing record) and runs one small query (the named
 // admin's membership, by email, within one tenant), and writes the tenant and its staff record
 // once each: the contract's terms, and its reference, actor and search tokens, together with the
-// status change; and the billing record's planId, when the record exists.
+// status change; and the billing record's planId when the conversion sets it.
 func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail string, decide func(tenancy.ConversionState) (tenancy.Conversion, error)) (tenancy.Tenant, error) {
 	tref := s.fs.Collection(colTenants).Doc(tenantID)
-	iref := tref.Collection(colInvitations).Doc(tenancy.InvitationID(tenantID, contactEmail))
-	bref := s.fs.Collection(colBilling).Doc(tenantID)
-	sref := staffRef(tref)
+	refs := conversionRefs{
+		tenant: tref, staff: staffRef(tref), billing: s.fs.Collection(colBilling).Doc(tenantID),
+		invitation: tref.Collection(colInvitations).Doc(tenancy.InvitationID(tenantID, contactEmail)),
+	}
 	var out tenancy.Tenant
-	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snaps, err := tx.GetAll([]*firestore.DocumentRef{tref, iref, bref, sref})
+	err := s.locks.runTransaction(ctx, s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
+		st, err := refs.read(tx, contactEmail)
 		if err != nil {
-			return fmt.Errorf("read tenant %s: %w", tenantID, err)
+			return err
 		}
-		if !snaps[0].Exists() {
-			return errs.ErrNotFound
-		}
-		var td tenantDoc
-		if err := snaps[0].DataTo(&td); err != nil {
-			return fmt.Errorf("decode tenant %s: %w", tenantID, err)
-		}
-		st := tenancy.ConversionState{Tenant: toTenant(tenantID, td)}
-		if td.PendingExpiryFloor != nil {
-			st.PendingExpiryFloor = *td.PendingExpiryFloor
-		}
-		if snaps[1].Exists() {
-			var d invitationDoc
-			if err := snaps[1].DataTo(&d); err != nil {
-				return fmt.Errorf("decode %s: %w", iref.Path, err)
-			}
-			st.Invitation = tenancy.ExistingInvitation{Role: rules.Role(d.Role), Status: d.Status, ExpiresAt: d.ExpiresAt}
-			st.InvitationFound = true
-		}
-		if snaps[3].Exists() {
-			var d staffDoc
-			if err := snaps[3].DataTo(&d); err != nil {
-				return fmt.Errorf("decode %s: %w", sref.Path, err)
-			}
-			st.Staff = toStaffRecord(d)
-		}
-		found, err := tx.Documents(tref.Collection(colMembers).Where("email", "==", contactEmail).Limit(1)).GetAll()
-		if err != nil {
-			return fmt.Errorf("look up the named admin among the members of %s: %w", tenantID, err)
-		}
-		if len(found) > 0 {
-			var md memberDoc
-			if err := found[0].DataTo(&md); err != nil {
-				return fmt.Errorf("decode %s: %w", found[0].Ref.Path, err)
-			}
-			st.Contact, st.ContactFound = toMember(tenantID, found[0].Ref.ID, md), true
-		}
-
 		conv, err := decide(st)
 		if err != nil {
 			return err
 		}
-		if err := tx.Create(s.fs.Collection(colIdempotency).Doc(conv.Idempotency.ID), toDBIdempotency(conv.Idempotency)); err != nil {
-			return fmt.Errorf("write idempotency record: %w", err)
-		}
-		ups := []firestore.Update{
-			{Path: "planId", Value: conv.PlanID},
-			{Path: "seatCap", Value: conv.SeatCap},
-			// The whole map: a reference or actor an older version kept here goes with it.
-			{Path: "contract", Value: toDBContract(conv.Contract.Contract)},
-			{Path: "pendingInvitations", Value: conv.PendingInvitations},
-			{Path: legacySearchTokens, Value: firestore.Delete},
-		}
-		staff := map[string]any{
-			"searchTokens": conv.SearchTokens,
-			"contract": contractEntryDoc{
-				Reference: conv.Contract.Reference, ProvisionedBy: toDBContractActor(conv.Contract.ProvisionedBy),
-			},
-		}
-		maps.Copy(staff, staffCopies(st.Tenant)) // for a tenant older than its staff record
-		if conv.PendingExpiryFloor.IsZero() {
-			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: firestore.Delete})
-		} else {
-			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: conv.PendingExpiryFloor})
-		}
-		if c := conv.Subdomain; c != nil {
-			if err := tx.Create(s.fs.Collection(colSubdomains).Doc(c.Subdomain), subdomainDoc{TenantID: c.TenantID, ClaimedAt: c.ClaimedAt}); err != nil {
-				return fmt.Errorf("claim subdomain: %w", err)
-			}
-			ups = append(ups, firestore.Update{Path: "subdomain", Value: c.Subdomain})
-		}
-		if inv := conv.Invitation; inv != nil {
-			// Set, not Create: the named admin's earlier invitation (revoked, expired, used, or
-			// pending with another role) is replaced; the transaction read it.
-			if err := tx.Set(iref, toDBOwnerInvitation(*inv)); err != nil {
-				return fmt.Errorf("write invitation %s: %w", inv.ID, err)
-			}
-			if err := tx.Create(s.fs.Collection(colInvitationToken).Doc(inv.TokenHash),
-				tokenIndexDoc{TenantID: tenantID, InvitationID: inv.ID, CreatedAt: inv.CreatedAt}); err != nil {
-				return fmt.Errorf("index invitation token: %w", err)
-			}
-		}
-		if err := s.writeStatusChange(tx, tref, conv.Change, staff, ups...); err != nil {
+		if err := s.writeConversion(tx, refs, st.Tenant, conv); err != nil {
 			return err
-		}
-		// The billing record's plan follows the contract's (a tenant without one, still being
-		// provisioned, gets it from provisioning).
-		if snaps[2].Exists() {
-			if err := tx.Update(bref, []firestore.Update{{Path: "planId", Value: conv.PlanID}, {Path: "updatedAt", Value: conv.Change.At}}); err != nil {
-				return fmt.Errorf("update billing record %s: %w", tenantID, err)
-			}
 		}
 		out = conv.Apply(st.Tenant)
 		return nil
@@ -186,4 +102,95 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 		return tenancy.Tenant{}, err
 	}
 	return out, nil
+}
+
+// conversionRefs are the documents a contract conversion reads and writes.
+type conversionRefs struct{ tenant, staff, billing, invitation *firestore.DocumentRef }
+
+// read reads what ConvertToContract hands to decide.
+func (r conversionRefs) read(tx *firestore.Transaction, contactEmail string) (tenancy.ConversionState, error) {
+	snaps, err := tx.GetAll([]*firestore.DocumentRef{r.tenant, r.invitation, r.billing, r.staff})
+	if err != nil {
+		return tenancy.ConversionState{}, fmt.Errorf("read tenant %s: %w", r.tenant.ID, err)
+	}
+	var (
+		td tenantDoc
+		id invitationDoc
+		sd staffDoc
+		st tenancy.ConversionState
+	)
+	found, err := decodeFound(snaps[0], &td)
+	if err != nil {
+		return tenancy.ConversionState{}, err
+	}
+	if !found {
+		return tenancy.ConversionState{}, errs.ErrNotFound
+	}
+	if st.InvitationFound, err = decodeFound(snaps[1], &id); err != nil {
+		return tenancy.ConversionState{}, err
+	}
+	if _, err := decodeFound(snaps[3], &sd); err != nil {
+		return tenancy.ConversionState{}, err
+	}
+	st.Tenant, st.Staff, st.BillingRecordFound = toTenant(r.tenant.ID, td), toStaffRecord(sd), snaps[2].Exists()
+	if st.InvitationFound {
+		st.Invitation = tenancy.ExistingInvitation{Role: rules.Role(id.Role), Status: id.Status, ExpiresAt: id.ExpiresAt}
+	}
+	contacts, err := tx.Documents(r.tenant.Collection(colMembers).Where("email", "==", contactEmail).Limit(1)).GetAll()
+	if err != nil {
+		return tenancy.ConversionState{}, fmt.Errorf("look up the named admin among the members of %s: %w", r.tenant.ID, err)
+	}
+	if len(contacts) > 0 {
+		st.Contact, st.ContactFound, err = memberIn(contacts[0], r.tenant.ID)
+	}
+	return st, err
+}
+
+// writeConversion adds a conversion's writes to tx; t is the tenant as read.
+func (s *Store) writeConversion(tx *firestore.Transaction, refs conversionRefs, t tenancy.Tenant, conv tenancy.Conversion) error {
+	if err := tx.Create(s.fs.Collection(colIdempotency).Doc(conv.Idempotency.ID), toDBIdempotency(conv.Idempotency)); err != nil {
+		return fmt.Errorf("write idempotency record: %w", err)
+	}
+	ups := []firestore.Update{
+		{Path: "planId", Value: conv.PlanID},
+		{Path: "seatCap", Value: conv.SeatCap},
+		// The whole map: a reference or actor an older version kept here goes with it.
+		{Path: "contract", Value: toDBContract(conv.Contract.Contract)},
+		{Path: "pendingInvitations", Value: conv.PendingInvitations},
+		pendingExpiryFloorUpdate(conv.PendingExpiryFloor),
+		{Path: legacySearchTokens, Value: firestore.Delete},
+	}
+	staff := map[string]any{
+		"searchTokens": conv.SearchTokens,
+		"contract": contractEntryDoc{
+			Reference: conv.Contract.Reference, ProvisionedBy: toDBContractActor(conv.Contract.ProvisionedBy),
+		},
+	}
+	maps.Copy(staff, staffCopies(t)) // for a tenant older than its staff record
+	if c := conv.Subdomain; c != nil {
+		if err := tx.Create(s.fs.Collection(colSubdomains).Doc(c.Subdomain), subdomainDoc{TenantID: c.TenantID, ClaimedAt: c.ClaimedAt}); err != nil {
+			return fmt.Errorf("claim subdomain: %w", err)
+		}
+		ups = append(ups, firestore.Update{Path: "subdomain", Value: c.Subdomain})
+	}
+	if inv := conv.Invitation; inv != nil {
+		// Set, not Create: the named admin's earlier invitation (revoked, expired, used, or
+		// pending with another role) is replaced; the transaction read it.
+		if err := tx.Set(refs.invitation, toDBOwnerInvitation(*inv)); err != nil {
+			return fmt.Errorf("write invitation %s: %w", inv.ID, err)
+		}
+		if err := createTokenIndex(tx, s.fs, inv.TokenHash, tokenIndexDoc{TenantID: t.ID, InvitationID: inv.ID, CreatedAt: inv.CreatedAt}); err != nil {
+			return err
+		}
+	}
+	if err := s.writeStatusChange(tx, refs.tenant, conv.Change, staff, ups...); err != nil {
+		return err
+	}
+	if conv.BillingPlanID == "" {
+		return nil
+	}
+	if err := tx.Update(refs.billing, []firestore.Update{{Path: "planId", Value: conv.BillingPlanID}, {Path: "updatedAt", Value: conv.Change.At}}); err != nil {
+		return fmt.Errorf("update billing record %s: %w", t.ID, err)
+	}
+	return nil
 }

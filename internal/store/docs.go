@@ -50,8 +50,8 @@ type tenantDoc struct {
 	// Contract holds a signed contract's terms (provisionContractTenant, contract.go); the
 	// lifecycle only needs to know whether it is there.
 	Contract *contractDoc `firestore:"contract,omitempty"`
-	// PendingExpiryFloor is the members domain's field (see members.TenantState); provisioning
-	// sets it with a contract's owner invitation, and reads expose it as tenancy.Tenant's.
+	// PendingExpiryFloor is tenancy.Tenant's, kept by whatever adds or closes pending
+	// invitations (the members domain, a contract's owner invitation); absent: unknown.
 	PendingExpiryFloor *time.Time `firestore:"pendingExpiryFloor,omitempty"`
 }
 
@@ -68,7 +68,18 @@ func toDBTenant(t tenancy.Tenant) tenantDoc {
 		c := toDBContract(*t.Contract)
 		d.Contract = &c
 	}
+	if !t.PendingExpiryFloor.IsZero() {
+		d.PendingExpiryFloor = &t.PendingExpiryFloor
+	}
 	return d
+}
+
+// pendingExpiryFloorUpdate writes a tenant's PendingExpiryFloor; unknown (zero) removes it.
+func pendingExpiryFloorUpdate(floor time.Time) firestore.Update {
+	if floor.IsZero() {
+		return firestore.Update{Path: "pendingExpiryFloor", Value: firestore.Delete}
+	}
+	return firestore.Update{Path: "pendingExpiryFloor", Value: floor}
 }
 
 func toTenant(id string, d tenantDoc) tenancy.Tenant {
@@ -76,8 +87,7 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 		ID: id, Name: d.Name, Status: rules.Status(d.Status), PlanID: d.PlanID, SeatCap: d.SeatCap,
 		SeatsUsed: d.SeatsUsed, PendingInvitations: d.PendingInvitations, TrialEndsAt: d.TrialEndsAt,
 		Source: tenancy.Source(d.Source), CreatedAt: d.CreatedAt, StatusChangedAt: d.StatusChangedAt,
-		ContractSigned: d.Contract != nil,
-		StatusCause:    tenancy.Cause(d.StatusCause), BillingStatus: rules.Status(d.BillingStatus),
+		StatusCause: tenancy.Cause(d.StatusCause), BillingStatus: rules.Status(d.BillingStatus),
 	}
 	if d.Subdomain != nil {
 		t.Subdomain = *d.Subdomain

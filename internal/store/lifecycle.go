@@ -7,11 +7,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/tenantry/tenantry/internal/auth"
-	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -99,17 +96,10 @@ func toAudit(id string, d auditDoc) tenancy.AuditEntry {
 func (s *Store) ChangeStatus(ctx context.Context, tenantID string, decide func(tenancy.Tenant) (tenancy.StatusChange, error)) (tenancy.Tenant, error) {
 	ref := s.fs.Collection(colTenants).Doc(tenantID)
 	var out tenancy.Tenant
-	err := s.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if err != nil {
-			if status.Code(err) == codes.NotFound {
-				return errs.ErrNotFound
-			}
-			return fmt.Errorf("read tenant %s: %w", tenantID, err)
-		}
+	err := s.locks.runTransaction(ctx, s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
 		var d tenantDoc
-		if err := snap.DataTo(&d); err != nil {
-			return fmt.Errorf("decode tenant %s: %w", tenantID, err)
+		if err := txGet(tx, ref, &d); err != nil {
+			return err
 		}
 		t := toTenant(tenantID, d)
 		ch, err := decide(t)
@@ -156,16 +146,37 @@ func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.Docu
 	if err := tx.Set(staffRef(ref), staffFields, firestore.MergeAll); err != nil {
 		return fmt.Errorf("update the staff record of %s: %w", tenantID, err)
 	}
-	if err := tx.Create(ref.Collection(colHistory).NewDoc(), toDBHistory(ch.History)); err != nil {
-		return fmt.Errorf("write history of %s: %w", tenantID, err)
+	if err := addHistory(tx, ref, ch.History, ch.Audit); err != nil {
+		return err
 	}
-	if ch.Audit != nil {
-		if err := tx.Create(ref.Collection(colAudit).NewDoc(), toDBAudit(*ch.Audit)); err != nil {
-			return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
+	return createOutbox(tx, s.fs, ch.Outbox...)
+}
+
+// addHistory adds a history entry of tenant ref to tx, with its audit entry when there is one.
+func addHistory(tx *firestore.Transaction, ref *firestore.DocumentRef, h tenancy.HistoryEntry, a *tenancy.AuditEntry) error {
+	if err := tx.Create(ref.Collection(colHistory).NewDoc(), toDBHistory(h)); err != nil {
+		return fmt.Errorf("write history of %s: %w", ref.ID, err)
+	}
+	if a == nil {
+		return nil
+	}
+	return createAudit(tx, ref, *a)
+}
+
+// createAudit adds entries to tenant ref's audit log in tx.
+func createAudit(tx *firestore.Transaction, ref *firestore.DocumentRef, entries ...tenancy.AuditEntry) error {
+	for _, a := range entries {
+		if err := tx.Create(ref.Collection(colAudit).NewDoc(), toDBAudit(a)); err != nil {
+			return fmt.Errorf("write audit entry of %s: %w", ref.ID, err)
 		}
 	}
-	for _, e := range ch.Outbox {
-		if err := tx.Create(s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
+	return nil
+}
+
+// createOutbox adds entries to tx, pending (create-only: an entry's id is its idempotency key).
+func createOutbox(tx *firestore.Transaction, fs *firestore.Client, entries ...tenancy.OutboxEntry) error {
+	for _, e := range entries {
+		if err := tx.Create(fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
 			return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
 		}
 	}
@@ -203,18 +214,6 @@ func (s *Store) DueTrials(ctx context.Context, cutoff time.Time, after tenancy.T
 
 // StatusHistory implements tenancy.Store.
 func (s *Store) StatusHistory(ctx context.Context, tenantID string, limit int) ([]tenancy.HistoryEntry, error) {
-	snaps, err := s.fs.Collection(colTenants).Doc(tenantID).Collection(colHistory).
-		OrderBy("at", firestore.Desc).Limit(limit).Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("list history of %s: %w", tenantID, err)
-	}
-	out := make([]tenancy.HistoryEntry, 0, len(snaps))
-	for _, snap := range snaps {
-		var d historyDoc
-		if err := snap.DataTo(&d); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
-		}
-		out = append(out, toHistory(snap.Ref.ID, d))
-	}
-	return out, nil
+	q := s.fs.Collection(colTenants).Doc(tenantID).Collection(colHistory).OrderBy("at", firestore.Desc).Limit(limit)
+	return queryAll(ctx, decodeWith(toHistory), q, "history of "+tenantID)
 }

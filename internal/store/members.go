@@ -43,14 +43,12 @@ type MembersStore struct {
 	locks *tenantLocks
 }
 
-// MembersStore returns the members persistence on the same client. Call it once per process:
-// its transactions on one tenant queue behind each other (see tenantLocks).
-func (s *Store) MembersStore() *MembersStore { return NewMembersStore(s.fs) }
+// MembersStore returns the members persistence on the same client, whose transactions queue
+// per tenant with all of s's (see tenantLocks).
+func (s *Store) MembersStore() *MembersStore { return &MembersStore{fs: s.fs, locks: s.locks} }
 
-// NewMembersStore wraps a Firestore client.
-func NewMembersStore(fs *firestore.Client) *MembersStore {
-	return &MembersStore{fs: fs, locks: &tenantLocks{}}
-}
+// NewMembersStore wraps a Firestore client in a Store of its own, as another replica has.
+func NewMembersStore(fs *firestore.Client) *MembersStore { return New(fs).MembersStore() }
 
 var _ members.Store = (*MembersStore)(nil)
 
@@ -110,6 +108,14 @@ type tokenIndexDoc struct {
 	CreatedAt    time.Time `firestore:"createdAt"`
 }
 
+// createTokenIndex adds invitationTokens/{hash} to tx (create-only: a token is never reused).
+func createTokenIndex(tx *firestore.Transaction, fs *firestore.Client, hash string, d tokenIndexDoc) error {
+	if err := tx.Create(fs.Collection(colInvitationToken).Doc(hash), d); err != nil {
+		return fmt.Errorf("index invitation token: %w", err)
+	}
+	return nil
+}
+
 func (m *MembersStore) tenantRef(id string) *firestore.DocumentRef {
 	return m.fs.Collection(colTenants).Doc(id)
 }
@@ -134,31 +140,31 @@ func toTenantState(snap *firestore.DocumentSnapshot) (members.TenantState, error
 			st.InvitationExpiryDays = int(n)
 		}
 	}
-	if v, err := snap.DataAt("pendingExpiryFloor"); err == nil {
-		if t, ok := v.(time.Time); ok {
-			st.PendingExpiryFloor = t
-		}
-	}
 	return st, nil
 }
 
-func toMemberOf(snap *firestore.DocumentSnapshot, tenantID string) (tenancy.Member, error) {
+// memberIn decodes a membership read in a transaction; found is false when there is none.
+func memberIn(snap *firestore.DocumentSnapshot, tenantID string) (tenancy.Member, bool, error) {
 	var d memberDoc
-	if err := snap.DataTo(&d); err != nil {
-		return tenancy.Member{}, fmt.Errorf("decode member %s: %w", snap.Ref.Path, err)
+	found, err := decodeFound(snap, &d)
+	if err != nil || !found {
+		return tenancy.Member{}, false, err
 	}
-	return toMember(tenantID, snap.Ref.ID, d), nil
+	return toMember(tenantID, snap.Ref.ID, d), true, nil
+}
+
+// tenantIn decodes the tenant read in a members transaction (errs.ErrNotFound when there is none).
+func tenantIn(snap *firestore.DocumentSnapshot) (members.TenantState, error) {
+	if !snap.Exists() {
+		return members.TenantState{}, errs.ErrNotFound
+	}
+	return toTenantState(snap)
 }
 
 // run is a members transaction on tenantID, after this process's earlier ones on it: decide's
 // errNoop commits nothing and is no error.
 func (m *MembersStore) run(ctx context.Context, tenantID string, f func(context.Context, *firestore.Transaction) error) error {
-	unlock, err := m.locks.lock(ctx, tenantID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	err = m.fs.RunTransaction(ctx, f, firestore.MaxAttempts(txAttempts))
+	err := m.locks.runTransaction(ctx, m.fs, tenantID, f, firestore.MaxAttempts(txAttempts))
 	if members.ErrNoop(err) {
 		return nil
 	}
@@ -167,102 +173,90 @@ func (m *MembersStore) run(ctx context.Context, tenantID string, f func(context.
 
 // Invite implements members.Store. In the common case it is three point reads in one round trip
 // (tenant, inviter, the address's invitation document) and one commit; the expired-invitation scan
-// runs only when the tenant's pendingExpiryFloor has passed.
+// runs only when InviteState.ScanDue.
 func (m *MembersStore) Invite(ctx context.Context, tenantID, inviterUID string, emails []string, now time.Time, decide func(members.InviteState) (members.InvitePlan, error)) error {
-	tref := m.tenantRef(tenantID)
-	invCol := tref.Collection(colInvitations)
-	refs := []*firestore.DocumentRef{tref, m.memberRef(tenantID, inviterUID)}
+	refs := []*firestore.DocumentRef{m.tenantRef(tenantID), m.memberRef(tenantID, inviterUID)}
 	for _, e := range emails {
-		refs = append(refs, invCol.Doc(members.InvitationID(tenantID, e)))
+		refs = append(refs, m.invitations(tenantID).Doc(members.InvitationID(tenantID, e)))
 	}
 	return m.run(ctx, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
-		snaps, err := tx.GetAll(refs)
-		if err != nil {
-			return fmt.Errorf("read tenant %s: %w", tenantID, err)
-		}
-		if !snaps[0].Exists() {
-			return errs.ErrNotFound
-		}
-		ts, err := toTenantState(snaps[0])
+		st, err := m.readInviteState(tx, tenantID, refs, now)
 		if err != nil {
 			return err
 		}
-		st := members.InviteState{Tenant: ts, Existing: map[string]members.Invitation{}}
-		if snaps[1].Exists() {
-			if st.Inviter, err = toMemberOf(snaps[1], tenantID); err != nil {
-				return err
-			}
-			st.InviterFound = true
-		}
-		for _, snap := range snaps[2:] {
-			if !snap.Exists() {
-				continue
-			}
-			inv, err := toInvitation(snap)
-			if err != nil {
-				return err
-			}
-			st.Existing[inv.Email] = inv
-		}
-		if st.InviterFound && ts.PendingInvitations > 0 && !now.Before(ts.PendingExpiryFloor) {
-			q := invCol.Where("status", "==", string(members.StatusPending)).OrderBy("expiresAt", firestore.Asc).Limit(members.ScanLimit)
-			earliest, err := tx.Documents(q).GetAll()
-			if err != nil {
-				return fmt.Errorf("list the earliest pending invitations of %s: %w", tenantID, err)
-			}
-			st.Scanned = true
-			for _, s := range earliest {
-				inv, err := toInvitation(s)
-				if err != nil {
-					return err
-				}
-				st.Earliest = append(st.Earliest, inv)
-			}
-		}
-
 		plan, err := decide(st)
 		if err != nil {
 			return err
 		}
-		for _, inv := range plan.Expire {
-			if err := tx.Update(invCol.Doc(inv.ID), []firestore.Update{
-				{Path: "status", Value: string(inv.Status)},
-				{Path: "closedAt", Value: inv.ClosedAt},
-			}); err != nil {
-				return fmt.Errorf("expire invitation %s: %w", inv.ID, err)
-			}
+		return m.writeInvitePlan(tx, tenantID, plan)
+	})
+}
+
+// readInviteState reads what Invite hands to decide: refs are the tenant, the inviter's
+// membership and the addresses' invitation documents.
+func (m *MembersStore) readInviteState(tx *firestore.Transaction, tenantID string, refs []*firestore.DocumentRef, now time.Time) (members.InviteState, error) {
+	snaps, err := tx.GetAll(refs)
+	if err != nil {
+		return members.InviteState{}, fmt.Errorf("read tenant %s: %w", tenantID, err)
+	}
+	st := members.InviteState{Existing: map[string]members.Invitation{}}
+	if st.Tenant, err = tenantIn(snaps[0]); err != nil {
+		return members.InviteState{}, err
+	}
+	if st.Inviter, st.InviterFound, err = memberIn(snaps[1], tenantID); err != nil {
+		return members.InviteState{}, err
+	}
+	for _, snap := range snaps[2:] {
+		if !snap.Exists() {
+			continue
 		}
-		for _, n := range plan.Create {
-			inv := n.Invitation
-			// Set, not Create: an address's earlier invitation (revoked, expired or used) is
-			// replaced; the transaction read it, so nothing newer is overwritten.
-			if err := tx.Set(invCol.Doc(inv.ID), toDBInvitation(inv)); err != nil {
-				return fmt.Errorf("write invitation %s: %w", inv.ID, err)
-			}
-			if err := tx.Create(m.fs.Collection(colInvitationToken).Doc(inv.TokenHash),
-				tokenIndexDoc{TenantID: tenantID, InvitationID: inv.ID, CreatedAt: plan.At}); err != nil {
-				return fmt.Errorf("index invitation token: %w", err)
-			}
-			if err := tx.Create(m.fs.Collection(colOutbox).Doc(n.Email.ID), toDBOutbox(n.Email)); err != nil {
-				return fmt.Errorf("write outbox entry %s: %w", n.Email.ID, err)
-			}
+		inv, err := toInvitation(snap)
+		if err != nil {
+			return members.InviteState{}, err
 		}
-		if err := m.writeAudit(tx, tenantID, plan.Audit); err != nil {
+		st.Existing[inv.Email] = inv
+	}
+	if st.ScanDue(now) {
+		q := m.invitations(tenantID).Where("status", "==", string(members.StatusPending)).OrderBy("expiresAt", firestore.Asc).Limit(members.ScanLimit)
+		if st.Earliest, err = decodeAll(tx.Documents(q), toInvitation, "the earliest pending invitations of "+tenantID); err != nil {
+			return members.InviteState{}, err
+		}
+		st.Scanned = true
+	}
+	return st, nil
+}
+
+// writeInvitePlan adds an invitation plan's writes to tx.
+func (m *MembersStore) writeInvitePlan(tx *firestore.Transaction, tenantID string, plan members.InvitePlan) error {
+	for _, inv := range plan.Expire {
+		if err := tx.Update(m.invitations(tenantID).Doc(inv.ID), []firestore.Update{
+			{Path: "status", Value: string(inv.Status)},
+			{Path: "closedAt", Value: inv.ClosedAt},
+		}); err != nil {
+			return fmt.Errorf("expire invitation %s: %w", inv.ID, err)
+		}
+	}
+	for _, n := range plan.Create {
+		inv := n.Invitation
+		// Set, not Create: an address's earlier invitation (revoked, expired or used) is
+		// replaced; the transaction read it, so nothing newer is overwritten.
+		if err := tx.Set(m.invitations(tenantID).Doc(inv.ID), toDBInvitation(inv)); err != nil {
+			return fmt.Errorf("write invitation %s: %w", inv.ID, err)
+		}
+		if err := createTokenIndex(tx, m.fs, inv.TokenHash, tokenIndexDoc{TenantID: tenantID, InvitationID: inv.ID, CreatedAt: plan.At}); err != nil {
 			return err
 		}
-		if len(plan.Expire) == 0 && len(plan.Create) == 0 && plan.PendingInvitations == ts.PendingInvitations {
-			return nil // every address already had its invitation: nothing to write
+		if err := createOutbox(tx, m.fs, n.Email); err != nil {
+			return err
 		}
-		ups := []firestore.Update{
-			{Path: "pendingInvitations", Value: plan.PendingInvitations},
-			{Path: "membersChangedAt", Value: plan.At},
-		}
-		if plan.PendingExpiryFloor.IsZero() {
-			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: firestore.Delete})
-		} else {
-			ups = append(ups, firestore.Update{Path: "pendingExpiryFloor", Value: plan.PendingExpiryFloor})
-		}
-		return tx.Update(tref, ups)
+	}
+	if err := createAudit(tx, m.tenantRef(tenantID), plan.Audit...); err != nil {
+		return err
+	}
+	return tx.Update(m.tenantRef(tenantID), []firestore.Update{
+		{Path: "pendingInvitations", Value: plan.PendingInvitations},
+		{Path: "membersChangedAt", Value: plan.At},
+		pendingExpiryFloorUpdate(plan.PendingExpiryFloor),
 	})
 }
 
@@ -287,186 +281,207 @@ func (m *MembersStore) MemberEmails(ctx context.Context, tenantID string, emails
 
 // ChangeInvitation implements members.Store.
 func (m *MembersStore) ChangeInvitation(ctx context.Context, key members.InvitationKey, actorUID string, decide func(members.InvitationState) (members.InvitationChange, error)) error {
-	k := key
-	if k.TokenHash != "" {
-		// The index is create-only and never changes, so it is read before the transaction,
-		// which then knows its tenant and queues behind this process's others on it.
-		var d tokenIndexDoc
-		if err := get(ctx, m.fs.Collection(colInvitationToken).Doc(k.TokenHash), &d); err != nil {
-			return err
-		}
-		k.TenantID, k.ID = d.TenantID, d.InvitationID
+	k, err := m.resolveKey(ctx, key)
+	if err != nil {
+		return err
 	}
 	return m.run(ctx, k.TenantID, func(ctx context.Context, tx *firestore.Transaction) error {
-		tref := m.tenantRef(k.TenantID)
-		iref := tref.Collection(colInvitations).Doc(k.ID)
-		refs := []*firestore.DocumentRef{tref, iref}
-		if actorUID != "" {
-			refs = append(refs, m.memberRef(k.TenantID, actorUID))
-		}
-		snaps, err := tx.GetAll(refs)
+		st, err := m.readInvitationState(tx, k, actorUID)
 		if err != nil {
-			return fmt.Errorf("read invitation %s: %w", k.ID, err)
-		}
-		if !snaps[0].Exists() || !snaps[1].Exists() {
-			return errs.ErrNotFound
-		}
-		var st members.InvitationState
-		if st.Tenant, err = toTenantState(snaps[0]); err != nil {
 			return err
-		}
-		if st.Invitation, err = toInvitation(snaps[1]); err != nil {
-			return err
-		}
-		if actorUID != "" && snaps[2].Exists() {
-			if st.Actor, err = toMemberOf(snaps[2], k.TenantID); err != nil {
-				return err
-			}
-			st.ActorFound = true
-		}
-		if st.Invitation.Role == rules.RoleOwner {
-			// A tenant has one owner: a small query, and only for the rare owner invitation.
-			owners, err := tx.Documents(tref.Collection(colMembers).Where("role", "==", string(rules.RoleOwner))).GetAll()
-			if err != nil {
-				return fmt.Errorf("read the owners of %s: %w", k.TenantID, err)
-			}
-			for _, o := range owners {
-				owner, err := toMemberOf(o, k.TenantID)
-				if err != nil {
-					return err
-				}
-				st.Owners = append(st.Owners, owner)
-			}
 		}
 		ch, err := decide(st)
 		if err != nil {
 			return err
 		}
-		if err := tx.Set(iref, toDBInvitation(ch.Invitation)); err != nil {
-			return fmt.Errorf("write invitation %s: %w", k.ID, err)
+		return m.writeInvitationChange(tx, k, st.Tenant.Tenant, ch)
+	})
+}
+
+// resolveKey names the invitation of a token by its tenant and id. The index is create-only and
+// never changes, so it is read before the transaction, which then knows its tenant and queues
+// behind this process's others on it.
+func (m *MembersStore) resolveKey(ctx context.Context, key members.InvitationKey) (members.InvitationKey, error) {
+	if key.TokenHash == "" {
+		return key, nil
+	}
+	var d tokenIndexDoc
+	if err := get(ctx, m.fs.Collection(colInvitationToken).Doc(key.TokenHash), &d); err != nil {
+		return members.InvitationKey{}, err
+	}
+	key.TenantID, key.ID = d.TenantID, d.InvitationID
+	return key, nil
+}
+
+// readInvitationState reads what ChangeInvitation hands to decide.
+func (m *MembersStore) readInvitationState(tx *firestore.Transaction, k members.InvitationKey, actorUID string) (members.InvitationState, error) {
+	refs := []*firestore.DocumentRef{m.tenantRef(k.TenantID), m.invitations(k.TenantID).Doc(k.ID)}
+	if actorUID != "" {
+		refs = append(refs, m.memberRef(k.TenantID, actorUID))
+	}
+	snaps, err := tx.GetAll(refs)
+	if err != nil {
+		return members.InvitationState{}, fmt.Errorf("read invitation %s: %w", k.ID, err)
+	}
+	if !snaps[1].Exists() {
+		return members.InvitationState{}, errs.ErrNotFound
+	}
+	var st members.InvitationState
+	if st.Tenant, err = tenantIn(snaps[0]); err != nil {
+		return members.InvitationState{}, err
+	}
+	if st.Invitation, err = toInvitation(snaps[1]); err != nil {
+		return members.InvitationState{}, err
+	}
+	if actorUID != "" {
+		if st.Actor, st.ActorFound, err = memberIn(snaps[2], k.TenantID); err != nil {
+			return members.InvitationState{}, err
 		}
-		if ch.NewTokenHash != "" {
-			if err := tx.Create(m.fs.Collection(colInvitationToken).Doc(ch.NewTokenHash),
-				tokenIndexDoc{TenantID: k.TenantID, InvitationID: k.ID, CreatedAt: ch.At}); err != nil {
-				return fmt.Errorf("index invitation token: %w", err)
-			}
+	}
+	if st.Invitation.Role == rules.RoleOwner {
+		// A tenant has one owner: a small query, and only for the rare owner invitation.
+		q := m.tenantRef(k.TenantID).Collection(colMembers).Where("role", "==", string(rules.RoleOwner))
+		decode := func(s *firestore.DocumentSnapshot) (tenancy.Member, error) {
+			owner, _, err := memberIn(s, k.TenantID)
+			return owner, err
 		}
-		for _, mb := range ch.SetRole {
-			if err := tx.Update(m.memberRef(k.TenantID, mb.UID), []firestore.Update{{Path: "role", Value: string(mb.Role)}}); err != nil {
-				return fmt.Errorf("set role of %s: %w", mb.UID, err)
-			}
+		if st.Owners, err = decodeAll(tx.Documents(q), decode, "the owners of "+k.TenantID); err != nil {
+			return members.InvitationState{}, err
 		}
-		if nm := ch.AddMember; nm != nil {
-			if err := tx.Create(m.memberRef(k.TenantID, nm.UID), toDBMember(*nm)); err != nil {
-				return fmt.Errorf("create member %s: %w", nm.UID, err)
-			}
-			if err := tx.Set(m.fs.Collection(colUsers).Doc(nm.UID), map[string]any{
-				"email":     nm.Email,
-				"tenantIds": firestore.ArrayUnion(k.TenantID),
-				"updatedAt": ch.At,
-			}, firestore.MergeAll); err != nil {
-				return fmt.Errorf("link user %s: %w", nm.UID, err)
-			}
-		}
-		for _, e := range ch.Outbox {
-			if err := tx.Create(m.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
-				return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
-			}
-		}
-		if err := m.writeAudit(tx, k.TenantID, ch.Audit); err != nil {
+	}
+	return st, nil
+}
+
+// writeInvitationChange adds a single-invitation change to tx; t is the tenant as read.
+func (m *MembersStore) writeInvitationChange(tx *firestore.Transaction, k members.InvitationKey, t tenancy.Tenant, ch members.InvitationChange) error {
+	if err := tx.Set(m.invitations(k.TenantID).Doc(k.ID), toDBInvitation(ch.Invitation)); err != nil {
+		return fmt.Errorf("write invitation %s: %w", k.ID, err)
+	}
+	if ch.NewTokenHash != "" {
+		if err := createTokenIndex(tx, m.fs, ch.NewTokenHash, tokenIndexDoc{TenantID: k.TenantID, InvitationID: k.ID, CreatedAt: ch.At}); err != nil {
 			return err
 		}
-		if ch.SeatsUsed == st.Tenant.SeatsUsed && ch.PendingInvitations == st.Tenant.PendingInvitations {
-			return nil
+	}
+	if err := m.setRoles(tx, k.TenantID, ch.SetRole); err != nil {
+		return err
+	}
+	if nm := ch.AddMember; nm != nil {
+		if err := m.addMember(tx, k.TenantID, *nm, ch.At); err != nil {
+			return err
 		}
-		return tx.Update(tref, []firestore.Update{
-			{Path: "seatsUsed", Value: ch.SeatsUsed},
-			{Path: "pendingInvitations", Value: ch.PendingInvitations},
-			{Path: "membersChangedAt", Value: ch.At},
-		})
+	}
+	if err := createOutbox(tx, m.fs, ch.Outbox...); err != nil {
+		return err
+	}
+	if err := createAudit(tx, m.tenantRef(k.TenantID), ch.Audit...); err != nil {
+		return err
+	}
+	if ch.SeatsUsed == t.SeatsUsed && ch.PendingInvitations == t.PendingInvitations {
+		return nil
+	}
+	return tx.Update(m.tenantRef(k.TenantID), []firestore.Update{
+		{Path: "seatsUsed", Value: ch.SeatsUsed},
+		{Path: "pendingInvitations", Value: ch.PendingInvitations},
+		{Path: "membersChangedAt", Value: ch.At},
 	})
+}
+
+// setRoles sets the role of each of list's memberships to its Role.
+func (m *MembersStore) setRoles(tx *firestore.Transaction, tenantID string, list []tenancy.Member) error {
+	for _, mb := range list {
+		if err := tx.Update(m.memberRef(tenantID, mb.UID), []firestore.Update{{Path: "role", Value: string(mb.Role)}}); err != nil {
+			return fmt.Errorf("set role of %s: %w", mb.UID, err)
+		}
+	}
+	return nil
+}
+
+// addMember creates a membership and links users/{uid} to the tenant.
+func (m *MembersStore) addMember(tx *firestore.Transaction, tenantID string, nm tenancy.Member, at time.Time) error {
+	if err := tx.Create(m.memberRef(tenantID, nm.UID), toDBMember(nm)); err != nil {
+		return fmt.Errorf("create member %s: %w", nm.UID, err)
+	}
+	if err := tx.Set(m.fs.Collection(colUsers).Doc(nm.UID), map[string]any{
+		"email":     nm.Email,
+		"tenantIds": firestore.ArrayUnion(tenantID),
+		"updatedAt": at,
+	}, firestore.MergeAll); err != nil {
+		return fmt.Errorf("link user %s: %w", nm.UID, err)
+	}
+	return nil
 }
 
 // ChangeMembers implements members.Store.
 func (m *MembersStore) ChangeMembers(ctx context.Context, tenantID, actorUID, targetUID string, decide func(members.MembersState) (members.MembersChange, error)) error {
-	tref := m.tenantRef(tenantID)
 	return m.run(ctx, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
-		refs := []*firestore.DocumentRef{tref, m.memberRef(tenantID, actorUID)}
-		if targetUID != actorUID {
-			refs = append(refs, m.memberRef(tenantID, targetUID))
-		}
-		snaps, err := tx.GetAll(refs)
+		st, err := m.readMembersState(tx, tenantID, actorUID, targetUID)
 		if err != nil {
-			return fmt.Errorf("read members of %s: %w", tenantID, err)
-		}
-		if targetUID == actorUID {
-			snaps = append(snaps, snaps[1]) // leaving: the actor is the target
-		}
-		if !snaps[0].Exists() {
-			return errs.ErrNotFound
-		}
-		var st members.MembersState
-		if st.Tenant, err = toTenantState(snaps[0]); err != nil {
 			return err
-		}
-		if snaps[1].Exists() {
-			if st.Actor, err = toMemberOf(snaps[1], tenantID); err != nil {
-				return err
-			}
-			st.ActorFound = true
-		}
-		if snaps[2].Exists() {
-			if st.Target, err = toMemberOf(snaps[2], tenantID); err != nil {
-				return err
-			}
-			st.TargetFound = true
 		}
 		ch, err := decide(st)
 		if err != nil {
 			return err
 		}
-		for _, mb := range ch.SetRole {
-			if err := tx.Update(m.memberRef(tenantID, mb.UID), []firestore.Update{{Path: "role", Value: string(mb.Role)}}); err != nil {
-				return fmt.Errorf("set role of %s: %w", mb.UID, err)
-			}
-		}
-		if ch.Remove != "" {
-			if err := tx.Delete(m.memberRef(tenantID, ch.Remove)); err != nil {
-				return fmt.Errorf("remove member %s: %w", ch.Remove, err)
-			}
-			if err := tx.Set(m.fs.Collection(colUsers).Doc(ch.Remove), map[string]any{
-				"tenantIds": firestore.ArrayRemove(tenantID),
-				"updatedAt": ch.At,
-			}, firestore.MergeAll); err != nil {
-				return fmt.Errorf("unlink user %s: %w", ch.Remove, err)
-			}
-		}
-		if err := m.writeAudit(tx, tenantID, ch.Audit); err != nil {
-			return err
-		}
-		// The tenant is written by every membership change, even a role change that moves no
-		// counter: that write is what makes two concurrent changes conflict (and one of them
-		// retry on fresh reads) instead of both acting on the same stale roles.
-		ups := []firestore.Update{
-			{Path: "seatsUsed", Value: ch.SeatsUsed},
-			{Path: "membersChangedAt", Value: ch.At},
-		}
-		if ch.InvitationExpiryDays != 0 {
-			ups = append(ups, firestore.Update{Path: "invitationExpiryDays", Value: ch.InvitationExpiryDays})
-		}
-		return tx.Update(tref, ups)
+		return m.writeMembersChange(tx, tenantID, ch)
 	})
 }
 
-// writeAudit adds a member change's audit entries to tx, in the lifecycle's format
-// (tenants/{id}/audit/{auto}).
-func (m *MembersStore) writeAudit(tx *firestore.Transaction, tenantID string, entries []tenancy.AuditEntry) error {
-	for _, a := range entries {
-		if err := tx.Create(m.tenantRef(tenantID).Collection(colAudit).NewDoc(), toDBAudit(a)); err != nil {
-			return fmt.Errorf("write audit entry of %s: %w", tenantID, err)
+// readMembersState reads what ChangeMembers hands to decide.
+func (m *MembersStore) readMembersState(tx *firestore.Transaction, tenantID, actorUID, targetUID string) (members.MembersState, error) {
+	refs := []*firestore.DocumentRef{m.tenantRef(tenantID), m.memberRef(tenantID, actorUID)}
+	if targetUID != actorUID {
+		refs = append(refs, m.memberRef(tenantID, targetUID))
+	}
+	snaps, err := tx.GetAll(refs)
+	if err != nil {
+		return members.MembersState{}, fmt.Errorf("read members of %s: %w", tenantID, err)
+	}
+	if targetUID == actorUID {
+		snaps = append(snaps, snaps[1]) // leaving: the actor is the target
+	}
+	var st members.MembersState
+	if st.Tenant, err = tenantIn(snaps[0]); err != nil {
+		return members.MembersState{}, err
+	}
+	if st.Actor, st.ActorFound, err = memberIn(snaps[1], tenantID); err != nil {
+		return members.MembersState{}, err
+	}
+	if st.Target, st.TargetFound, err = memberIn(snaps[2], tenantID); err != nil {
+		return members.MembersState{}, err
+	}
+	return st, nil
+}
+
+// writeMembersChange adds a membership change to tx.
+func (m *MembersStore) writeMembersChange(tx *firestore.Transaction, tenantID string, ch members.MembersChange) error {
+	if err := m.setRoles(tx, tenantID, ch.SetRole); err != nil {
+		return err
+	}
+	if ch.Remove != "" {
+		if err := tx.Delete(m.memberRef(tenantID, ch.Remove)); err != nil {
+			return fmt.Errorf("remove member %s: %w", ch.Remove, err)
+		}
+		if err := tx.Set(m.fs.Collection(colUsers).Doc(ch.Remove), map[string]any{
+			"tenantIds": firestore.ArrayRemove(tenantID),
+			"updatedAt": ch.At,
+		}, firestore.MergeAll); err != nil {
+			return fmt.Errorf("unlink user %s: %w", ch.Remove, err)
 		}
 	}
-	return nil
+	if err := createAudit(tx, m.tenantRef(tenantID), ch.Audit...); err != nil {
+		return err
+	}
+	// The tenant is written by every membership change, even a role change that moves no
+	// counter: that write is what makes two concurrent changes conflict (and one of them
+	// retry on fresh reads) instead of both acting on the same stale roles.
+	ups := []firestore.Update{
+		{Path: "seatsUsed", Value: ch.SeatsUsed},
+		{Path: "membersChangedAt", Value: ch.At},
+	}
+	if ch.InvitationExpiryDays != 0 {
+		ups = append(ups, firestore.Update{Path: "invitationExpiryDays", Value: ch.InvitationExpiryDays})
+	}
+	return tx.Update(m.tenantRef(tenantID), ups)
 }
 
 // Tenant implements members.Store.

@@ -17,10 +17,14 @@ import (
 // Store implements tenancy.Store on Firestore.
 type Store struct {
 	fs *firestore.Client
+	// locks queues this process's transactions per tenant, for the Store and every part of it
+	// (MembersStore, Billing): a process has one Store.
+	locks *tenantLocks
 }
 
-// New wraps a Firestore client.
-func New(fs *firestore.Client) *Store { return &Store{fs: fs} }
+// New wraps a Firestore client. Each Store has its own queue of transactions per tenant, as a
+// replica does: make one per process.
+func New(fs *firestore.Client) *Store { return &Store{fs: fs, locks: &tenantLocks{}} }
 
 // Ping checks that Firestore answers, for /readyz.
 func (s *Store) Ping(ctx context.Context) error {
@@ -42,12 +46,7 @@ func (s *Store) CreateProvisioning(ctx context.Context, p tenancy.Provisioning) 
 	//lint:ignore SA1019 WriteBatch is the one-round-trip atomic commit of blind creates we want; the transaction API adds a round trip and its reads are not needed.
 	b := s.fs.Batch()
 	b.Create(s.fs.Collection(colIdempotency).Doc(p.Idempotency.ID), toDBIdempotency(p.Idempotency))
-	td := toDBTenant(p.Tenant)
-	if p.Invitation != nil {
-		// The invitation is the tenant's only pending one, so its expiry is the floor.
-		td.PendingExpiryFloor = &p.Invitation.ExpiresAt
-	}
-	b.Create(tenantRef, td)
+	b.Create(tenantRef, toDBTenant(p.Tenant))
 	b.Create(staffRef(tenantRef), toDBStaff(p.Tenant, p.Staff))
 	if p.Owner.UID != "" { // a contract tenant has no member until its named admin accepts
 		b.Create(tenantRef.Collection(colMembers).Doc(p.Owner.UID), toDBMember(p.Owner))
@@ -83,6 +82,17 @@ func (s *Store) CreateProvisioning(ctx context.Context, p tenancy.Provisioning) 
 // get reads one document into dst, translating NotFound.
 func get(ctx context.Context, ref *firestore.DocumentRef, dst any) error {
 	snap, err := ref.Get(ctx)
+	return decodeRead(ref, snap, err, dst)
+}
+
+// txGet reads one document into dst inside tx, translating NotFound.
+func txGet(tx *firestore.Transaction, ref *firestore.DocumentRef, dst any) error {
+	snap, err := tx.Get(ref)
+	return decodeRead(ref, snap, err, dst)
+}
+
+// decodeRead decodes the answer to a read of ref into dst, translating NotFound.
+func decodeRead(ref *firestore.DocumentRef, snap *firestore.DocumentSnapshot, err error, dst any) error {
 	if err != nil {
 		if status.Code(err) == codes.NotFound {
 			return errs.ErrNotFound
@@ -95,9 +105,37 @@ func get(ctx context.Context, ref *firestore.DocumentRef, dst any) error {
 	return nil
 }
 
+// decodeFound decodes snap into dst when its document exists, and reports whether it does.
+func decodeFound(snap *firestore.DocumentSnapshot, dst any) (bool, error) {
+	if !snap.Exists() {
+		return false, nil
+	}
+	if err := snap.DataTo(dst); err != nil {
+		return false, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
+	}
+	return true, nil
+}
+
+// decodeWith is the decoder of documents of type D that to converts, given each one's id.
+func decodeWith[D, T any](to func(id string, d D) T) func(*firestore.DocumentSnapshot) (T, error) {
+	return func(snap *firestore.DocumentSnapshot) (T, error) {
+		var d D
+		if err := snap.DataTo(&d); err != nil {
+			var zero T
+			return zero, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
+		}
+		return to(snap.Ref.ID, d), nil
+	}
+}
+
 // queryAll runs q and decodes every document it returns; what names the query in errors.
 func queryAll[T any](ctx context.Context, decode func(*firestore.DocumentSnapshot) (T, error), q firestore.Query, what string) ([]T, error) {
-	snaps, err := q.Documents(ctx).GetAll()
+	return decodeAll(q.Documents(ctx), decode, what)
+}
+
+// decodeAll decodes every document of a query's answer (tx.Documents(q) in a transaction).
+func decodeAll[T any](it *firestore.DocumentIterator, decode func(*firestore.DocumentSnapshot) (T, error), what string) ([]T, error) {
+	snaps, err := it.GetAll()
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", what, err)
 	}
@@ -167,19 +205,9 @@ func (s *Store) TenantAndMember(ctx context.Context, tenantID, uid string) (tena
 
 // Members implements tenancy.Store.
 func (s *Store) Members(ctx context.Context, tenantID string) ([]tenancy.Member, error) {
-	snaps, err := s.fs.Collection(colTenants).Doc(tenantID).Collection(colMembers).OrderBy("joinedAt", firestore.Asc).Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("list members of %s: %w", tenantID, err)
-	}
-	out := make([]tenancy.Member, 0, len(snaps))
-	for _, snap := range snaps {
-		var d memberDoc
-		if err := snap.DataTo(&d); err != nil {
-			return nil, fmt.Errorf("decode member %s: %w", snap.Ref.Path, err)
-		}
-		out = append(out, toMember(tenantID, snap.Ref.ID, d))
-	}
-	return out, nil
+	q := s.fs.Collection(colTenants).Doc(tenantID).Collection(colMembers).OrderBy("joinedAt", firestore.Asc)
+	toMemberOf := func(uid string, d memberDoc) tenancy.Member { return toMember(tenantID, uid, d) }
+	return queryAll(ctx, decodeWith(toMemberOf), q, "members of "+tenantID)
 }
 
 // MembershipsOf implements tenancy.Store: the user document names the tenants, and one GetAll

@@ -175,9 +175,6 @@ func auditTenantFields(t Tenant, contractReference string) map[string]any {
 // ConversionState is what the conversion transaction reads.
 type ConversionState struct {
 	Tenant Tenant
-	// PendingExpiryFloor is the tenant's pendingExpiryFloor (zero: unknown), kept correct when
-	// the owner invitation is added (see package members).
-	PendingExpiryFloor time.Time
 	// Contact is the named admin's membership, found by email; ContactFound is false when they
 	// are not a member.
 	Contact      Member
@@ -187,6 +184,8 @@ type ConversionState struct {
 	InvitationFound bool
 	// Staff is the tenant's staff-only record (zero when it has none yet).
 	Staff StaffRecord
+	// BillingRecordFound says the tenant's billing record exists.
+	BillingRecordFound bool
 }
 
 // ExistingInvitation is the part of an invitation document the conversion decides on.
@@ -213,6 +212,8 @@ type Conversion struct {
 	Invitation         *OwnerInvitation
 	PendingInvitations int
 	PendingExpiryFloor time.Time // zero: unknown (the members domain then scans)
+	// BillingPlanID, when set, is the billing record's new planId.
+	BillingPlanID string
 }
 
 // Apply returns t as the conversion leaves it.
@@ -220,8 +221,8 @@ func (c Conversion) Apply(t Tenant) Tenant {
 	t = c.Change.Apply(t)
 	t.PlanID, t.SeatCap = c.PlanID, c.SeatCap
 	terms := c.Contract.Contract
-	t.Contract, t.ContractSigned = &terms, true
-	t.PendingInvitations = c.PendingInvitations
+	t.Contract = &terms
+	t.PendingInvitations, t.PendingExpiryFloor = c.PendingInvitations, c.PendingExpiryFloor
 	if c.Subdomain != nil {
 		t.Subdomain = c.Subdomain.Subdomain
 	}
@@ -281,64 +282,19 @@ func (s *Service) convert(ctx context.Context, p auth.Principal, tenantID string
 // decideConversion decides a conversion on the state read in its transaction; it only computes.
 func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordID, paramsHash string, sp spec, requestID string) (Conversion, error) {
 	t := st.Tenant
-	if !slices.Contains(convertibleStatuses, t.Status) {
-		return Conversion{}, errs.Detail(errs.ErrInvalidTransition,
-			"only an organization in evaluation (TRIAL or TRIAL_EXPIRED) can be converted to a contract in place, and this one is %s; leave existingTenantId out to provision a new organization for the contract",
-			enum(t.Status))
+	if err := checkConvertible(t, sp); err != nil {
+		return Conversion{}, err
 	}
-	if sp.subdomain != "" && t.Subdomain != "" && sp.subdomain != t.Subdomain {
-		return Conversion{}, errs.Invalid(validate.FieldSubdomain, fmt.Sprintf(
-			"the organization already uses the subdomain %s, which converting keeps; send that one or leave subdomain out", t.Subdomain))
-	}
-	c := *sp.contract
 	now := s.clock.Now()
-	c.SignedAt = now
-	c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
-
-	conv := Conversion{
-		Idempotency: IdempotencyRecord{
-			ID: recordID, UID: p.UID, Operation: sp.operation, ParamsHash: paramsHash,
-			TenantID: t.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyRetention),
-		},
-		PlanID: c.PlanID, SeatCap: c.SeatCap, Contract: c,
-		PendingInvitations: t.PendingInvitations, PendingExpiryFloor: st.PendingExpiryFloor,
-	}
-	subdomain := t.Subdomain
-	if sp.subdomain != "" && t.Subdomain == "" {
-		conv.Subdomain = &SubdomainClaim{Subdomain: sp.subdomain, TenantID: t.ID, ClaimedAt: now}
-		subdomain = sp.subdomain
-	}
-	conv.SearchTokens = SearchTokens(t.Name, subdomain, c.Reference)
-
-	// The named admin's owner invitation.
+	c := sp.contract.signed(p, now)
+	conv := newConversion(st, c, sp, IdempotencyRecord{
+		ID: recordID, UID: p.UID, Operation: sp.operation, ParamsHash: paramsHash,
+		TenantID: t.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyRetention),
+	})
 	details := map[string]any{"contractOrganizationName": sp.name, "adminContact": c.AdminContact.Email}
-	var mail *OutboxEntry
-	switch {
-	case st.ContactFound:
-		details["adminContactMember"] = string(st.Contact.Role)
-		if st.Contact.Role != rules.RoleOwner {
-			details["note"] = "the named admin is already a member with role " + string(st.Contact.Role) +
-				"; no invitation was sent, and the owner can hand over ownership with transferOwnership"
-		}
-	case st.InvitationFound && st.Invitation.Status == "pending" && st.Invitation.Role == rules.RoleOwner && now.Before(st.Invitation.ExpiresAt):
-		details["invitation"] = "kept: a valid owner invitation was pending"
-	default:
-		inv, m, err := newOwnerInvitation(t.ID, t.Name, c.AdminContact.Email, p.UID, p.Email, now)
-		if err != nil {
-			return Conversion{}, err
-		}
-		conv.Invitation, mail = &inv, &m
-		details["invitationId"] = inv.ID
-		// A pending invitation being replaced already holds its seat in the counter.
-		if !(st.InvitationFound && st.Invitation.Status == "pending") {
-			conv.PendingInvitations++
-			switch {
-			case t.PendingInvitations == 0:
-				conv.PendingExpiryFloor = inv.ExpiresAt
-			case !st.PendingExpiryFloor.IsZero() && inv.ExpiresAt.Before(st.PendingExpiryFloor):
-				conv.PendingExpiryFloor = inv.ExpiresAt
-			}
-		}
+	mail, err := inviteNamedAdmin(st, &conv, p, details, now)
+	if err != nil {
+		return Conversion{}, err
 	}
 	if need := t.SeatsUsed + conv.PendingInvitations; need > c.SeatCap {
 		return Conversion{}, errs.Invalid(fieldSeatCap, fmt.Sprintf(
@@ -366,4 +322,73 @@ func (s *Service) decideConversion(st ConversionState, p auth.Principal, recordI
 		ch.Audit.Details[k] = v
 	}
 	return conv, nil
+}
+
+// checkConvertible refuses to convert a tenant out of evaluation, or to give it a second
+// subdomain.
+func checkConvertible(t Tenant, sp spec) error {
+	if !slices.Contains(convertibleStatuses, t.Status) {
+		return errs.Detail(errs.ErrInvalidTransition,
+			"only an organization in evaluation (TRIAL or TRIAL_EXPIRED) can be converted to a contract in place, and this one is %s; leave existingTenantId out to provision a new organization for the contract",
+			enum(t.Status))
+	}
+	if sp.subdomain != "" && t.Subdomain != "" && sp.subdomain != t.Subdomain {
+		return errs.Invalid(validate.FieldSubdomain, fmt.Sprintf(
+			"the organization already uses the subdomain %s, which converting keeps; send that one or leave subdomain out", t.Subdomain))
+	}
+	return nil
+}
+
+// newConversion is the conversion of st's tenant to contract c, before its owner invitation and
+// status change: the contract's plan and terms, the billing record's plan, the subdomain claimed
+// for a tenant without one, and the staff search's tokens.
+func newConversion(st ConversionState, c ContractRecord, sp spec, rec IdempotencyRecord) Conversion {
+	t := st.Tenant
+	conv := Conversion{
+		Idempotency: rec, PlanID: c.PlanID, SeatCap: c.SeatCap, Contract: c,
+		PendingInvitations: t.PendingInvitations, PendingExpiryFloor: t.PendingExpiryFloor,
+	}
+	if st.BillingRecordFound {
+		// The billing record's plan follows the contract's (a tenant without one, still being
+		// provisioned, gets it from provisioning).
+		conv.BillingPlanID = c.PlanID
+	}
+	subdomain := t.Subdomain
+	if sp.subdomain != "" && t.Subdomain == "" {
+		conv.Subdomain = &SubdomainClaim{Subdomain: sp.subdomain, TenantID: t.ID, ClaimedAt: rec.CreatedAt}
+		subdomain = sp.subdomain
+	}
+	conv.SearchTokens = SearchTokens(t.Name, subdomain, c.Reference)
+	return conv
+}
+
+// inviteNamedAdmin adds the contract's owner invitation to conv, unless the named admin is a
+// member already or holds a valid owner invitation, and returns its email (nil: none). details
+// gets what the audit entry says about it.
+func inviteNamedAdmin(st ConversionState, conv *Conversion, p auth.Principal, details map[string]any, now time.Time) (*OutboxEntry, error) {
+	t, email := st.Tenant, conv.Contract.AdminContact.Email
+	switch {
+	case st.ContactFound:
+		details["adminContactMember"] = string(st.Contact.Role)
+		if st.Contact.Role != rules.RoleOwner {
+			details["note"] = "the named admin is already a member with role " + string(st.Contact.Role) +
+				"; no invitation was sent, and the owner can hand over ownership with transferOwnership"
+		}
+		return nil, nil
+	case st.InvitationFound && st.Invitation.Status == "pending" && st.Invitation.Role == rules.RoleOwner && now.Before(st.Invitation.ExpiresAt):
+		details["invitation"] = "kept: a valid owner invitation was pending"
+		return nil, nil
+	}
+	inv, m, err := newOwnerInvitation(t.ID, t.Name, email, p.UID, p.Email, now)
+	if err != nil {
+		return nil, err
+	}
+	conv.Invitation = &inv
+	details["invitationId"] = inv.ID
+	// A pending invitation being replaced already holds its seat in the counter.
+	if !(st.InvitationFound && st.Invitation.Status == "pending") {
+		conv.PendingExpiryFloor = ExpiryFloorWith(conv.PendingExpiryFloor, conv.PendingInvitations, inv.ExpiresAt)
+		conv.PendingInvitations++
+	}
+	return &m, nil
 }

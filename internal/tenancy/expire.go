@@ -171,7 +171,7 @@ func (s *Service) expireTrial(ctx context.Context, tenantID string, cutoff time.
 			if t.Status != rules.StatusTrial || t.TrialEndsAt.After(cutoff) {
 				return errNotDue
 			}
-			if t.ContractSigned {
+			if t.Contract != nil {
 				// Sales closed the deal before the trial ran out: no read-only day, no
 				// conversion email.
 				req.to, req.reason = rules.StatusActive, "the trial ended with a signed contract on file"

@@ -48,6 +48,17 @@ func HashInvitationToken(token string) string {
 // (provisionContractTenant with existingTenantId).
 const ContractInvitationExpiry = 30 * 24 * time.Hour
 
+// ExpiryFloorWith is a tenant's PendingExpiryFloor once an invitation expiring at expiresAt joins
+// the pending ones already there (pending of them, under floor): that expiry when it is the only
+// one, the earlier of the two when floor is known, and unknown (zero) while floor is, since only
+// a scan of the invitations can tell.
+func ExpiryFloorWith(floor time.Time, pending int, expiresAt time.Time) time.Time {
+	if pending == 0 || (!floor.IsZero() && expiresAt.Before(floor)) {
+		return expiresAt
+	}
+	return floor
+}
+
 // OwnerInvitation is the pending owner invitation to a contract's named admin, written with the
 // tenant (provisioning) or into it (conversion), in the layout of package members' invitations.
 type OwnerInvitation struct {

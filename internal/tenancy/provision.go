@@ -164,7 +164,8 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 		if err != nil {
 			return ProvisionResult{}, err
 		}
-		bundle.Invitation = &inv
+		t = t.withPendingInvitation(inv.ExpiresAt) // it holds the one seat until accepted
+		bundle.Tenant, bundle.Invitation = t, &inv
 		bundle.Outbox = append(bundle.Outbox, mail)
 		bundle.Audit = &AuditEntry{
 			Action: AuditProvisionContract, Actor: actorOf(p), Reason: contractReason(contract.Reference),
@@ -202,13 +203,11 @@ func newTenant(p auth.Principal, sp spec, id string, now time.Time) (Tenant, Sta
 	if sp.contract == nil {
 		return t, staff, nil
 	}
-	// The caller is a sales rep: the tenant starts with no member, and its one seat is held by
-	// the named admin's owner invitation until they accept.
-	c := *sp.contract
-	c.SignedAt = now
-	c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
-	t.Contract, t.ContractSigned = &c.Contract, true
-	t.SeatsUsed, t.PendingInvitations = 0, 1
+	// The caller is a sales rep: the tenant starts with no member (provision adds the named
+	// admin's owner invitation).
+	c := sp.contract.signed(p, now)
+	t.Contract = &c.Contract
+	t.SeatsUsed = 0
 	staff.SearchTokens = SearchTokens(sp.name, sp.subdomain, c.Reference)
 	staff.ContractReference, staff.ContractBy = c.Reference, c.ProvisionedBy
 	return t, staff, &c

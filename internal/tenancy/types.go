@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -34,11 +35,9 @@ type Tenant struct {
 	Source             Source
 	CreatedAt          time.Time
 	StatusChangedAt    time.Time
-	// ContractSigned is true when tenants/{id}.contract exists: the sales flow writes it when a
-	// contract is signed (provisionContractTenant), and a signed contract turns an ending trial
-	// into active.
-	ContractSigned bool
-	// Contract is the signed contract's terms; nil for a tenant without one.
+	// Contract is the signed contract's terms; nil for a tenant without one. The sales flow writes
+	// it when a contract is signed (provisionContractTenant), and a signed contract turns an
+	// ending trial into active.
 	Contract *Contract
 	// StatusCause says who put the tenant in its status, so that one cause cannot undo another:
 	// billing events never lift a staff suspension (see HeldByStaff).
@@ -50,6 +49,20 @@ type Tenant struct {
 	// PendingExpiryFloor is at or before the expiry of every pending invitation (zero: unknown).
 	// Until it passes, no pending invitation can have expired and PendingInvitations is exact.
 	PendingExpiryFloor time.Time
+}
+
+// PendingMayHaveExpired reports whether, at now, one of t's pending invitations may be past its
+// expiry: t has some, and its PendingExpiryFloor is unknown or has passed. While it reports false,
+// PendingInvitations is exact without looking at the invitations.
+func (t Tenant) PendingMayHaveExpired(now time.Time) bool {
+	return t.PendingInvitations > 0 && (t.PendingExpiryFloor.IsZero() || !now.Before(t.PendingExpiryFloor))
+}
+
+// withPendingInvitation is t with one more pending invitation, expiring at expiresAt.
+func (t Tenant) withPendingInvitation(expiresAt time.Time) Tenant {
+	t.PendingExpiryFloor = ExpiryFloorWith(t.PendingExpiryFloor, t.PendingInvitations, expiresAt)
+	t.PendingInvitations++
+	return t
 }
 
 // Cause is who put a tenant in its status.
@@ -105,6 +118,13 @@ type ContractRecord struct {
 	Contract
 	Reference     string        // the CRM's reference
 	ProvisionedBy ContractActor // the sales rep (or super admin) who entered it
+}
+
+// signed is c as entered by staff member p at at.
+func (c ContractRecord) signed(p auth.Principal, at time.Time) ContractRecord {
+	c.SignedAt = at
+	c.ProvisionedBy = ContractActor{UID: p.UID, Email: p.Email, PlatformRole: string(p.PlatformRole)}
+	return c
 }
 
 // StaffRecord is what only platform staff see of a tenant. Every member, viewers included, can
