@@ -24,8 +24,8 @@ import (
 
 // apiServer is the whole HTTP surface (internal/app) on 127.0.0.1, against the emulators.
 type apiServer struct {
-	url string
-	app *app.App
+	graphql testenv.GraphQL
+	app     *app.App
 }
 
 func startAPI(t testing.TB) apiServer {
@@ -43,59 +43,22 @@ func startAPI(t testing.TB) apiServer {
 	}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() { srv.Close(); _ = a.Close() })
-	return apiServer{url: srv.URL, app: a}
+	return apiServer{graphql: testenv.GraphQL{URL: srv.URL}, app: a}
 }
 
-type gqlError struct {
-	Message    string         `json:"message"`
-	Extensions map[string]any `json:"extensions"`
-}
-
-func (e gqlError) code() string { s, _ := e.Extensions["code"].(string); return s }
-
-type gqlAnswer struct {
-	Data   map[string]json.RawMessage `json:"data"`
-	Errors []gqlError                 `json:"errors"`
-	// RequestID is the answer's X-Request-Id: the server's id of the request, whatever the
-	// client sent.
-	RequestID string `json:"-"`
-}
-
-// codes lists the answer's error codes, "" when there are none.
-func (a gqlAnswer) codes() string {
-	var cs []string
-	for _, e := range a.Errors {
-		cs = append(cs, e.code())
-	}
-	return strings.Join(cs, ",")
-}
-
-// call sends one operation as token ("" for anonymous) with an X-Request-Id.
-func (s apiServer) call(t testing.TB, token, requestID, query string, vars map[string]any) gqlAnswer {
+// call sends one operation as token ("" for anonymous), with an X-Request-Id unless requestID
+// is "". The answer's X-Request-Id is the server's id of the request, whatever the client sent.
+func (s apiServer) call(t testing.TB, token, requestID, query string, vars map[string]any) testenv.GraphQLAnswer {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, s.url+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
+	var header http.Header
 	if requestID != "" {
-		req.Header.Set("X-Request-Id", requestID)
+		header = http.Header{"X-Request-Id": {requestID}}
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := restClient.Do(req)
+	a, err := s.graphql.Send(token, header, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = resp.Body.Close() }()
-	raw, _ := io.ReadAll(resp.Body)
-	var a gqlAnswer
-	if err := json.Unmarshal(raw, &a); err != nil {
-		t.Fatalf("HTTP %d, not a GraphQL answer: %s", resp.StatusCode, raw)
-	}
-	a.RequestID = resp.Header.Get("X-Request-Id")
 	return a
 }
 
@@ -156,18 +119,19 @@ func TestAPIMatrix(t *testing.T) {
 		}
 	}
 	tenants := map[string]string{} // situation name → tenant id
-	docs := map[string]map[string]any{}
+	var members []testenv.Member
+	for _, c := range callers[:len(rules.Roles)] {
+		members = append(members, c.user.As(c.role))
+	}
+	var seeds []testenv.Tenant
 	now := time.Now().UTC().Truncate(time.Second)
 	ends := now.Add(7 * 24 * time.Hour)
 	for _, s := range situations() {
 		id := testenv.UniqueID("api-")
 		tenants[s.name] = id
-		docs["tenants/"+id] = s.doc(now)
-		for _, c := range callers[:len(rules.Roles)] {
-			docs["tenants/"+id+"/members/"+c.user.UID] = map[string]any{"role": string(c.role), "email": c.user.Email, "joinedAt": ends}
-		}
+		seeds = append(seeds, s.tenant(id, now, members))
 	}
-	writeAll(t, fs, docs)
+	testenv.SeedTenants(t, fs, seeds...)
 	var ids []string
 	for _, id := range tenants {
 		ids = append(ids, id)
@@ -196,8 +160,8 @@ func TestAPIMatrix(t *testing.T) {
 				// Tenant.access, from the same table.
 				a := api.call(t, c.user.IDToken, "", qAccess, vars)
 				if outsider != "" {
-					if a.codes() != outsider || string(a.Data["tenant"]) != "null" {
-						t.Errorf("tenant: errors %q data %s; want %s and null", a.codes(), a.Data["tenant"], outsider)
+					if a.Codes() != outsider || string(a.FieldJSON("tenant")) != "null" {
+						t.Errorf("tenant: errors %q data %s; want %s and null", a.Codes(), a.FieldJSON("tenant"), outsider)
 					}
 				} else {
 					var got struct {
@@ -207,8 +171,8 @@ func TestAPIMatrix(t *testing.T) {
 							Reason            *string
 						}
 					}
-					if err := json.Unmarshal(a.Data["tenant"], &got); err != nil || a.codes() != "" {
-						t.Fatalf("tenant: %v %q %s", err, a.codes(), a.Data["tenant"])
+					if err := json.Unmarshal(a.FieldJSON("tenant"), &got); err != nil || a.Codes() != "" {
+						t.Fatalf("tenant: %v %q %s", err, a.Codes(), a.FieldJSON("tenant"))
 					}
 					wantRead, wantWrite := true, false // staff read everything and write nothing as members
 					if c.staff == "" {
@@ -228,10 +192,10 @@ func TestAPIMatrix(t *testing.T) {
 				if want == "" && c.staff == "" {
 					want = expectCode(rules.Check(eff, c.role, rules.ReadData))
 				}
-				if m := api.call(t, c.user.IDToken, "", qMembers, vars); m.codes() != want {
-					t.Errorf("members: errors %q, want %q (%s)", m.codes(), want, m.Data["tenant"])
-				} else if want == "" && !strings.Contains(string(m.Data["tenant"]), callers[0].user.UID) {
-					t.Errorf("members: %s lacks the owner", m.Data["tenant"])
+				if m := api.call(t, c.user.IDToken, "", qMembers, vars); m.Codes() != want {
+					t.Errorf("members: errors %q, want %q (%s)", m.Codes(), want, m.FieldJSON("tenant"))
+				} else if want == "" && !strings.Contains(string(m.FieldJSON("tenant")), callers[0].user.UID) {
+					t.Errorf("members: %s lacks the owner", m.FieldJSON("tenant"))
 				}
 
 				// Tenant.statusHistory: the audit-log action.
@@ -239,10 +203,10 @@ func TestAPIMatrix(t *testing.T) {
 				if want == "" && c.staff == "" {
 					want = expectCode(rules.Check(eff, c.role, rules.ReadAuditLog))
 				}
-				if h := api.call(t, c.user.IDToken, "", qHistory, vars); h.codes() != want {
-					t.Errorf("statusHistory: errors %q, want %q", h.codes(), want)
-				} else if want != "" && outsider == "" && !strings.Contains(string(h.Data["tenant"]), id) {
-					t.Errorf("statusHistory refused, but the rest of the tenant should still answer: %s", h.Data["tenant"])
+				if h := api.call(t, c.user.IDToken, "", qHistory, vars); h.Codes() != want {
+					t.Errorf("statusHistory: errors %q, want %q", h.Codes(), want)
+				} else if want != "" && outsider == "" && !strings.Contains(string(h.FieldJSON("tenant")), id) {
+					t.Errorf("statusHistory refused, but the rest of the tenant should still answer: %s", h.FieldJSON("tenant"))
 				}
 
 				// The staff operations, refused for everyone who lacks the platform role (the
@@ -255,8 +219,8 @@ func TestAPIMatrix(t *testing.T) {
 						want = server.CodeForbidden
 					}
 					r := api.call(t, c.user.IDToken, "", mStatus, map[string]any{"id": id, "status": "CANCELLED", "reason": "matrix test"})
-					if r.codes() != want {
-						t.Errorf("setTenantStatus: errors %q, want %q", r.codes(), want)
+					if r.Codes() != want {
+						t.Errorf("setTenantStatus: errors %q, want %q", r.Codes(), want)
 					}
 				}
 				if c.staff != auth.PlatformSales && c.staff != auth.PlatformSuperAdmin {
@@ -265,8 +229,8 @@ func TestAPIMatrix(t *testing.T) {
 						want = server.CodeForbidden
 					}
 					r := api.call(t, c.user.IDToken, "", mExtend, map[string]any{"id": id, "end": ends.Add(24 * time.Hour), "reason": "matrix test"})
-					if r.codes() != want {
-						t.Errorf("extendTrial: errors %q, want %q", r.codes(), want)
+					if r.Codes() != want {
+						t.Errorf("extendTrial: errors %q, want %q", r.Codes(), want)
 					}
 				}
 
@@ -314,17 +278,17 @@ func TestStaffOperationsAPI(t *testing.T) {
 
 	ends := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
 	suspendIDs, extendIDs := map[rules.Status]string{}, map[rules.Status]string{}
-	docs := map[string]map[string]any{}
+	var seeds []testenv.Tenant
 	var ids []string
 	for _, s := range rules.StatusTable {
 		for _, m := range []map[rules.Status]string{suspendIDs, extendIDs} {
 			id := testenv.UniqueID("staff-")
 			m[s.Status] = id
-			docs["tenants/"+id] = tenantDoc(s.Status, ends)
+			seeds = append(seeds, seedTenant(id, s.Status, ends))
 			ids = append(ids, id)
 		}
 	}
-	writeAll(t, fs, docs)
+	testenv.SeedTenants(t, fs, seeds...)
 	t.Cleanup(func() { deleteTenants(fs, ids) })
 
 	newEnd := ends.Add(14 * 24 * time.Hour)
@@ -334,31 +298,32 @@ func TestStaffOperationsAPI(t *testing.T) {
 			reqID := testenv.UniqueID("req-")
 			r := api.call(t, support.IDToken, reqID, mStatus, map[string]any{"id": suspendIDs[st.Status], "status": "SUSPENDED", "reason": "chargeback under review"})
 			if tenancy.CanTransition(st.Status, rules.StatusSuspended) {
-				if r.codes() != "" || !strings.Contains(string(r.Data["setTenantStatus"]), `"SUSPENDED"`) {
-					t.Fatalf("setTenantStatus: %q %s", r.codes(), r.Data["setTenantStatus"])
+				if r.Codes() != "" || !strings.Contains(string(r.FieldJSON("setTenantStatus")), `"SUSPENDED"`) {
+					t.Fatalf("setTenantStatus: %q %s", r.Codes(), r.FieldJSON("setTenantStatus"))
 				}
 				h := api.call(t, superAdmin.IDToken, "", `query($id: ID!) { tenant(id: $id) { statusHistory { from to reason requestId actorUserId actorPlatformRole } } }`, map[string]any{"id": suspendIDs[st.Status]})
 				// The history records the server's id of the request, never the client's.
+				serverID := r.Header.Get("X-Request-Id")
 				want := fmt.Sprintf(`{"statusHistory":[{"from":%q,"to":"SUSPENDED","reason":"chargeback under review","requestId":%q,"actorUserId":%q,"actorPlatformRole":"SUPPORT"}]}`,
-					strings.ToUpper(string(st.Status)), r.RequestID, support.UID)
-				if r.RequestID == "" || r.RequestID == reqID {
-					t.Errorf("X-Request-Id %q: want the server's own id, not the client's %q", r.RequestID, reqID)
+					strings.ToUpper(string(st.Status)), serverID, support.UID)
+				if serverID == "" || serverID == reqID {
+					t.Errorf("X-Request-Id %q: want the server's own id, not the client's %q", serverID, reqID)
 				}
-				if string(h.Data["tenant"]) != want {
-					t.Errorf("history: %s\nwant      %s", h.Data["tenant"], want)
+				if string(h.FieldJSON("tenant")) != want {
+					t.Errorf("history: %s\nwant      %s", h.FieldJSON("tenant"), want)
 				}
-			} else if r.codes() != server.CodeInvalidTransition || !strings.Contains(r.Errors[0].Message, "cannot") {
-				t.Errorf("setTenantStatus %s → suspended: %q %+v; want INVALID_TRANSITION saying what is allowed", st.Status, r.codes(), r.Errors)
+			} else if r.Codes() != server.CodeInvalidTransition || !strings.Contains(r.Errors[0].Message, "cannot") {
+				t.Errorf("setTenantStatus %s → suspended: %q %+v; want INVALID_TRANSITION saying what is allowed", st.Status, r.Codes(), r.Errors)
 			}
 
 			r = api.call(t, sales.IDToken, "", mExtend, map[string]any{"id": extendIDs[st.Status], "end": newEnd, "reason": "pilot extended by two weeks"})
 			if st.Status == rules.StatusTrial || st.Status == rules.StatusTrialExpired {
 				want := fmt.Sprintf(`{"id":%q,"status":"TRIAL","trialEndsAt":%q}`, extendIDs[st.Status], newEnd.Format(time.RFC3339))
-				if r.codes() != "" || string(r.Data["extendTrial"]) != want {
-					t.Errorf("extendTrial: %q %s, want %s", r.codes(), r.Data["extendTrial"], want)
+				if r.Codes() != "" || string(r.FieldJSON("extendTrial")) != want {
+					t.Errorf("extendTrial: %q %s, want %s", r.Codes(), r.FieldJSON("extendTrial"), want)
 				}
-			} else if r.codes() != server.CodeInvalidTransition {
-				t.Errorf("extendTrial in %s: %q, want INVALID_TRANSITION", st.Status, r.codes())
+			} else if r.Codes() != server.CodeInvalidTransition {
+				t.Errorf("extendTrial in %s: %q, want INVALID_TRANSITION", st.Status, r.Codes())
 			}
 		})
 	}
@@ -379,8 +344,8 @@ func TestStaffOperationsAPI(t *testing.T) {
 		}
 		for _, c := range cases {
 			r := api.call(t, c.token, "", c.query, c.vars)
-			if r.codes() != c.code {
-				t.Errorf("%s: %q, want %s (%+v)", c.name, r.codes(), c.code, r.Errors)
+			if r.Codes() != c.code {
+				t.Errorf("%s: %q, want %s (%+v)", c.name, r.Codes(), c.code, r.Errors)
 				continue
 			}
 			if f, _ := r.Errors[0].Extensions["field"].(string); f != c.field {

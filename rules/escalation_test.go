@@ -32,24 +32,17 @@ func TestEscalationsFail(t *testing.T) {
 	a, b, expired := testenv.UniqueID("esc-a-"), testenv.UniqueID("esc-b-"), testenv.UniqueID("esc-x-")
 	ends := time.Now().UTC().Add(7 * 24 * time.Hour)
 	docs := map[string]map[string]any{
-		"tenants/" + a:                     tenantDoc(rules.StatusActive, ends),
-		"tenants/" + b:                     tenantDoc(rules.StatusActive, ends),
-		"tenants/" + expired:               tenantDoc(rules.StatusTrialExpired, ends.AddDate(0, 0, -30)),
 		"tenants/" + a + "/notes/n1":       {"text": "seeded"},
 		"tenants/" + b + "/notes/n1":       {"text": "seeded"},
 		"tenants/" + expired + "/notes/n1": {"text": "seeded"},
 		"tenants/" + a + "/audit/e1":       {"action": "seeded"},
 		"users/" + member.UID:              {"email": member.Email, "tenantIds": []string{a, expired}},
 	}
-	for _, m := range []struct {
-		u    testenv.User
-		role rules.Role
-	}{{owner, rules.RoleOwner}, {admin, rules.RoleAdmin}, {member, rules.RoleMember}, {viewer, rules.RoleViewer}} {
-		docs["tenants/"+a+"/members/"+m.u.UID] = map[string]any{"role": string(m.role), "email": m.u.Email, "joinedAt": ends}
-	}
-	docs["tenants/"+expired+"/members/"+member.UID] = map[string]any{"role": "owner", "email": member.Email, "joinedAt": ends}
-	docs["tenants/"+b+"/members/"+ownerB.UID] = map[string]any{"role": "owner", "email": ownerB.Email, "joinedAt": ends}
-	writeAll(t, fs, docs)
+	addDocs(docs, seedTenant(a, rules.StatusActive, ends,
+		owner.As(rules.RoleOwner), admin.As(rules.RoleAdmin), member.As(rules.RoleMember), viewer.As(rules.RoleViewer)))
+	addDocs(docs, seedTenant(b, rules.StatusActive, ends, ownerB.As(rules.RoleOwner)))
+	addDocs(docs, seedTenant(expired, rules.StatusTrialExpired, ends.AddDate(0, 0, -30), member.As(rules.RoleOwner)))
+	testenv.WriteDocs(t, fs, docs)
 	t.Cleanup(func() {
 		deleteTenants(fs, []string{a, b, expired})
 		_, _ = fs.Doc("users/" + member.UID).Delete(context.Background())
@@ -77,7 +70,7 @@ func TestEscalationsFail(t *testing.T) {
 		{"member of an expired tenant still reads its data", http.MethodGet, "tenants/" + expired + "/notes/n1", member, nil},
 	}
 	for _, c := range controls {
-		if status, body := firestoreREST(t, env, c.method, c.path, c.user.IDToken, c.body); status != http.StatusOK {
+		if status, body := env.FirestoreREST(t, c.method, c.path, c.user.IDToken, c.body); status != http.StatusOK {
 			t.Fatalf("positive control %q: HTTP %d, want 200: %s", c.name, status, body)
 		}
 	}
@@ -132,7 +125,7 @@ func TestEscalationsFail(t *testing.T) {
 	}
 	for _, at := range attempts {
 		t.Run(at.name, func(t *testing.T) {
-			status, body := firestoreREST(t, env, at.method, at.path, at.user.IDToken, at.body)
+			status, body := env.FirestoreREST(t, at.method, at.path, at.user.IDToken, at.body)
 			if status != http.StatusForbidden && !strings.Contains(string(body), "PERMISSION_DENIED") {
 				t.Errorf("%s %s: HTTP %d, want 403: %s", at.method, at.path, status, body)
 			}

@@ -88,16 +88,16 @@ func newMatrixFixture(t testing.TB, env testenv.Env) *matrixFixture {
 			f.users[c.name] = authEnv.NewUser(t, testenv.UserOptions{EmailVerified: true})
 		}
 	}
+	var members []testenv.Member
+	for _, r := range rules.Roles {
+		members = append(members, f.users[string(r)].As(r))
+	}
 	docs := map[string]map[string]any{}
 	now := time.Now().UTC()
 	for _, s := range situations() {
 		id := testenv.UniqueID("mx-")
 		f.tenants[s.name] = id
-		docs["tenants/"+id] = s.doc(now)
-		for _, r := range rules.Roles {
-			u := f.users[string(r)]
-			docs["tenants/"+id+"/members/"+u.UID] = map[string]any{"role": string(r), "email": u.Email, "joinedAt": now}
-		}
+		addDocs(docs, s.tenant(id, now, members))
 		docs["tenants/"+id+"/notes/seed"] = map[string]any{"text": "seeded"}
 		for _, c := range matrixCallers() {
 			docs["tenants/"+id+"/notes/upd-"+c.name] = map[string]any{"text": "seeded"}
@@ -105,7 +105,7 @@ func newMatrixFixture(t testing.TB, env testenv.Env) *matrixFixture {
 		}
 	}
 	fs := env.Firestore(t)
-	writeAll(t, fs, docs)
+	testenv.WriteDocs(t, fs, docs)
 	t.Cleanup(func() { deleteTenants(fs, f.tenantIDs()) })
 	return f
 }
@@ -164,13 +164,13 @@ func (f *matrixFixture) try(c cell) (bool, error) {
 	)
 	switch c.op {
 	case "read":
-		status, resp, err = rest(f.env, http.MethodGet, docURL(f.env, notes+"/seed"), token, nil)
+		status, resp, err = f.env.TryFirestoreREST(http.MethodGet, notes+"/seed", token, nil)
 	case "create":
-		status, resp, err = rest(f.env, http.MethodPost, docURL(f.env, notes+"?documentId=new-"+c.caller.name), token, body)
+		status, resp, err = f.env.TryFirestoreREST(http.MethodPost, notes+"?documentId=new-"+c.caller.name, token, body)
 	case "update":
-		status, resp, err = rest(f.env, http.MethodPatch, docURL(f.env, notes+"/upd-"+c.caller.name+"?updateMask.fieldPaths=text&currentDocument.exists=true"), token, body)
+		status, resp, err = f.env.TryFirestoreREST(http.MethodPatch, notes+"/upd-"+c.caller.name+"?updateMask.fieldPaths=text&currentDocument.exists=true", token, body)
 	case "delete":
-		status, resp, err = rest(f.env, http.MethodDelete, docURL(f.env, notes+"/del-"+c.caller.name+"?currentDocument.exists=true"), token, nil)
+		status, resp, err = f.env.TryFirestoreREST(http.MethodDelete, notes+"/del-"+c.caller.name+"?currentDocument.exists=true", token, nil)
 	}
 	switch {
 	case err != nil:

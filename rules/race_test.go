@@ -36,12 +36,8 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 	}
 	id := testenv.UniqueID("race-")
 	tenantRef := fs.Doc("tenants/" + id)
-	docs := map[string]map[string]any{"tenants/" + id: tenantDoc(rules.StatusTrial, time.Now().Add(time.Hour))}
-	for i, u := range writers {
-		role := []string{"owner", "member"}[i]
-		docs["tenants/"+id+"/members/"+u.UID] = map[string]any{"role": role, "email": u.Email, "joinedAt": time.Now()}
-	}
-	writeAll(t, fs, docs)
+	testenv.SeedTenants(t, fs, seedTenant(id, rules.StatusTrial, time.Now().Add(time.Hour),
+		writers[0].As(rules.RoleOwner), writers[1].As(rules.RoleMember)))
 
 	type write struct {
 		sentAt time.Time
@@ -67,8 +63,8 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 				if e := endNs.Load(); e != 0 && sentAt.UnixNano() > e && after.Add(1) > writesAfterEnd {
 					return
 				}
-				status, body, err := rest(env, http.MethodPost,
-					docURL(env, fmt.Sprintf("tenants/%s/notes?documentId=w%d-%04d", id, g, i)), u.IDToken, fields("text", "racing"))
+				status, body, err := env.TryFirestoreREST(http.MethodPost,
+					fmt.Sprintf("tenants/%s/notes?documentId=w%d-%04d", id, g, i), u.IDToken, fields("text", "racing"))
 				if err != nil {
 					errs <- err
 					return

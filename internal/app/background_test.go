@@ -127,18 +127,20 @@ func TestSweepProvisioningRemovesStaleTenantsWithAnAuditEntry(t *testing.T) {
 	f := newApp(t, clk, nil)
 	ctx := context.Background()
 	now := clk.Now()
+	// A tenant with a document in every collection provisioning writes.
 	seed := func(id, status string, age time.Duration) {
 		t.Helper()
-		tref := f.fs.Collection("tenants").Doc(id)
 		sub := id + "-sub"
-		set(t, tref, map[string]any{"name": "Org " + id, "status": status, "subdomain": sub, "createdAt": now.Add(-age), "createdBy": "u-" + id})
-		set(t, tref.Collection("members").Doc("u-"+id), map[string]any{"role": "owner", "email": "o@" + id + ".test", "joinedAt": now})
-		set(t, tref.Collection("invitations").Doc("i1"), map[string]any{"email": "x@y.test", "status": "pending"})
-		set(t, f.fs.Collection("billing").Doc(id), map[string]any{"tenantId": id, "status": "pending"})
-		set(t, f.fs.Collection("subdomains").Doc(sub), map[string]any{"tenantId": id})
-		set(t, f.fs.Collection("users").Doc("u-"+id), map[string]any{"email": "o@" + id + ".test", "tenantIds": []any{id, "other-tenant"}})
-		set(t, f.fs.Collection("idempotencyRecords").Doc("rec-"+id), map[string]any{"tenantId": id, "expiresAt": now.Add(time.Hour)})
-		set(t, f.fs.Collection("outbox").Doc("email.welcome-"+id), map[string]any{"kind": "email.welcome", "tenantId": id, "state": "pending", "nextAttemptAt": now.Add(time.Hour)})
+		testenv.WriteDocs(t, f.fs, map[string]map[string]any{
+			"tenants/" + id:                      {"name": "Org " + id, "status": status, "subdomain": sub, "createdAt": now.Add(-age), "createdBy": "u-" + id},
+			"tenants/" + id + "/members/u-" + id: {"role": "owner", "email": "o@" + id + ".test", "joinedAt": now},
+			"tenants/" + id + "/invitations/i1":  {"email": "x@y.test", "status": "pending"},
+			"billing/" + id:                      {"tenantId": id, "status": "pending"},
+			"subdomains/" + sub:                  {"tenantId": id},
+			"users/u-" + id:                      {"email": "o@" + id + ".test", "tenantIds": []any{id, "other-tenant"}},
+			"idempotencyRecords/rec-" + id:       {"tenantId": id, "expiresAt": now.Add(time.Hour)},
+			"outbox/email.welcome-" + id:         {"kind": "email.welcome", "tenantId": id, "state": "pending", "nextAttemptAt": now.Add(time.Hour)},
+		})
 	}
 	seed("stale", "provisioning", 31*time.Minute)
 	seed("young", "provisioning", 29*time.Minute)
@@ -270,12 +272,5 @@ func TestServeBackgroundDispatchesAndExportsOutboxMetrics(t *testing.T) {
 	cancel()
 	if !wait(5 * time.Second) {
 		t.Error("the background loops did not stop within 5s of cancellation")
-	}
-}
-
-func set(t *testing.T, ref *firestore.DocumentRef, data map[string]any) {
-	t.Helper()
-	if _, err := ref.Set(context.Background(), data); err != nil {
-		t.Fatalf("set %s: %v", ref.Path, err)
 	}
 }

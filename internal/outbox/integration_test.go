@@ -24,6 +24,7 @@ import (
 	"github.com/tenantry/tenantry/internal/store"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
+	"github.com/tenantry/tenantry/rules"
 )
 
 type fixture struct {
@@ -487,12 +488,12 @@ func TestTrialExpiredEmailGoesToTheOwners(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	tenantID := testenv.UniqueID("t")
-	tref := f.fs.Collection("tenants").Doc(tenantID)
 	owners := []string{f.box.Address("owner-b"), f.box.Address("owner-a")}
-	mustSet(t, tref, map[string]any{"name": "Globex", "status": "trial_expired"})
-	mustSet(t, tref.Collection("members").Doc("u1"), map[string]any{"role": "owner", "email": owners[0]})
-	mustSet(t, tref.Collection("members").Doc("u2"), map[string]any{"role": "owner", "email": owners[1]})
-	mustSet(t, tref.Collection("members").Doc("u3"), map[string]any{"role": "member", "email": f.box.Address("member")})
+	testenv.SeedTenants(t, f.fs, testenv.Tenant{ID: tenantID, Name: "Globex", Status: rules.StatusTrialExpired, Members: []testenv.Member{
+		{UID: "u1", Role: rules.RoleOwner, Email: owners[0]},
+		{UID: "u2", Role: rules.RoleOwner, Email: owners[1]},
+		{UID: "u3", Role: rules.RoleMember, Email: f.box.Address("member")},
+	}})
 	ended := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
 	id := tenancy.OutboxTrialExpiredEmail + "-" + tenantID
 	if err := f.ob.Enqueue(ctx, id, tenancy.OutboxTrialExpiredEmail, tenantID, map[string]any{"tenantId": tenantID, "trialEndedAt": ended}, clock.System{}.Now()); err != nil {
@@ -530,13 +531,6 @@ func TestTrialExpiredEmailGoesToTheOwners(t *testing.T) {
 	}
 	if st, _ := d.RunPass(ctx, nil); st.Dead != 1 {
 		t.Errorf("pass for a missing tenant: %s, want dead", st)
-	}
-}
-
-func mustSet(t *testing.T, ref *firestore.DocumentRef, data map[string]any) {
-	t.Helper()
-	if _, err := ref.Set(context.Background(), data); err != nil {
-		t.Fatalf("set %s: %v", ref.Path, err)
 	}
 }
 
