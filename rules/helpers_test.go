@@ -103,31 +103,6 @@ func (s situation) tenant(id string, now time.Time, members []testenv.Member) te
 	return tn
 }
 
-// The contract's access policy written out by hand, independent of rules.StatusTable,
-// rules.Deadlines and rules.Check, which the API and the generated rules are both built from: a
-// wrong table would pass any test that takes its expectations from it. Reads are open to every
-// role in trial, active, trial_expired and past_due; writes to the four writing roles in trial
-// and active only; a trial past its end is trial_expired unless a contract is signed.
-var (
-	handReadOpen = map[string]bool{
-		"trial": true, "active": true, "trial_expired": true, "past_due": true,
-		"trial_past_end": true, "trial_past_end_with_contract": true,
-	}
-	handWriteOpen = map[string]bool{"trial": true, "active": true, "trial_past_end_with_contract": true}
-	handWriters   = map[rules.Role]bool{rules.RoleOwner: true, rules.RoleAdmin: true, rules.RoleManager: true, rules.RoleMember: true}
-)
-
-// handAllows is the hand-written policy's answer for a member with role ("" for outsiders).
-func handAllows(s situation, role rules.Role, write bool) bool {
-	if role == "" {
-		return false
-	}
-	if write {
-		return handWriteOpen[s.name] && handWriters[role]
-	}
-	return handReadOpen[s.name]
-}
-
 // state is the situation as rules.TenantState, at now.
 func (s situation) state(now time.Time) rules.TenantState {
 	return rules.TenantState{
