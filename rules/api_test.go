@@ -133,27 +133,33 @@ func TestStaffOperationsAPI(t *testing.T) {
 
 	t.Run("input errors", func(t *testing.T) {
 		t.Parallel()
-		id := suspendIDs[rules.StatusTrial]
-		cases := []struct {
-			name, token, query string
-			vars               map[string]any
-			code, field        string
-		}{
-			{"reason too short", support.IDToken, mStatus, map[string]any{"id": id, "status": "ACTIVE", "reason": "x"}, server.CodeBadUserInput, "reason"},
-			{"reason too long", sales.IDToken, mExtend, map[string]any{"id": id, "end": newEnd, "reason": strings.Repeat("y", 501)}, server.CodeBadUserInput, "reason"},
-			{"trial end in the past", sales.IDToken, mExtend, map[string]any{"id": id, "end": time.Now().Add(-time.Hour), "reason": "valid reason"}, server.CodeBadUserInput, "trialEndsAt"},
-			{"unknown tenant", support.IDToken, mStatus, map[string]any{"id": testenv.UniqueID("none-"), "status": "ACTIVE", "reason": "valid reason"}, server.CodeNotFound, ""},
-			{"unknown status", support.IDToken, mStatus, map[string]any{"id": id, "status": "DELETED", "reason": "valid reason"}, server.CodeBadUserInput, ""},
-		}
-		for _, c := range cases {
-			r := api.call(t, c.token, "", c.query, c.vars)
-			if r.Codes() != c.code {
-				t.Errorf("%s: %q, want %s (%+v)", c.name, r.Codes(), c.code, r.Errors)
-				continue
-			}
-			if f, _ := r.Errors[0].Extensions["field"].(string); f != c.field {
-				t.Errorf("%s: field %q, want %q", c.name, f, c.field)
-			}
-		}
+		checkStaffInputErrors(t, api, support, sales, suspendIDs[rules.StatusTrial], newEnd)
 	})
+}
+
+// checkStaffInputErrors sends the staff operations invalid input about tenant id, and requires
+// BAD_USER_INPUT naming the field, or NOT_FOUND for a tenant that does not exist.
+func checkStaffInputErrors(t *testing.T, api apiServer, support, sales testenv.User, id string, newEnd time.Time) {
+	t.Helper()
+	cases := []struct {
+		name, token, query string
+		vars               map[string]any
+		code, field        string
+	}{
+		{"reason too short", support.IDToken, mStatus, map[string]any{"id": id, "status": "ACTIVE", "reason": "x"}, server.CodeBadUserInput, "reason"},
+		{"reason too long", sales.IDToken, mExtend, map[string]any{"id": id, "end": newEnd, "reason": strings.Repeat("y", 501)}, server.CodeBadUserInput, "reason"},
+		{"trial end in the past", sales.IDToken, mExtend, map[string]any{"id": id, "end": time.Now().Add(-time.Hour), "reason": "valid reason"}, server.CodeBadUserInput, "trialEndsAt"},
+		{"unknown tenant", support.IDToken, mStatus, map[string]any{"id": testenv.UniqueID("none-"), "status": "ACTIVE", "reason": "valid reason"}, server.CodeNotFound, ""},
+		{"unknown status", support.IDToken, mStatus, map[string]any{"id": id, "status": "DELETED", "reason": "valid reason"}, server.CodeBadUserInput, ""},
+	}
+	for _, c := range cases {
+		r := api.call(t, c.token, "", c.query, c.vars)
+		if r.Codes() != c.code {
+			t.Errorf("%s: %q, want %s (%+v)", c.name, r.Codes(), c.code, r.Errors)
+			continue
+		}
+		if f := r.Errors[0].Field(); f != c.field {
+			t.Errorf("%s: field %q, want %q", c.name, f, c.field)
+		}
+	}
 }

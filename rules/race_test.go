@@ -39,13 +39,47 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 	testenv.SeedTenants(t, fs, seedTenant(id, rules.StatusTrial, time.Now().Add(time.Hour),
 		writers[0].As(rules.RoleOwner), writers[1].As(rules.RoleMember)))
 
-	type write struct {
-		sentAt time.Time
-		status int
+	results, end := raceTrialEnd(t, env, fs, id, writers)
+	var accepted, refusedAfter int
+	for _, w := range results {
+		switch {
+		case w.status == http.StatusOK && w.sentAt.After(end):
+			t.Errorf("a write sent %s after the trial's end was accepted", w.sentAt.Sub(end))
+		case w.status == http.StatusOK:
+			accepted++
+		case w.sentAt.After(end):
+			refusedAfter++
+		}
 	}
+	if accepted == 0 || refusedAfter == 0 {
+		t.Fatalf("%d writes accepted, %d refused after the end: the race did not happen; the test proves nothing", accepted, refusedAfter)
+	}
+	snap, err := tenantRef.Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := snap.DataAt("status"); s != "trial" {
+		t.Fatalf("tenant is %v before the job ran; the refusals must not depend on it", s)
+	}
+	expireRacedTrial(t, fs, id, end, accepted)
+	t.Logf("%d writes accepted before the trial's end, %d sent after it all refused, with no job run yet",
+		accepted, refusedAfter)
+}
+
+// raceWrite is one write of the race: when it was sent, and the rules' answer.
+type raceWrite struct {
+	sentAt time.Time
+	status int
+}
+
+// raceTrialEnd has the writers create notes in tenant id from four goroutines, moves the trial's
+// end 300 ms ahead once writes are landing, and stops 60 writes after the end. It returns every
+// write and the end.
+func raceTrialEnd(t *testing.T, env testenv.Env, fs *firestore.Client, id string, writers []testenv.User) ([]raceWrite, time.Time) {
+	t.Helper()
 	var (
 		mu      sync.Mutex
-		results []write
+		results []raceWrite
 		okCount atomic.Int64 // writes accepted so far
 		after   atomic.Int64 // writes sent after the trial's end
 		endNs   atomic.Int64 // the trial's end once set, Unix ns; 0 before
@@ -77,7 +111,7 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 					okCount.Add(1)
 				}
 				mu.Lock()
-				results = append(results, write{sentAt: sentAt, status: status})
+				results = append(results, raceWrite{sentAt: sentAt, status: status})
 				mu.Unlock()
 			}
 		}()
@@ -93,39 +127,20 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 		}
 	}
 	end := time.Now().Add(300 * time.Millisecond).Truncate(time.Microsecond)
-	if _, err := tenantRef.Update(context.Background(), []firestore.Update{{Path: "trialEndsAt", Value: end}}); err != nil {
-		t.Fatal(err)
-	}
+	testenv.UpdateDoc(t, fs, "tenants/"+id, map[string]any{"trialEndsAt": end})
 	endNs.Store(end.UnixNano())
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
+	return results, end
+}
 
-	var accepted, refusedAfter int
-	for _, w := range results {
-		switch {
-		case w.status == http.StatusOK && w.sentAt.After(end):
-			t.Errorf("a write sent %s after the trial's end was accepted", w.sentAt.Sub(end))
-		case w.status == http.StatusOK:
-			accepted++
-		case w.sentAt.After(end):
-			refusedAfter++
-		}
-	}
-	if accepted == 0 || refusedAfter == 0 {
-		t.Fatalf("%d writes accepted, %d refused after the end: the race did not happen; the test proves nothing", accepted, refusedAfter)
-	}
-	snap, err := tenantRef.Get(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s, _ := snap.DataAt("status"); s != "trial" {
-		t.Fatalf("tenant is %v before the job ran; the refusals must not depend on it", s)
-	}
-
-	// The job still records the change (history, email) afterwards.
+// expireRacedTrial runs the expire-trials job after the race: it still records the change
+// (history, email), and the tenant holds exactly the accepted writes.
+func expireRacedTrial(t *testing.T, fs *firestore.Client, id string, end time.Time, accepted int) {
+	t.Helper()
 	catalog, err := plans.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +149,8 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 	if res, err := svc.ExpireTrials(context.Background(), tenancy.ExpireTrialsOptions{}, nil); err != nil || res.Expired != 1 {
 		t.Fatalf("job: %s, %v; want the one trial expired", res, err)
 	}
-	if snap, err = tenantRef.Get(context.Background()); err != nil {
+	snap, err := fs.Doc("tenants/" + id).Get(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := snap.DataAt("status"); s != "trial_expired" {
@@ -147,6 +163,4 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 	if len(stored) != accepted {
 		t.Errorf("%d documents stored, %d writes accepted", len(stored), accepted)
 	}
-	t.Logf("%d writes accepted before the trial's end, %d sent after it all refused, with no job run yet",
-		accepted, refusedAfter)
 }
