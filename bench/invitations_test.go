@@ -1,20 +1,15 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"cloud.google.com/go/firestore"
 
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/auth"
@@ -53,34 +48,8 @@ func (s benchServer) roomyTenant(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.app.Firestore().Doc("tenants/"+id).Update(context.Background(), []firestore.Update{
-		{Path: "seatCap", Value: 1_000_000}, {Path: "planId", Value: "bench-unlimited"}, {Path: "status", Value: "active"},
-	}); err != nil {
-		b.Fatal(err)
-	}
+	testenv.UpdateDoc(b, s.app.Firestore(), "tenants/"+id, map[string]any{"seatCap": 1_000_000, "planId": "bench-unlimited", "status": "active"})
 	return id
-}
-
-func (s benchServer) gql(query string, vars map[string]any) error {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, s.url+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Errors []struct{ Message string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return err
-	}
-	if len(out.Errors) > 0 {
-		return fmt.Errorf("graphql: %s", out.Errors[0].Message)
-	}
-	return nil
 }
 
 const (

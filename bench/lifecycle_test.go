@@ -1,11 +1,8 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"strconv"
 	"testing"
@@ -38,27 +35,13 @@ func trialCount(b *testing.B) int {
 // seedDueTrials writes n trial tenants whose trial ended before cutoff, with a BulkWriter.
 func seedDueTrials(b *testing.B, fs *firestore.Client, n int, cutoff time.Time) {
 	b.Helper()
-	bw := fs.BulkWriter(context.Background())
-	jobs := make([]*firestore.BulkWriterJob, 0, n)
 	prefix := testenv.UniqueID("bx-")
-	for i := range n {
-		ends := cutoff.Add(-time.Duration(i+1) * time.Second)
-		j, err := bw.Set(fs.Collection("tenants").Doc(fmt.Sprintf("%s-%05d", prefix, i)), map[string]any{
-			"name": "Bench Org", "status": "trial", "planId": "starter", "seatCap": 5, "seatsUsed": 1,
-			"pendingInvitations": 0, "trialEndsAt": ends, "source": "self_serve",
-			"createdAt": ends.AddDate(0, 0, -14), "createdBy": "bench", "statusChangedAt": ends.AddDate(0, 0, -14),
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		jobs = append(jobs, j)
+	tenants := make([]testenv.Tenant, n)
+	for i := range tenants {
+		tenants[i] = testenv.Tenant{ID: fmt.Sprintf("%s-%05d", prefix, i), Name: "Bench Org", CreatedBy: "bench",
+			TrialEndsAt: cutoff.Add(-time.Duration(i+1) * time.Second)}
 	}
-	bw.End()
-	for _, j := range jobs {
-		if _, err := j.Results(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	testenv.SeedTenants(b, fs, tenants...)
 }
 
 // BenchmarkExpireTrials measures the expire-trials job over TENANTRY_BENCH_TRIALS (10,000) due
@@ -106,39 +89,15 @@ func BenchmarkPolicyCheck(b *testing.B) {
 	st := store.New(fs)
 	ctx := context.Background()
 	id := testenv.UniqueID("bp-")
-	now := time.Now().UTC()
-	if _, err := fs.Doc("tenants/"+id).Set(ctx, map[string]any{
-		"name": "Policy Bench", "status": "active", "planId": "starter", "seatCap": 5, "seatsUsed": 1,
-		"pendingInvitations": 0, "trialEndsAt": now, "source": "self_serve", "createdAt": now, "createdBy": s.uid, "statusChangedAt": now,
-	}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := fs.Doc("tenants/"+id+"/members/"+s.uid).Set(ctx, map[string]any{"role": "admin", "email": s.email, "joinedAt": now}); err != nil {
-		b.Fatal(err)
-	}
+	testenv.SeedTenants(b, fs, testenv.Tenant{ID: id, Name: "Policy Bench", Status: rules.StatusActive, TrialEndsAt: time.Now().UTC(),
+		CreatedBy: s.uid, Members: []testenv.Member{{UID: s.uid, Role: rules.RoleAdmin, Email: s.email}}})
 	b.Cleanup(func() {
 		_, _ = fs.Doc("tenants/" + id + "/members/" + s.uid).Delete(context.Background())
 		_, _ = fs.Doc("tenants/" + id).Delete(context.Background())
 	})
 	asMember := auth.WithPrincipal(ctx, auth.Principal{UID: s.uid, Email: s.email})
-	query, _ := json.Marshal(map[string]any{"query": `query($id: ID!) { tenant(id: $id) { members { role } } }`, "variables": map[string]any{"id": id}})
 	httpCall := func(int) error {
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/graphql", bytes.NewReader(query))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+s.token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		var out struct{ Errors []struct{ Message string } }
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			return err
-		}
-		if len(out.Errors) > 0 {
-			return fmt.Errorf("graphql: %s", out.Errors[0].Message)
-		}
-		return nil
+		return s.gql(`query($id: ID!) { tenant(id: $id) { members { role } } }`, map[string]any{"id": id})
 	}
 	withCheck := func(int) error { _, err := s.app.Tenancy.Members(asMember, id); return err }
 	withoutCheck := func(int) error { _, err := st.Members(ctx, id); return err }

@@ -1,9 +1,7 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,33 +52,33 @@ func startServer(b *testing.B) benchServer {
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
 func (s benchServer) provision(key, name string) (string, bool, error) {
-	body, _ := json.Marshal(map[string]any{"query": provisionMutation, "variables": map[string]any{
-		"in": map[string]any{"idempotencyKey": key, "organizationName": name},
-	}})
-	req, _ := http.NewRequest(http.MethodPost, s.url+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	resp, err := client.Do(req)
+	a, err := s.answer(provisionMutation, map[string]any{"in": map[string]any{"idempotencyKey": key, "organizationName": name}})
 	if err != nil {
 		return "", false, err
 	}
-	defer resp.Body.Close()
-	var out struct {
-		Data struct {
-			ProvisionTenant struct {
-				Replayed bool
-				Tenant   struct{ ID string }
-			}
-		}
-		Errors []struct{ Message string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	p, _, err := testenv.DecodeField[struct {
+		Replayed bool
+		Tenant   struct{ ID string }
+	}](a, "provisionTenant")
+	if err != nil {
 		return "", false, err
 	}
-	if len(out.Errors) > 0 {
-		return "", false, fmt.Errorf("graphql: %s", out.Errors[0].Message)
+	return p.Tenant.ID, p.Replayed, nil
+}
+
+// answer sends one operation as the bench user; GraphQL errors are errors.
+func (s benchServer) answer(query string, vars map[string]any) (testenv.GraphQLAnswer, error) {
+	a, err := testenv.GraphQL{URL: s.url}.Call(s.token, query, vars)
+	if err != nil {
+		return a, err
 	}
-	return out.Data.ProvisionTenant.Tenant.ID, out.Data.ProvisionTenant.Replayed, nil
+	return a, a.Err()
+}
+
+// gql is answer for calls whose data the benchmark does not read.
+func (s benchServer) gql(query string, vars map[string]any) error {
+	_, err := s.answer(query, vars)
+	return err
 }
 
 // floorBundle is what one provisioning commits, built by hand: the bare Firestore cost.

@@ -22,11 +22,15 @@ const (
 var graphqlBlock = regexp.MustCompile("(?s)```graphql\n(.*?)```")
 
 // TestContractCopyIsCurrent fails when the checked-in copy no longer matches the contract beside
-// the checkout. Where the contract is not beside the checkout (a clone outside the workspace),
-// the copy is all there is, and the test says so.
+// the checkout. CI (CI=true, as .ci/run sets it) must have the contract there, so a missing one
+// fails the test: otherwise a stale copy would pass there unseen. Locally, in a clone outside the
+// workspace, the copy is all there is, and the test says so and passes.
 func TestContractCopyIsCurrent(t *testing.T) {
 	doc, err := os.ReadFile(contractPath)
 	if errors.Is(err, fs.ErrNotExist) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not beside this checkout, so %s cannot be checked against it; on CI, check out the shared workspace (the contract in ../shared) beside the repository", contractPath, contractCopy)
+		}
 		t.Logf("%s is not beside this checkout; checking the schema against %s only", contractPath, contractCopy)
 		return
 	}

@@ -24,8 +24,8 @@ import (
 
 // apiServer is the whole HTTP surface (internal/app) on 127.0.0.1, against the emulators.
 type apiServer struct {
-	url string
-	app *app.App
+	graphql testenv.GraphQL
+	app     *app.App
 }
 
 func startAPI(t testing.TB) apiServer {
@@ -43,261 +43,29 @@ func startAPI(t testing.TB) apiServer {
 	}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() { srv.Close(); _ = a.Close() })
-	return apiServer{url: srv.URL, app: a}
+	return apiServer{graphql: testenv.GraphQL{URL: srv.URL}, app: a}
 }
 
-type gqlError struct {
-	Message    string         `json:"message"`
-	Extensions map[string]any `json:"extensions"`
-}
-
-func (e gqlError) code() string { s, _ := e.Extensions["code"].(string); return s }
-
-type gqlAnswer struct {
-	Data   map[string]json.RawMessage `json:"data"`
-	Errors []gqlError                 `json:"errors"`
-	// RequestID is the answer's X-Request-Id: the server's id of the request, whatever the
-	// client sent.
-	RequestID string `json:"-"`
-}
-
-// codes lists the answer's error codes, "" when there are none.
-func (a gqlAnswer) codes() string {
-	var cs []string
-	for _, e := range a.Errors {
-		cs = append(cs, e.code())
-	}
-	return strings.Join(cs, ",")
-}
-
-// call sends one operation as token ("" for anonymous) with an X-Request-Id.
-func (s apiServer) call(t testing.TB, token, requestID, query string, vars map[string]any) gqlAnswer {
+// call sends one operation as token ("" for anonymous), with an X-Request-Id unless requestID
+// is "". The answer's X-Request-Id is the server's id of the request, whatever the client sent.
+func (s apiServer) call(t testing.TB, token, requestID, query string, vars map[string]any) testenv.GraphQLAnswer {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, s.url+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
+	var header http.Header
 	if requestID != "" {
-		req.Header.Set("X-Request-Id", requestID)
+		header = http.Header{"X-Request-Id": {requestID}}
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := restClient.Do(req)
+	a, err := s.graphql.Send(token, header, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = resp.Body.Close() }()
-	raw, _ := io.ReadAll(resp.Body)
-	var a gqlAnswer
-	if err := json.Unmarshal(raw, &a); err != nil {
-		t.Fatalf("HTTP %d, not a GraphQL answer: %s", resp.StatusCode, raw)
-	}
-	a.RequestID = resp.Header.Get("X-Request-Id")
 	return a
 }
 
-// apiCaller is a column of the API matrix: a member with a role, platform staff, a signed-in
-// non-member, or nobody.
-type apiCaller struct {
-	name  string
-	role  rules.Role
-	staff auth.PlatformRole
-	user  testenv.User
-}
-
-// expectCode is what the API answers for the policy's decision: "" when allowed.
-func expectCode(err error) string {
-	if err == nil {
-		return ""
-	}
-	return server.CodeOf(err)
-}
-
 const (
-	qAccess  = `query($id: ID!) { tenant(id: $id) { id status access { canRead canWrite reason } } }`
-	qMembers = `query($id: ID!) { tenant(id: $id) { members { role user { id } } } }`
-	qHistory = `query($id: ID!) { tenant(id: $id) { id statusHistory { from to } } }`
-	mStatus  = `mutation($id: ID!, $status: TenantStatus!, $reason: String!) { setTenantStatus(tenantId: $id, status: $status, reason: $reason) { id status } }`
-	mExtend  = `mutation($id: ID!, $end: Time!, $reason: String!) { extendTrial(tenantId: $id, trialEndsAt: $end, reason: $reason) { id status trialEndsAt } }`
+	mStatus = `mutation($id: ID!, $status: TenantStatus!, $reason: String!) { setTenantStatus(tenantId: $id, status: $status, reason: $reason) { id status } }`
+	mExtend = `mutation($id: ID!, $end: Time!, $reason: String!) { extendTrial(tenantId: $id, trialEndsAt: $end, reason: $reason) { id status trialEndsAt } }`
 )
-
-// TestAPIMatrix asks the API, for every status × every role (plus platform staff, a non-member
-// and an anonymous caller), what the SPA and the playground would: Tenant.access, the member
-// list, the status history, and the staff operations; every expectation comes from rules.Check.
-// It also runs the domain's policy check (Authorize, which every tenant-scoped operation calls)
-// for every action of the action table in every cell, reading the status and role from Firestore.
-func TestAPIMatrix(t *testing.T) {
-	t.Parallel()
-	env := loadRules(t)
-	api := startAPI(t)
-	fs := env.Firestore(t)
-
-	var callers []apiCaller
-	for _, r := range rules.Roles {
-		callers = append(callers, apiCaller{name: string(r), role: r})
-	}
-	callers = append(callers,
-		apiCaller{name: "super_admin", staff: auth.PlatformSuperAdmin},
-		apiCaller{name: "sales", staff: auth.PlatformSales},
-		apiCaller{name: "support", staff: auth.PlatformSupport},
-		apiCaller{name: "non-member"},
-		apiCaller{name: "anonymous"},
-	)
-	for i, c := range callers {
-		switch {
-		case c.name == "anonymous":
-		case c.staff != "":
-			callers[i].user = env.NewUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{auth.PlatformRoleClaim: string(c.staff)}})
-		default:
-			callers[i].user = env.NewUser(t, testenv.UserOptions{EmailVerified: true})
-		}
-	}
-	tenants := map[string]string{} // situation name → tenant id
-	docs := map[string]map[string]any{}
-	now := time.Now().UTC().Truncate(time.Second)
-	ends := now.Add(7 * 24 * time.Hour)
-	for _, s := range situations() {
-		id := testenv.UniqueID("api-")
-		tenants[s.name] = id
-		docs["tenants/"+id] = s.doc(now)
-		for _, c := range callers[:len(rules.Roles)] {
-			docs["tenants/"+id+"/members/"+c.user.UID] = map[string]any{"role": string(c.role), "email": c.user.Email, "joinedAt": ends}
-		}
-	}
-	writeAll(t, fs, docs)
-	var ids []string
-	for _, id := range tenants {
-		ids = append(ids, id)
-	}
-	t.Cleanup(func() { deleteTenants(fs, ids) })
-
-	cells := 0
-	for _, st := range situations() {
-		// The status the tables apply: a trial past its end is expired before the job runs.
-		eff := st.state(now).Effective(time.Now())
-		for _, c := range callers {
-			cells++
-			t.Run(fmt.Sprintf("%s/%s", st.name, c.name), func(t *testing.T) {
-				t.Parallel()
-				id := tenants[st.name]
-				vars := map[string]any{"id": id}
-				// What the contract says outsiders get, whatever the operation.
-				outsider := ""
-				switch {
-				case c.name == "anonymous":
-					outsider = server.CodeUnauthenticated
-				case c.name == "non-member":
-					outsider = server.CodeNotFound
-				}
-
-				// Tenant.access, from the same table.
-				a := api.call(t, c.user.IDToken, "", qAccess, vars)
-				if outsider != "" {
-					if a.codes() != outsider || string(a.Data["tenant"]) != "null" {
-						t.Errorf("tenant: errors %q data %s; want %s and null", a.codes(), a.Data["tenant"], outsider)
-					}
-				} else {
-					var got struct {
-						Status string
-						Access struct {
-							CanRead, CanWrite bool
-							Reason            *string
-						}
-					}
-					if err := json.Unmarshal(a.Data["tenant"], &got); err != nil || a.codes() != "" {
-						t.Fatalf("tenant: %v %q %s", err, a.codes(), a.Data["tenant"])
-					}
-					wantRead, wantWrite := true, false // staff read everything and write nothing as members
-					if c.staff == "" {
-						wantRead, wantWrite = handAllows(st, c.role, false), handAllows(st, c.role, true)
-					}
-					// status is the stored one: the job records the trial's end; access already applies it.
-					if got.Status != strings.ToUpper(string(st.status)) || got.Access.CanRead != wantRead || got.Access.CanWrite != wantWrite {
-						t.Errorf("tenant: status %s access %+v; want %s canRead=%v canWrite=%v", got.Status, got.Access, st.status, wantRead, wantWrite)
-					}
-					if (got.Access.Reason != nil) == (wantRead && wantWrite) {
-						t.Errorf("access.reason = %v; want a banner exactly when something is closed", got.Access.Reason)
-					}
-				}
-
-				// Tenant.members: reading tenant data.
-				want := outsider
-				if want == "" && c.staff == "" {
-					want = expectCode(rules.Check(eff, c.role, rules.ReadData))
-				}
-				if m := api.call(t, c.user.IDToken, "", qMembers, vars); m.codes() != want {
-					t.Errorf("members: errors %q, want %q (%s)", m.codes(), want, m.Data["tenant"])
-				} else if want == "" && !strings.Contains(string(m.Data["tenant"]), callers[0].user.UID) {
-					t.Errorf("members: %s lacks the owner", m.Data["tenant"])
-				}
-
-				// Tenant.statusHistory: the audit-log action.
-				want = outsider
-				if want == "" && c.staff == "" {
-					want = expectCode(rules.Check(eff, c.role, rules.ReadAuditLog))
-				}
-				if h := api.call(t, c.user.IDToken, "", qHistory, vars); h.codes() != want {
-					t.Errorf("statusHistory: errors %q, want %q", h.codes(), want)
-				} else if want != "" && outsider == "" && !strings.Contains(string(h.Data["tenant"]), id) {
-					t.Errorf("statusHistory refused, but the rest of the tenant should still answer: %s", h.Data["tenant"])
-				}
-
-				// The staff operations, refused for everyone who lacks the platform role (the
-				// allowed ones change the tenant, so TestStaffOperationsAPI runs them on tenants
-				// of their own). The target is valid where the table allows, so a refusal here
-				// is about the caller.
-				if c.staff != auth.PlatformSupport && c.staff != auth.PlatformSuperAdmin {
-					want = outsider
-					if want == "" {
-						want = server.CodeForbidden
-					}
-					r := api.call(t, c.user.IDToken, "", mStatus, map[string]any{"id": id, "status": "CANCELLED", "reason": "matrix test"})
-					if r.codes() != want {
-						t.Errorf("setTenantStatus: errors %q, want %q", r.codes(), want)
-					}
-				}
-				if c.staff != auth.PlatformSales && c.staff != auth.PlatformSuperAdmin {
-					want = outsider
-					if want == "" {
-						want = server.CodeForbidden
-					}
-					r := api.call(t, c.user.IDToken, "", mExtend, map[string]any{"id": id, "end": ends.Add(24 * time.Hour), "reason": "matrix test"})
-					if r.codes() != want {
-						t.Errorf("extendTrial: errors %q, want %q", r.codes(), want)
-					}
-				}
-
-				// The domain's check, for every action in the table.
-				if c.name == "anonymous" {
-					return
-				}
-				ctx := auth.WithPrincipal(context.Background(), auth.Principal{UID: c.user.UID, Email: c.user.Email, PlatformRole: c.staff})
-				for _, p := range rules.ActionTable {
-					_, err := api.app.Tenancy.Authorize(ctx, id, p.Action)
-					want := ""
-					switch {
-					case c.name == "non-member":
-						want = server.CodeNotFound
-					case c.staff != "" && p.Kind != rules.KindRead:
-						want = server.CodeForbidden
-					case c.staff == "":
-						want = expectCode(rules.Check(eff, c.role, p.Action))
-					}
-					if got := expectCode(err); got != want {
-						t.Errorf("Authorize(%s): %q (%v), want %q", p.Action, got, err, want)
-					}
-				}
-				if t.Failed() {
-					t.Logf("cell %s/%s failed", st.name, c.name)
-				}
-			})
-		}
-	}
-	t.Logf("%d cells: %d situations × %d callers", cells, len(situations()), len(callers))
-}
 
 // TestStaffOperationsAPI runs the staff operations that the matrix only refuses: in every status,
 // support moves a tenant to suspended and sales extends its trial; each is applied exactly when
@@ -314,17 +82,17 @@ func TestStaffOperationsAPI(t *testing.T) {
 
 	ends := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
 	suspendIDs, extendIDs := map[rules.Status]string{}, map[rules.Status]string{}
-	docs := map[string]map[string]any{}
+	var seeds []testenv.Tenant
 	var ids []string
 	for _, s := range rules.StatusTable {
 		for _, m := range []map[rules.Status]string{suspendIDs, extendIDs} {
 			id := testenv.UniqueID("staff-")
 			m[s.Status] = id
-			docs["tenants/"+id] = tenantDoc(s.Status, ends)
+			seeds = append(seeds, seedTenant(id, s.Status, ends))
 			ids = append(ids, id)
 		}
 	}
-	writeAll(t, fs, docs)
+	testenv.SeedTenants(t, fs, seeds...)
 	t.Cleanup(func() { deleteTenants(fs, ids) })
 
 	newEnd := ends.Add(14 * 24 * time.Hour)
@@ -334,58 +102,65 @@ func TestStaffOperationsAPI(t *testing.T) {
 			reqID := testenv.UniqueID("req-")
 			r := api.call(t, support.IDToken, reqID, mStatus, map[string]any{"id": suspendIDs[st.Status], "status": "SUSPENDED", "reason": "chargeback under review"})
 			if tenancy.CanTransition(st.Status, rules.StatusSuspended) {
-				if r.codes() != "" || !strings.Contains(string(r.Data["setTenantStatus"]), `"SUSPENDED"`) {
-					t.Fatalf("setTenantStatus: %q %s", r.codes(), r.Data["setTenantStatus"])
+				if r.Codes() != "" || !strings.Contains(string(r.FieldJSON("setTenantStatus")), `"SUSPENDED"`) {
+					t.Fatalf("setTenantStatus: %q %s", r.Codes(), r.FieldJSON("setTenantStatus"))
 				}
 				h := api.call(t, superAdmin.IDToken, "", `query($id: ID!) { tenant(id: $id) { statusHistory { from to reason requestId actorUserId actorPlatformRole } } }`, map[string]any{"id": suspendIDs[st.Status]})
 				// The history records the server's id of the request, never the client's.
+				serverID := r.Header.Get("X-Request-Id")
 				want := fmt.Sprintf(`{"statusHistory":[{"from":%q,"to":"SUSPENDED","reason":"chargeback under review","requestId":%q,"actorUserId":%q,"actorPlatformRole":"SUPPORT"}]}`,
-					strings.ToUpper(string(st.Status)), r.RequestID, support.UID)
-				if r.RequestID == "" || r.RequestID == reqID {
-					t.Errorf("X-Request-Id %q: want the server's own id, not the client's %q", r.RequestID, reqID)
+					strings.ToUpper(string(st.Status)), serverID, support.UID)
+				if serverID == "" || serverID == reqID {
+					t.Errorf("X-Request-Id %q: want the server's own id, not the client's %q", serverID, reqID)
 				}
-				if string(h.Data["tenant"]) != want {
-					t.Errorf("history: %s\nwant      %s", h.Data["tenant"], want)
+				if string(h.FieldJSON("tenant")) != want {
+					t.Errorf("history: %s\nwant      %s", h.FieldJSON("tenant"), want)
 				}
-			} else if r.codes() != server.CodeInvalidTransition || !strings.Contains(r.Errors[0].Message, "cannot") {
-				t.Errorf("setTenantStatus %s → suspended: %q %+v; want INVALID_TRANSITION saying what is allowed", st.Status, r.codes(), r.Errors)
+			} else if r.Codes() != server.CodeInvalidTransition || !strings.Contains(r.Errors[0].Message, "cannot") {
+				t.Errorf("setTenantStatus %s → suspended: %q %+v; want INVALID_TRANSITION saying what is allowed", st.Status, r.Codes(), r.Errors)
 			}
 
 			r = api.call(t, sales.IDToken, "", mExtend, map[string]any{"id": extendIDs[st.Status], "end": newEnd, "reason": "pilot extended by two weeks"})
 			if st.Status == rules.StatusTrial || st.Status == rules.StatusTrialExpired {
 				want := fmt.Sprintf(`{"id":%q,"status":"TRIAL","trialEndsAt":%q}`, extendIDs[st.Status], newEnd.Format(time.RFC3339))
-				if r.codes() != "" || string(r.Data["extendTrial"]) != want {
-					t.Errorf("extendTrial: %q %s, want %s", r.codes(), r.Data["extendTrial"], want)
+				if r.Codes() != "" || string(r.FieldJSON("extendTrial")) != want {
+					t.Errorf("extendTrial: %q %s, want %s", r.Codes(), r.FieldJSON("extendTrial"), want)
 				}
-			} else if r.codes() != server.CodeInvalidTransition {
-				t.Errorf("extendTrial in %s: %q, want INVALID_TRANSITION", st.Status, r.codes())
+			} else if r.Codes() != server.CodeInvalidTransition {
+				t.Errorf("extendTrial in %s: %q, want INVALID_TRANSITION", st.Status, r.Codes())
 			}
 		})
 	}
 
 	t.Run("input errors", func(t *testing.T) {
 		t.Parallel()
-		id := suspendIDs[rules.StatusTrial]
-		cases := []struct {
-			name, token, query string
-			vars               map[string]any
-			code, field        string
-		}{
-			{"reason too short", support.IDToken, mStatus, map[string]any{"id": id, "status": "ACTIVE", "reason": "x"}, server.CodeBadUserInput, "reason"},
-			{"reason too long", sales.IDToken, mExtend, map[string]any{"id": id, "end": newEnd, "reason": strings.Repeat("y", 501)}, server.CodeBadUserInput, "reason"},
-			{"trial end in the past", sales.IDToken, mExtend, map[string]any{"id": id, "end": time.Now().Add(-time.Hour), "reason": "valid reason"}, server.CodeBadUserInput, "trialEndsAt"},
-			{"unknown tenant", support.IDToken, mStatus, map[string]any{"id": testenv.UniqueID("none-"), "status": "ACTIVE", "reason": "valid reason"}, server.CodeNotFound, ""},
-			{"unknown status", support.IDToken, mStatus, map[string]any{"id": id, "status": "DELETED", "reason": "valid reason"}, server.CodeBadUserInput, ""},
-		}
-		for _, c := range cases {
-			r := api.call(t, c.token, "", c.query, c.vars)
-			if r.codes() != c.code {
-				t.Errorf("%s: %q, want %s (%+v)", c.name, r.codes(), c.code, r.Errors)
-				continue
-			}
-			if f, _ := r.Errors[0].Extensions["field"].(string); f != c.field {
-				t.Errorf("%s: field %q, want %q", c.name, f, c.field)
-			}
-		}
+		checkStaffInputErrors(t, api, support, sales, suspendIDs[rules.StatusTrial], newEnd)
 	})
+}
+
+// checkStaffInputErrors sends the staff operations invalid input about tenant id, and requires
+// BAD_USER_INPUT naming the field, or NOT_FOUND for a tenant that does not exist.
+func checkStaffInputErrors(t *testing.T, api apiServer, support, sales testenv.User, id string, newEnd time.Time) {
+	t.Helper()
+	cases := []struct {
+		name, token, query string
+		vars               map[string]any
+		code, field        string
+	}{
+		{"reason too short", support.IDToken, mStatus, map[string]any{"id": id, "status": "ACTIVE", "reason": "x"}, server.CodeBadUserInput, "reason"},
+		{"reason too long", sales.IDToken, mExtend, map[string]any{"id": id, "end": newEnd, "reason": strings.Repeat("y", 501)}, server.CodeBadUserInput, "reason"},
+		{"trial end in the past", sales.IDToken, mExtend, map[string]any{"id": id, "end": time.Now().Add(-time.Hour), "reason": "valid reason"}, server.CodeBadUserInput, "trialEndsAt"},
+		{"unknown tenant", support.IDToken, mStatus, map[string]any{"id": testenv.UniqueID("none-"), "status": "ACTIVE", "reason": "valid reason"}, server.CodeNotFound, ""},
+		{"unknown status", support.IDToken, mStatus, map[string]any{"id": id, "status": "DELETED", "reason": "valid reason"}, server.CodeBadUserInput, ""},
+	}
+	for _, c := range cases {
+		r := api.call(t, c.token, "", c.query, c.vars)
+		if r.Codes() != c.code {
+			t.Errorf("%s: %q, want %s (%+v)", c.name, r.Codes(), c.code, r.Errors)
+			continue
+		}
+		if f := r.Errors[0].Field(); f != c.field {
+			t.Errorf("%s: field %q, want %q", c.name, f, c.field)
+		}
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/firestore"
+
 	"github.com/tenantry/tenantry/internal/testenv"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -18,71 +20,94 @@ import (
 // first, so a broken fixture that refuses everything cannot pass.
 func TestEscalationsFail(t *testing.T) {
 	t.Parallel()
+	f := newEscalationFixture(t)
+	for _, c := range f.controls() {
+		if status, body := f.env.FirestoreREST(t, c.method, c.path, c.user.IDToken, c.body); status != http.StatusOK {
+			t.Fatalf("positive control %q: HTTP %d, want 200: %s", c.name, status, body)
+		}
+	}
+	for _, at := range f.attempts() {
+		t.Run(at.name, func(t *testing.T) {
+			status, body := f.env.FirestoreREST(t, at.method, at.path, at.user.IDToken, at.body)
+			if status != http.StatusForbidden && !strings.Contains(string(body), "PERMISSION_DENIED") {
+				t.Errorf("%s %s: HTTP %d, want 403: %s", at.method, at.path, status, body)
+			}
+		})
+	}
+	f.requireNothingChanged(t)
+}
+
+// escalationFixture is two active tenants, A (an owner, an admin, a member and a viewer) and B
+// (another owner), an expired tenant the member owns, and an outsider.
+type escalationFixture struct {
+	env                                            testenv.Env
+	fs                                             *firestore.Client
+	owner, admin, member, viewer, outsider, ownerB testenv.User
+	a, b, expired                                  string
+}
+
+func newEscalationFixture(t *testing.T) *escalationFixture {
+	t.Helper()
 	env := loadRules(t)
-	fs := env.Firestore(t)
-	ctx := context.Background()
-
-	owner := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
-	admin := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
-	member := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
-	viewer := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
-	outsider := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
-	ownerB := env.NewUser(t, testenv.UserOptions{EmailVerified: true})
-
-	a, b, expired := testenv.UniqueID("esc-a-"), testenv.UniqueID("esc-b-"), testenv.UniqueID("esc-x-")
+	user := func() testenv.User { return env.NewUser(t, testenv.UserOptions{EmailVerified: true}) }
+	f := &escalationFixture{env: env, fs: env.Firestore(t),
+		owner: user(), admin: user(), member: user(), viewer: user(), outsider: user(), ownerB: user(),
+		a: testenv.UniqueID("esc-a-"), b: testenv.UniqueID("esc-b-"), expired: testenv.UniqueID("esc-x-")}
+	a, b, expired, member := f.a, f.b, f.expired, f.member
 	ends := time.Now().UTC().Add(7 * 24 * time.Hour)
 	docs := map[string]map[string]any{
-		"tenants/" + a:                     tenantDoc(rules.StatusActive, ends),
-		"tenants/" + b:                     tenantDoc(rules.StatusActive, ends),
-		"tenants/" + expired:               tenantDoc(rules.StatusTrialExpired, ends.AddDate(0, 0, -30)),
 		"tenants/" + a + "/notes/n1":       {"text": "seeded"},
 		"tenants/" + b + "/notes/n1":       {"text": "seeded"},
 		"tenants/" + expired + "/notes/n1": {"text": "seeded"},
 		"tenants/" + a + "/audit/e1":       {"action": "seeded"},
 		"users/" + member.UID:              {"email": member.Email, "tenantIds": []string{a, expired}},
 	}
-	for _, m := range []struct {
-		u    testenv.User
-		role rules.Role
-	}{{owner, rules.RoleOwner}, {admin, rules.RoleAdmin}, {member, rules.RoleMember}, {viewer, rules.RoleViewer}} {
-		docs["tenants/"+a+"/members/"+m.u.UID] = map[string]any{"role": string(m.role), "email": m.u.Email, "joinedAt": ends}
-	}
-	docs["tenants/"+expired+"/members/"+member.UID] = map[string]any{"role": "owner", "email": member.Email, "joinedAt": ends}
-	docs["tenants/"+b+"/members/"+ownerB.UID] = map[string]any{"role": "owner", "email": ownerB.Email, "joinedAt": ends}
-	writeAll(t, fs, docs)
+	addDocs(docs, seedTenant(a, rules.StatusActive, ends,
+		f.owner.As(rules.RoleOwner), f.admin.As(rules.RoleAdmin), member.As(rules.RoleMember), f.viewer.As(rules.RoleViewer)))
+	addDocs(docs, seedTenant(b, rules.StatusActive, ends, f.ownerB.As(rules.RoleOwner)))
+	addDocs(docs, seedTenant(expired, rules.StatusTrialExpired, ends.AddDate(0, 0, -30), member.As(rules.RoleOwner)))
+	testenv.WriteDocs(t, f.fs, docs)
 	t.Cleanup(func() {
-		deleteTenants(fs, []string{a, b, expired})
-		_, _ = fs.Doc("users/" + member.UID).Delete(context.Background())
-		_, _ = fs.Doc("users/" + outsider.UID).Delete(context.Background())
+		deleteTenants(f.fs, []string{a, b, expired})
+		_, _ = f.fs.Doc("users/" + member.UID).Delete(context.Background())
+		_, _ = f.fs.Doc("users/" + f.outsider.UID).Delete(context.Background())
 	})
+	return f
+}
 
-	str := func(v string) map[string]any { return map[string]any{"stringValue": v} }
-	doc := func(f map[string]any) map[string]any { return map[string]any{"fields": f} }
-	name := func(path string) string {
-		return "projects/" + env.Project + "/databases/(default)/documents/" + path
-	}
+// attempt is one REST call as a user (testenv.User{} for nobody).
+type attempt struct {
+	name   string
+	method string
+	path   string
+	user   testenv.User
+	body   any
+}
 
-	type attempt struct {
-		name   string
-		method string
-		path   string
-		user   testenv.User
-		body   any
-	}
-	controls := []attempt{
+// str is a string value, and restDoc a document body, of the Firestore REST API.
+func str(v string) map[string]any             { return map[string]any{"stringValue": v} }
+func restDoc(f map[string]any) map[string]any { return map[string]any{"fields": f} }
+
+// controls are calls the rules allow, run first so that a fixture refusing everything fails.
+func (f *escalationFixture) controls() []attempt {
+	a, expired, member, admin, doc := f.a, f.expired, f.member, f.admin, restDoc
+	return []attempt{
 		{"member reads their tenant's data", http.MethodGet, "tenants/" + a + "/notes/n1", member, nil},
 		{"member writes their tenant's data", http.MethodPatch, "tenants/" + a + "/notes/n2", member, doc(map[string]any{"text": str("mine")})},
 		{"member reads their own membership", http.MethodGet, "tenants/" + a + "/members/" + member.UID, member, nil},
 		{"admin reads the audit log", http.MethodGet, "tenants/" + a + "/audit/e1", admin, nil},
 		{"member of an expired tenant still reads its data", http.MethodGet, "tenants/" + expired + "/notes/n1", member, nil},
 	}
-	for _, c := range controls {
-		if status, body := firestoreREST(t, env, c.method, c.path, c.user.IDToken, c.body); status != http.StatusOK {
-			t.Fatalf("positive control %q: HTTP %d, want 200: %s", c.name, status, body)
-		}
-	}
+}
 
-	attempts := []attempt{
+// attempts are the escalations, each of which the rules must refuse.
+func (f *escalationFixture) attempts() []attempt {
+	a, b, expired, doc := f.a, f.b, f.expired, restDoc
+	owner, member, viewer, outsider := f.owner, f.member, f.viewer, f.outsider
+	name := func(path string) string {
+		return "projects/" + f.env.Project + "/databases/(default)/documents/" + path
+	}
+	return []attempt{
 		// Role escalation: memberships are server-owned, whoever asks.
 		{"member sets their own role to owner", http.MethodPatch, "tenants/" + a + "/members/" + member.UID + "?updateMask.fieldPaths=role", member, doc(map[string]any{"role": str("owner")})},
 		{"viewer sets their own role to admin", http.MethodPatch, "tenants/" + a + "/members/" + viewer.UID + "?updateMask.fieldPaths=role", viewer, doc(map[string]any{"role": str("admin")})},
@@ -130,16 +155,13 @@ func TestEscalationsFail(t *testing.T) {
 		{"collection-group query across tenants", http.MethodPost, ":runQuery", member, map[string]any{"structuredQuery": map[string]any{"from": []any{map[string]any{"collectionId": "notes", "allDescendants": true}}}}},
 		{"anonymous reads data", http.MethodGet, "tenants/" + a + "/notes/n1", testenv.User{}, nil},
 	}
-	for _, at := range attempts {
-		t.Run(at.name, func(t *testing.T) {
-			status, body := firestoreREST(t, env, at.method, at.path, at.user.IDToken, at.body)
-			if status != http.StatusForbidden && !strings.Contains(string(body), "PERMISSION_DENIED") {
-				t.Errorf("%s %s: HTTP %d, want 403: %s", at.method, at.path, status, body)
-			}
-		})
-	}
+}
 
-	// Nothing changed.
+// requireNothingChanged checks that no refused call changed a document.
+func (f *escalationFixture) requireNothingChanged(t *testing.T) {
+	t.Helper()
+	ctx, fs := context.Background(), f.fs
+	a, b, expired, member, outsider := f.a, f.b, f.expired, f.member, f.outsider
 	for _, id := range []string{a, expired} {
 		snap, err := fs.Doc("tenants/" + id).Get(ctx)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/testenv"
+	"github.com/tenantry/tenantry/rules"
 )
 
 // TestFirstRules runs the repository's firestore.rules in the Firestore emulator and checks them
@@ -25,26 +26,12 @@ func TestFirstRules(t *testing.T) {
 
 	tenantID := testenv.UniqueID("t-")
 	tenantPath := "tenants/" + tenantID
-	now := time.Now()
-	if _, err := fs.Doc(tenantPath).Set(ctx, map[string]any{
-		"name": "Rules Test Org", "status": "trial", "planId": "starter",
-		"seatCap": 5, "seatsUsed": 1, "pendingInvitations": 0,
-		"source": "self_serve", "createdAt": now,
-	}); err != nil {
-		t.Fatalf("seed tenant: %v", err)
+	docs := map[string]map[string]any{
+		"users/" + member.UID:   {"email": member.Email, "tenantIds": []string{}},
+		"users/" + outsider.UID: {"email": outsider.Email, "tenantIds": []string{}},
 	}
-	if _, err := fs.Doc(tenantPath+"/members/"+member.UID).Set(ctx, map[string]any{
-		"role": "owner", "email": member.Email, "joinedAt": now,
-	}); err != nil {
-		t.Fatalf("seed membership: %v", err)
-	}
-	for _, u := range []testenv.User{member, outsider} {
-		if _, err := fs.Doc("users/"+u.UID).Set(ctx, map[string]any{
-			"email": u.Email, "tenantIds": []string{},
-		}); err != nil {
-			t.Fatalf("seed users/%s: %v", u.UID, err)
-		}
-	}
+	addDocs(docs, seedTenant(tenantID, rules.StatusTrial, time.Now().Add(7*24*time.Hour), member.As(rules.RoleOwner)))
+	testenv.WriteDocs(t, fs, docs)
 	t.Cleanup(func() {
 		ctx := context.Background()
 		_, _ = fs.Doc(tenantPath + "/members/" + member.UID).Delete(ctx)
@@ -81,7 +68,7 @@ func TestFirstRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := firestoreREST(t, env, tc.method, tc.path, tc.token, tc.body)
+			status, body := env.FirestoreREST(t, tc.method, tc.path, tc.token, tc.body)
 			if status != tc.want {
 				t.Errorf("%s %s: HTTP %d, want %d; body: %s", tc.method, tc.path, status, tc.want, body)
 			}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -88,16 +89,16 @@ func newMatrixFixture(t testing.TB, env testenv.Env) *matrixFixture {
 			f.users[c.name] = authEnv.NewUser(t, testenv.UserOptions{EmailVerified: true})
 		}
 	}
+	var members []testenv.Member
+	for _, r := range rules.Roles {
+		members = append(members, f.users[string(r)].As(r))
+	}
 	docs := map[string]map[string]any{}
 	now := time.Now().UTC()
 	for _, s := range situations() {
 		id := testenv.UniqueID("mx-")
 		f.tenants[s.name] = id
-		docs["tenants/"+id] = s.doc(now)
-		for _, r := range rules.Roles {
-			u := f.users[string(r)]
-			docs["tenants/"+id+"/members/"+u.UID] = map[string]any{"role": string(r), "email": u.Email, "joinedAt": now}
-		}
+		addDocs(docs, s.tenant(id, now, members))
 		docs["tenants/"+id+"/notes/seed"] = map[string]any{"text": "seeded"}
 		for _, c := range matrixCallers() {
 			docs["tenants/"+id+"/notes/upd-"+c.name] = map[string]any{"text": "seeded"}
@@ -105,7 +106,7 @@ func newMatrixFixture(t testing.TB, env testenv.Env) *matrixFixture {
 		}
 	}
 	fs := env.Firestore(t)
-	writeAll(t, fs, docs)
+	testenv.WriteDocs(t, fs, docs)
 	t.Cleanup(func() { deleteTenants(fs, f.tenantIDs()) })
 	return f
 }
@@ -164,13 +165,13 @@ func (f *matrixFixture) try(c cell) (bool, error) {
 	)
 	switch c.op {
 	case "read":
-		status, resp, err = rest(f.env, http.MethodGet, docURL(f.env, notes+"/seed"), token, nil)
+		status, resp, err = f.env.TryFirestoreREST(http.MethodGet, notes+"/seed", token, nil)
 	case "create":
-		status, resp, err = rest(f.env, http.MethodPost, docURL(f.env, notes+"?documentId=new-"+c.caller.name), token, body)
+		status, resp, err = f.env.TryFirestoreREST(http.MethodPost, notes+"?documentId=new-"+c.caller.name, token, body)
 	case "update":
-		status, resp, err = rest(f.env, http.MethodPatch, docURL(f.env, notes+"/upd-"+c.caller.name+"?updateMask.fieldPaths=text&currentDocument.exists=true"), token, body)
+		status, resp, err = f.env.TryFirestoreREST(http.MethodPatch, notes+"/upd-"+c.caller.name+"?updateMask.fieldPaths=text&currentDocument.exists=true", token, body)
 	case "delete":
-		status, resp, err = rest(f.env, http.MethodDelete, docURL(f.env, notes+"/del-"+c.caller.name+"?currentDocument.exists=true"), token, nil)
+		status, resp, err = f.env.TryFirestoreREST(http.MethodDelete, notes+"/del-"+c.caller.name+"?currentDocument.exists=true", token, nil)
 	}
 	switch {
 	case err != nil:
@@ -258,8 +259,8 @@ type mutant struct {
 func TestMatrixCatchesWrongRules(t *testing.T) {
 	t.Parallel()
 	// What the stored status alone opens (the mutants below test d.status only).
-	readOpen := func(s rules.Status) bool { return rules.StatusAllows(s).Read }
-	isWriter := func(r rules.Role) bool { return handWriters[r] }
+	readOpen := func(s rules.Status) bool { return handReadOpen[string(s)] }
+	isWriter := func(r rules.Role) bool { return slices.Contains(handActionOf(rules.WriteData).roles, r) }
 	mutants := []mutant{
 		{
 			name: "the status check dropped from writes",
@@ -323,27 +324,48 @@ func TestMatrixCatchesWrongRules(t *testing.T) {
 				t.Fatalf("the mutant's anchor %q is not in the generated rules exactly once; update the mutant", m.from)
 			}
 			env := isolated(t, strings.Replace(generated, m.from, m.to, 1))
-			f := newMatrixFixture(t, env)
-			var got, want []string
-			allowed := f.tryAll(t, allCells())
-			for _, c := range allCells() {
-				if allowed[c] != c.want() {
-					got = append(got, c.String())
-				}
-				if m.allows(c) != c.want() {
-					want = append(want, c.String())
-				}
-			}
-			sort.Strings(got)
-			sort.Strings(want)
-			if len(want) == 0 {
-				t.Fatal("the mutant breaks no cell; it proves nothing")
-			}
-			if strings.Join(got, " ") != strings.Join(want, " ") {
-				t.Fatalf("against wrong rules the matrix reported %d mismatching cells:\n  %s\nwant the %d cells the break opens:\n  %s",
-					len(got), strings.Join(got, "\n  "), len(want), strings.Join(want, "\n  "))
-			}
-			t.Logf("the matrix reports the %d cells this break opens, e.g. %s", len(got), got[0])
+			requireReported(t, "the data matrix", dataMismatches(t, env), wrongCells(m.allows))
 		})
 	}
+}
+
+// dataMismatches runs the data matrix against the rules loaded in env's project and names the
+// cells where they differ from the contract's policy.
+func dataMismatches(t testing.TB, env testenv.Env) []string {
+	t.Helper()
+	allowed := newMatrixFixture(t, env).tryAll(t, allCells())
+	var got []string
+	for _, c := range allCells() {
+		if allowed[c] != c.want() {
+			got = append(got, c.String())
+		}
+	}
+	return got
+}
+
+// wrongCells names the cells where allows differs from the contract's policy.
+func wrongCells(allows func(c cell) bool) []string {
+	var want []string
+	for _, c := range allCells() {
+		if allows(c) != c.want() {
+			want = append(want, c.String())
+		}
+	}
+	return want
+}
+
+// requireReported fails the test unless the matrix, run against a deliberate break, reported
+// exactly the mismatches the break causes (want, worked out by hand), by name.
+func requireReported(t testing.TB, matrix string, got, want []string) {
+	t.Helper()
+	sort.Strings(got)
+	sort.Strings(want)
+	if len(want) == 0 {
+		t.Fatalf("the break changes nothing %s checks; it proves nothing", matrix)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("against the break %s reported %d mismatches:\n  %s\nwant the %d the break causes:\n  %s",
+			matrix, len(got), strings.Join(got, "\n  "), len(want), strings.Join(want, "\n  "))
+	}
+	t.Logf("%s reports the %d mismatches this break causes, e.g. %s", matrix, len(got), got[0])
 }

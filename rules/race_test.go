@@ -36,77 +36,10 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 	}
 	id := testenv.UniqueID("race-")
 	tenantRef := fs.Doc("tenants/" + id)
-	docs := map[string]map[string]any{"tenants/" + id: tenantDoc(rules.StatusTrial, time.Now().Add(time.Hour))}
-	for i, u := range writers {
-		role := []string{"owner", "member"}[i]
-		docs["tenants/"+id+"/members/"+u.UID] = map[string]any{"role": role, "email": u.Email, "joinedAt": time.Now()}
-	}
-	writeAll(t, fs, docs)
+	testenv.SeedTenants(t, fs, seedTenant(id, rules.StatusTrial, time.Now().Add(time.Hour),
+		writers[0].As(rules.RoleOwner), writers[1].As(rules.RoleMember)))
 
-	type write struct {
-		sentAt time.Time
-		status int
-	}
-	var (
-		mu      sync.Mutex
-		results []write
-		okCount atomic.Int64 // writes accepted so far
-		after   atomic.Int64 // writes sent after the trial's end
-		endNs   atomic.Int64 // the trial's end once set, Unix ns; 0 before
-		wg      sync.WaitGroup
-		errs    = make(chan error, 64)
-	)
-	const writesAfterEnd = 60
-	for g := range 4 {
-		u := writers[g%len(writers)]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				sentAt := time.Now()
-				if e := endNs.Load(); e != 0 && sentAt.UnixNano() > e && after.Add(1) > writesAfterEnd {
-					return
-				}
-				status, body, err := rest(env, http.MethodPost,
-					docURL(env, fmt.Sprintf("tenants/%s/notes?documentId=w%d-%04d", id, g, i)), u.IDToken, fields("text", "racing"))
-				if err != nil {
-					errs <- err
-					return
-				}
-				if status != http.StatusOK && status != http.StatusForbidden {
-					errs <- fmt.Errorf("write: HTTP %d: %s", status, body)
-					return
-				}
-				if status == http.StatusOK {
-					okCount.Add(1)
-				}
-				mu.Lock()
-				results = append(results, write{sentAt: sentAt, status: status})
-				mu.Unlock()
-			}
-		}()
-	}
-
-	// Move the end close only once writes are landing, however slowly a cold emulator warms up,
-	// so the race is certain to happen rather than a matter of timing.
-	for deadline := time.Now().Add(60 * time.Second); okCount.Load() < 8; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			endNs.Store(1)
-			wg.Wait()
-			t.Fatalf("only %d writes accepted in 60 s before the trial's end could be set", okCount.Load())
-		}
-	}
-	end := time.Now().Add(300 * time.Millisecond).Truncate(time.Microsecond)
-	if _, err := tenantRef.Update(context.Background(), []firestore.Update{{Path: "trialEndsAt", Value: end}}); err != nil {
-		t.Fatal(err)
-	}
-	endNs.Store(end.UnixNano())
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-
+	results, end := raceTrialEnd(t, env, fs, id, writers)
 	var accepted, refusedAfter int
 	for _, w := range results {
 		switch {
@@ -128,8 +61,86 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 	if s, _ := snap.DataAt("status"); s != "trial" {
 		t.Fatalf("tenant is %v before the job ran; the refusals must not depend on it", s)
 	}
+	expireRacedTrial(t, fs, id, end, accepted)
+	t.Logf("%d writes accepted before the trial's end, %d sent after it all refused, with no job run yet",
+		accepted, refusedAfter)
+}
 
-	// The job still records the change (history, email) afterwards.
+// raceWrite is one write of the race: when it was sent, and the rules' answer.
+type raceWrite struct {
+	sentAt time.Time
+	status int
+}
+
+// raceTrialEnd has the writers create notes in tenant id from four goroutines, moves the trial's
+// end 300 ms ahead once writes are landing, and stops 60 writes after the end. It returns every
+// write and the end.
+func raceTrialEnd(t *testing.T, env testenv.Env, fs *firestore.Client, id string, writers []testenv.User) ([]raceWrite, time.Time) {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		results []raceWrite
+		okCount atomic.Int64 // writes accepted so far
+		after   atomic.Int64 // writes sent after the trial's end
+		endNs   atomic.Int64 // the trial's end once set, Unix ns; 0 before
+		wg      sync.WaitGroup
+		errs    = make(chan error, 64)
+	)
+	const writesAfterEnd = 60
+	for g := range 4 {
+		u := writers[g%len(writers)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				sentAt := time.Now()
+				if e := endNs.Load(); e != 0 && sentAt.UnixNano() > e && after.Add(1) > writesAfterEnd {
+					return
+				}
+				status, body, err := env.TryFirestoreREST(http.MethodPost,
+					fmt.Sprintf("tenants/%s/notes?documentId=w%d-%04d", id, g, i), u.IDToken, fields("text", "racing"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if status != http.StatusOK && status != http.StatusForbidden {
+					errs <- fmt.Errorf("write: HTTP %d: %s", status, body)
+					return
+				}
+				if status == http.StatusOK {
+					okCount.Add(1)
+				}
+				mu.Lock()
+				results = append(results, raceWrite{sentAt: sentAt, status: status})
+				mu.Unlock()
+			}
+		}()
+	}
+
+	// Move the end close only once writes are landing, however slowly a cold emulator warms up,
+	// so the race is certain to happen rather than a matter of timing.
+	for deadline := time.Now().Add(60 * time.Second); okCount.Load() < 8; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			endNs.Store(1)
+			wg.Wait()
+			t.Fatalf("only %d writes accepted in 60 s before the trial's end could be set", okCount.Load())
+		}
+	}
+	end := time.Now().Add(300 * time.Millisecond).Truncate(time.Microsecond)
+	testenv.UpdateDoc(t, fs, "tenants/"+id, map[string]any{"trialEndsAt": end})
+	endNs.Store(end.UnixNano())
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return results, end
+}
+
+// expireRacedTrial runs the expire-trials job after the race: it still records the change
+// (history, email), and the tenant holds exactly the accepted writes.
+func expireRacedTrial(t *testing.T, fs *firestore.Client, id string, end time.Time, accepted int) {
+	t.Helper()
 	catalog, err := plans.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +149,8 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 	if res, err := svc.ExpireTrials(context.Background(), tenancy.ExpireTrialsOptions{}, nil); err != nil || res.Expired != 1 {
 		t.Fatalf("job: %s, %v; want the one trial expired", res, err)
 	}
-	if snap, err = tenantRef.Get(context.Background()); err != nil {
+	snap, err := fs.Doc("tenants/" + id).Get(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := snap.DataAt("status"); s != "trial_expired" {
@@ -151,6 +163,4 @@ func TestWritesRacingTrialEnd(t *testing.T) {
 	if len(stored) != accepted {
 		t.Errorf("%d documents stored, %d writes accepted", len(stored), accepted)
 	}
-	t.Logf("%d writes accepted before the trial's end, %d sent after it all refused, with no job run yet",
-		accepted, refusedAfter)
 }

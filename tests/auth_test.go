@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -197,17 +198,14 @@ func TestBadTokensAreRefused(t *testing.T) {
 					"input": provisionInput(uniqueKey(), "Forged Org", "", "")}}},
 			} {
 				body, _ := json.Marshal(op.body)
-				resp, raw := s.do(t, http.MethodPost, "/graphql", http.Header{
-					"Content-Type": {"application/json"}, "Authorization": {header},
-				}, body)
-				var r gqlResponse
-				if err := json.Unmarshal(raw, &r); err != nil {
-					t.Fatalf("%s: HTTP %d, body is not GraphQL-shaped: %.300s", op.name, resp.StatusCode, raw)
+				r, err := s.graphql().Send("", http.Header{"Authorization": {header}}, bytes.NewReader(body))
+				if err != nil {
+					t.Fatalf("%s: %v", op.name, err)
 				}
-				if resp.StatusCode != http.StatusUnauthorized && c.note != "" {
-					t.Errorf("%s: HTTP %d %.300s: %s", op.name, resp.StatusCode, strings.TrimSpace(string(raw)), c.note)
+				if r.Status != http.StatusUnauthorized && c.note != "" {
+					t.Errorf("%s: HTTP %d %.300s: %s", op.name, r.Status, strings.TrimSpace(string(r.Body)), c.note)
 				}
-				wantRefused(t, resp.StatusCode, r.Data, r.Errors)
+				wantRefused(t, r.Status, r.Data, r.Errors)
 			}
 			nothingWrittenFor(t, victim.UID)
 		})

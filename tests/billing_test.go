@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/firestore"
-
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/billing"
@@ -412,9 +410,7 @@ func TestWebhookMatchesByCustomerWhenMetadataIsMissing(t *testing.T) {
 	s := shared(t)
 	clk := newEventClock()
 	bt := newBillingTenant(t, s)
-	if _, err := fs(t).Doc("billing/"+bt.id).Update(fsCtx(t), []firestore.Update{{Path: "stripeCustomerId", Value: bt.cus}}); err != nil {
-		t.Fatal(err)
-	}
+	testenv.UpdateDoc(t, fs(t), "billing/"+bt.id, map[string]any{"stripeCustomerId": bt.cus})
 	inv := testenv.StripeInvoice(testenv.UniqueID("in_"), bt.sub, bt.cus, "", 100) // no tenant_id metadata
 	s.mustDeliver(t, testenv.StripeEvent(testenv.UniqueID("evt_"), billing.EventInvoicePaid, clk.tick(), inv), billing.OutcomeApplied)
 	if got := tenantStatus(t, bt.id); got != "active" {

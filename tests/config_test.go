@@ -148,20 +148,16 @@ func TestServeRefusesEmulatorsInProduction(t *testing.T) {
 			cmd.Env = env
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			start := time.Now()
 			err := cmd.Run()
-			took := time.Since(start)
-			t.Logf("tenantry serve exited after %s: %v", took, err)
+			t.Logf("tenantry serve exited: %v", err)
 
+			// Not a timing check: a serve that did not refuse would run until killed.
 			if ctx.Err() != nil {
-				t.Fatalf("tenantry serve was still running after 10s; stderr:\n%s", stderr.String())
+				t.Fatalf("tenantry serve was still running after 10s, so it did not refuse to start; stderr:\n%s", stderr.String())
 			}
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
 				t.Fatalf("tenantry serve: err %v, want a non-zero exit; stderr:\n%s", err, stderr.String())
-			}
-			if took > 5*time.Second {
-				t.Errorf("tenantry serve took %s to refuse, want a few seconds at most", took)
 			}
 			if msg := stderr.String(); !strings.Contains(msg, c.want) {
 				t.Errorf("stderr does not say %q:\n%s", c.want, msg)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/config"
+	"github.com/tenantry/tenantry/internal/testenv"
 )
 
 // wantHealthy checks the server still answers after an abusive request.
@@ -36,28 +37,16 @@ func TestBodyLimit(t *testing.T) {
 		}
 		return body(size - len(body(0)))
 	}
-	send := func(t *testing.T, body []byte, chunked bool) (int, gqlResponse) {
+	send := func(t *testing.T, body []byte, chunked bool) (int, testenv.GraphQLAnswer) {
 		var rd io.Reader = bytes.NewReader(body)
 		if chunked {
 			rd = io.MultiReader(rd) // hides the length: sent chunked
 		}
-		req, err := http.NewRequest(http.MethodPost, s.URL+"/graphql", rd)
+		r, err := s.graphql().Send(u.IDToken, nil, rd)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("no GraphQL answer: %v", err)
 		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+u.IDToken)
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			t.Fatalf("no answer: %v", err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var r gqlResponse
-		if err := json.Unmarshal(raw, &r); err != nil {
-			t.Fatalf("HTTP %d, body not GraphQL-shaped: %.300s", resp.StatusCode, raw)
-		}
-		return resp.StatusCode, r
+		return r.Status, r
 	}
 
 	t.Run("at the limit", func(t *testing.T) {

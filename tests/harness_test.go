@@ -171,28 +171,10 @@ func shared(t testing.TB) *testServer {
 // GraphQL client
 // ---------------------------------------------------------------------------------------------
 
-type gqlErr struct {
-	Message    string         `json:"message"`
-	Path       []any          `json:"path"`
-	Extensions map[string]any `json:"extensions"`
-}
+// gqlErr is one error of an answer (testenv's GraphQL client decodes them).
+type gqlErr = testenv.GraphQLError
 
-func (e gqlErr) Code() string  { s, _ := e.Extensions["code"].(string); return s }
-func (e gqlErr) Field() string { s, _ := e.Extensions["field"].(string); return s }
-
-type gqlResponse struct {
-	Data   json.RawMessage `json:"data"`
-	Errors []gqlErr        `json:"errors"`
-}
-
-var httpClient = &http.Client{
-	Timeout: 30 * time.Second,
-	Transport: &http.Transport{
-		MaxIdleConns:        200,
-		MaxIdleConnsPerHost: 100,
-		IdleConnTimeout:     30 * time.Second,
-	},
-}
+var httpClient = testenv.HTTPClient
 
 // do sends one HTTP request to the server and returns the response and its whole body.
 func (s *testServer) do(t testing.TB, method, path string, header http.Header, body []byte) (*http.Response, []byte) {
@@ -222,38 +204,25 @@ func (s *testServer) do(t testing.TB, method, path string, header http.Header, b
 	return resp, b
 }
 
-// graphqlResult is one answer of POST /graphql.
-type graphqlResult struct {
-	Status int
-	Body   []byte
-	Data   json.RawMessage
-	Errors []gqlErr
-}
+// graphql is the server's GraphQL client.
+func (s *testServer) graphql() testenv.GraphQL { return testenv.GraphQL{URL: s.URL} }
 
 // post sends a raw body to /graphql without touching t, so goroutines may call it.
-func (s *testServer) post(token string, body []byte) (graphqlResult, error) {
-	req, err := http.NewRequest(http.MethodPost, s.URL+"/graphql", bytes.NewReader(body))
+func (s *testServer) post(token string, body []byte) (testenv.GraphQLAnswer, error) {
+	return contractAnswer(s.graphql().Send(token, nil, bytes.NewReader(body)))
+}
+
+// call sends one GraphQL operation without touching t, so goroutines may call it.
+func (s *testServer) call(token, query string, vars map[string]any) (testenv.GraphQLAnswer, error) {
+	return contractAnswer(s.graphql().Call(token, query, vars))
+}
+
+// contractAnswer passes on a GraphQL answer, with an error when one of its errors lacks a
+// contract code or it is a 5xx.
+func contractAnswer(r testenv.GraphQLAnswer, err error) (testenv.GraphQLAnswer, error) {
 	if err != nil {
-		return graphqlResult{}, err
+		return r, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return graphqlResult{}, err
-	}
-	defer resp.Body.Close()
-	r := graphqlResult{Status: resp.StatusCode}
-	if r.Body, err = io.ReadAll(resp.Body); err != nil {
-		return r, fmt.Errorf("read body: %w", err)
-	}
-	var g gqlResponse
-	if err := json.Unmarshal(r.Body, &g); err != nil {
-		return r, fmt.Errorf("HTTP %d, body is not a GraphQL response (%v): %.500s", r.Status, err, r.Body)
-	}
-	r.Data, r.Errors = g.Data, g.Errors
 	for _, e := range r.Errors {
 		if !contractCodes[e.Code()] {
 			return r, fmt.Errorf("error without a contract code: %+v", e)
@@ -276,14 +245,14 @@ func (s *testServer) postRaw(t testing.TB, token string, body []byte) (int, json
 	return r.Status, r.Data, r.Errors
 }
 
-// gql sends one GraphQL operation; token "" means anonymous.
+// gql sends one GraphQL operation; token "" means anonymous. Its answer is checked as postRaw's.
 func (s *testServer) gql(t testing.TB, token, query string, vars map[string]any) (int, json.RawMessage, []gqlErr) {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	r, err := s.call(token, query, vars)
 	if err != nil {
-		t.Fatalf("marshal request: %v", err)
+		t.Fatalf("POST /graphql: %v", err)
 	}
-	return s.postRaw(t, token, body)
+	return r.Status, r.Data, r.Errors
 }
 
 // gql sends one GraphQL operation to the shared app.
@@ -378,22 +347,11 @@ func provisionInput(key, name, subdomain, planID string) map[string]any {
 // call it: the field's value (nil when the answer has errors), the GraphQL errors, or a transport
 // or decoding error.
 func tryField[T any](s *testServer, token, query, field string, vars map[string]any) (*T, []gqlErr, error) {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	r, err := s.call(token, query, vars)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := s.post(token, body)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(r.Errors) > 0 {
-		return nil, r.Errors, nil
-	}
-	var d map[string]*T
-	if err := json.Unmarshal(r.Data, &d); err != nil || d[field] == nil {
-		return nil, nil, fmt.Errorf("HTTP %d: no %s in %s (%v)", r.Status, field, r.Body, err)
-	}
-	return d[field], nil, nil
+	return testenv.DecodeField[T](r, field)
 }
 
 // tryProvision calls provisionTenant without touching t, so goroutines may call it.

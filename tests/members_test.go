@@ -5,14 +5,11 @@ package tests
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"cloud.google.com/go/firestore"
 
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/clock"
@@ -85,13 +82,7 @@ func ownerAndTenant(t testing.TB, s *testServer) (testenv.User, string) {
 // setTenant writes tenant fields directly (the admin client), e.g. to shape seats or status.
 func setTenant(t testing.TB, tenantID string, fields map[string]any) {
 	t.Helper()
-	var ups []firestore.Update
-	for k, v := range fields {
-		ups = append(ups, firestore.Update{Path: k, Value: v})
-	}
-	if _, err := fs(t).Doc("tenants/"+tenantID).Update(fsCtx(t), ups); err != nil {
-		t.Fatalf("update tenant %s: %v", tenantID, err)
-	}
+	testenv.UpdateDoc(t, fs(t), "tenants/"+tenantID, fields)
 }
 
 // counters reads tenants/{id}.seatsUsed and .pendingInvitations as stored.
@@ -648,8 +639,7 @@ func TestTransferOwnershipUnderConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				body, _ := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"t": tenantID, "u": c.UID}})
-				r, err := s.post(owner.IDToken, body)
+				r, err := s.call(owner.IDToken, q, map[string]any{"t": tenantID, "u": c.UID})
 				mu.Lock()
 				defer mu.Unlock()
 				switch {

@@ -423,9 +423,7 @@ func TestConvertExpiredEvaluationTenant(t *testing.T) {
 	member := join(t, s, owner.IDToken, id, "MEMBER")
 	// The application's own data, written by the SPA directly.
 	project := map[string]any{"title": "Q3 roadmap", "owner": owner.UID}
-	if _, err := fs(t).Doc("tenants/"+id+"/projects/x").Set(fsCtx(t), project); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteDocs(t, fs(t), map[string]map[string]any{"tenants/" + id + "/projects/x": project})
 	expireEvaluation(t, s, id)
 	if a := tenantAs(t, s, owner.IDToken, id).Access; a.CanWrite || !a.CanRead {
 		t.Fatalf("expired evaluation: access %+v, want read-only", a)

@@ -165,11 +165,7 @@ func TestAdminReindexSearch(t *testing.T) {
 		"tenants/current":               {"name": "Up To Date", "status": "trial"},
 		"tenants/current/private/staff": {"status": "trial", "searchTokens": tenancy.SearchTokens("Up To Date")},
 	}
-	for path, d := range seed {
-		if _, err := fs.Doc(path).Set(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.WriteDocs(t, fs, seed)
 	code, out, errOut := runCLI("admin", "reindex-search")
 	if code != 0 || !strings.Contains(out, "Done: 3 tenants scanned, 2 updated.") {
 		t.Fatalf("reindex-search: exit %d, %q %q", code, out, errOut)

@@ -95,6 +95,19 @@ func TestFiftyReplaysOfOneProvisioningSendOneWelcomeEmail(t *testing.T) {
 	if fresh != 1 {
 		t.Errorf("%d calls were answered as new, want 1 (and 49 replays)", fresh)
 	}
+	// The answers could agree while a second tenant was written: count what is stored (the
+	// project is the test's own, so every tenant in it comes from these calls).
+	refs, err := f.fs.Collection("tenants").DocumentRefs(context.Background()).GetAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	for _, r := range refs {
+		stored = append(stored, r.ID)
+	}
+	if len(stored) != 1 || stored[0] != tenantID {
+		t.Fatalf("tenants stored for 50 calls with one idempotency key: %v, want only %s", stored, tenantID)
+	}
 	// Dispatch more than once: a later pass must not send again.
 	for range 3 {
 		if _, err := f.app.Outbox.RunPass(context.Background(), nil); err != nil {
@@ -139,6 +152,7 @@ func TestEveryOutboxKindHasOneHandler(t *testing.T) {
 		t.Errorf("without SMTP and Stripe the app knows %v; producers write %v", known, kinds.Names())
 	}
 }
+
 func TestServeBackgroundDispatchesAndExportsOutboxMetrics(t *testing.T) {
 	t.Parallel()
 	f := newApp(t, nil, func(c *config.Config) {

@@ -32,43 +32,43 @@ func TestExpireTrialsThousand(t *testing.T) {
 
 	want := map[string]rules.Status{} // what each tenant must end as
 	wantEmail := map[string]bool{}    // the tenants this run must queue a conversion email for
-	var seeds []tenantSeed
+	var seeds []testenv.Tenant
 	for i := range 1000 {
 		id := fmt.Sprintf("%s-%04d", prefix, i)
-		s := tenantSeed{id: id, status: rules.StatusTrial}
+		s := testenv.Tenant{ID: id, Status: rules.StatusTrial}
 		// End dates spread over two days around the cut-off, to the microsecond; one tenant ends
 		// exactly at the cut-off (due: the trial is over at trialEndsAt).
-		s.trialEndsAt = base.Add(time.Duration(rand.Int64N(int64(48*time.Hour))) / time.Microsecond * time.Microsecond)
+		s.TrialEndsAt = base.Add(time.Duration(rand.Int64N(int64(48*time.Hour))) / time.Microsecond * time.Microsecond)
 		if i == 0 {
-			s.trialEndsAt = cutoff
+			s.TrialEndsAt = cutoff
 		}
 		switch {
 		case i%50 == 1:
-			s.status = rules.StatusActive // past its trial end, but not a trial: untouched
+			s.Status = rules.StatusActive // past its trial end, but not a trial: untouched
 		case i%50 == 2:
-			s.status = rules.StatusTrialExpired // already expired: untouched, no second email
+			s.Status = rules.StatusTrialExpired // already expired: untouched, no second email
 		case i%50 == 3:
-			s.contract = true // a signed contract: active instead, no email
+			s.Contract = map[string]any{"reference": "CRM-" + id} // a signed contract: active instead, no email
 		}
-		due := s.status == rules.StatusTrial && !s.trialEndsAt.After(cutoff)
+		due := s.Status == rules.StatusTrial && !s.TrialEndsAt.After(cutoff)
 		switch {
-		case due && s.contract:
+		case due && s.Contract != nil:
 			want[id] = rules.StatusActive
 		case due:
 			want[id] = rules.StatusTrialExpired
 			wantEmail[id] = true
 		default:
-			want[id] = s.status
+			want[id] = s.Status
 		}
 		seeds = append(seeds, s)
 	}
 	start := time.Now()
-	f.seed(t, seeds...)
+	testenv.SeedTenants(t, f.fs, seeds...)
 	t.Logf("seeded 1,000 tenants in %s", time.Since(start).Round(time.Millisecond))
 
 	wantExpired, wantActivated := len(wantEmail), 0
 	for _, s := range seeds {
-		if s.status == rules.StatusTrial && want[s.id] == rules.StatusActive {
+		if s.Status == rules.StatusTrial && want[s.ID] == rules.StatusActive {
 			wantActivated++
 		}
 	}
@@ -140,16 +140,16 @@ func TestExpireTrialsThousand(t *testing.T) {
 
 	// Every change is in the history, dated by the injected clock, with the run's id.
 	for _, s := range seeds[:60] {
-		h := f.history(t, s.id)
-		if s.status != rules.StatusTrial || want[s.id] == rules.StatusTrial {
+		h := f.history(t, s.ID)
+		if s.Status != rules.StatusTrial || want[s.ID] == rules.StatusTrial {
 			if len(h) != 0 {
-				t.Errorf("%s was not due but has history %+v", s.id, h)
+				t.Errorf("%s was not due but has history %+v", s.ID, h)
 			}
 			continue
 		}
-		if len(h) != 1 || h[0].From != rules.StatusTrial || h[0].To != want[s.id] || h[0].Actor.System != "expire-trials" ||
+		if len(h) != 1 || h[0].From != rules.StatusTrial || h[0].To != want[s.ID] || h[0].Actor.System != "expire-trials" ||
 			h[0].Actor.UID != "" || h[0].RequestID == "" || !h[0].At.Equal(cutoff) {
-			t.Errorf("history of %s = %+v", s.id, h)
+			t.Errorf("history of %s = %+v", s.ID, h)
 		}
 	}
 
@@ -170,11 +170,11 @@ func TestExpireTrialsResumes(t *testing.T) {
 	t.Parallel()
 	base := time.Date(2030, 3, 1, 9, 0, 0, 0, time.UTC)
 	f := newFixture(t, clock.NewManual(base.Add(time.Hour)))
-	var seeds []tenantSeed
+	var seeds []testenv.Tenant
 	for i := range 45 {
-		seeds = append(seeds, tenantSeed{id: testenv.UniqueID("res-"), status: rules.StatusTrial, trialEndsAt: base.Add(time.Duration(i) * time.Second)})
+		seeds = append(seeds, testenv.Tenant{ID: testenv.UniqueID("res-"), Status: rules.StatusTrial, TrialEndsAt: base.Add(time.Duration(i) * time.Second)})
 	}
-	f.seed(t, seeds...)
+	testenv.SeedTenants(t, f.fs, seeds...)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	first, err := f.svc.ExpireTrials(ctx, tenancy.ExpireTrialsOptions{PageSize: 10, Workers: 2}, func(tenancy.ExpireTrialsResult) { cancel() })
@@ -192,11 +192,11 @@ func TestExpireTrialsResumes(t *testing.T) {
 		t.Fatalf("runs expired %d + %d, want %d in all", first.Expired, second.Expired, len(seeds))
 	}
 	for _, s := range seeds {
-		if got := f.tenant(t, s.id); got.Status != rules.StatusTrialExpired {
-			t.Errorf("%s is %s, want trial_expired", s.id, got.Status)
+		if got := f.tenant(t, s.ID); got.Status != rules.StatusTrialExpired {
+			t.Errorf("%s is %s, want trial_expired", s.ID, got.Status)
 		}
-		if n := f.emails(t, s.id); n != 1 {
-			t.Errorf("%s has %d conversion emails, want 1", s.id, n)
+		if n := f.emails(t, s.ID); n != 1 {
+			t.Errorf("%s has %d conversion emails, want 1", s.ID, n)
 		}
 	}
 }
@@ -211,11 +211,11 @@ func TestStaffChangesRacingExpiry(t *testing.T) {
 	clk := &tickingClock{now: base.Add(time.Hour)}
 	f := newFixture(t, clk)
 	const n = 24
-	var seeds []tenantSeed
+	var seeds []testenv.Tenant
 	for range n {
-		seeds = append(seeds, tenantSeed{id: testenv.UniqueID("race-"), status: rules.StatusTrial, trialEndsAt: base})
+		seeds = append(seeds, testenv.Tenant{ID: testenv.UniqueID("race-"), Status: rules.StatusTrial, TrialEndsAt: base})
 	}
-	f.seed(t, seeds...)
+	testenv.SeedTenants(t, f.fs, seeds...)
 	newEnd := base.Add(30 * 24 * time.Hour)
 
 	var wg sync.WaitGroup
@@ -235,12 +235,12 @@ func TestStaffChangesRacingExpiry(t *testing.T) {
 			defer wg.Done()
 			var err error
 			if i%2 == 0 {
-				_, err = f.svc.ExtendTrial(as("sales-race", auth.PlatformSales), s.id, newEnd, "racing the job")
+				_, err = f.svc.ExtendTrial(as("sales-race", auth.PlatformSales), s.ID, newEnd, "racing the job")
 			} else {
-				_, err = f.svc.SetStatus(as("admin-race", auth.PlatformSuperAdmin), s.id, rules.StatusCancelled, "racing the job")
+				_, err = f.svc.SetStatus(as("admin-race", auth.PlatformSuperAdmin), s.ID, rules.StatusCancelled, "racing the job")
 			}
 			if err != nil {
-				errc <- fmt.Errorf("%s: %w", s.id, err)
+				errc <- fmt.Errorf("%s: %w", s.ID, err)
 			}
 		}()
 	}
@@ -252,17 +252,17 @@ func TestStaffChangesRacingExpiry(t *testing.T) {
 
 	orders := map[string]int{}
 	for i, s := range seeds {
-		h := f.history(t, s.id)
-		got := f.tenant(t, s.id)
+		h := f.history(t, s.ID)
+		got := f.tenant(t, s.ID)
 		if len(h) == 0 {
-			t.Fatalf("%s: no history", s.id)
+			t.Fatalf("%s: no history", s.ID)
 		}
 		prev := rules.StatusTrial
 		path := string(prev)
 		expiries := 0
 		for _, e := range h {
 			if e.From != prev {
-				t.Errorf("%s: history breaks: entry %s→%s follows %s (%+v)", s.id, e.From, e.To, prev, h)
+				t.Errorf("%s: history breaks: entry %s→%s follows %s (%+v)", s.ID, e.From, e.To, prev, h)
 			}
 			if e.To == rules.StatusTrialExpired {
 				expiries++
@@ -272,20 +272,20 @@ func TestStaffChangesRacingExpiry(t *testing.T) {
 		}
 		orders[path]++
 		if got.Status != prev {
-			t.Errorf("%s: stored status %s, last history entry %s", s.id, got.Status, prev)
+			t.Errorf("%s: stored status %s, last history entry %s", s.ID, got.Status, prev)
 		}
 		wantFinal := rules.StatusCancelled
 		if i%2 == 0 {
 			wantFinal = rules.StatusTrial
 			if !got.TrialEndsAt.Equal(newEnd) {
-				t.Errorf("%s: trial ends %s, want %s", s.id, got.TrialEndsAt, newEnd)
+				t.Errorf("%s: trial ends %s, want %s", s.ID, got.TrialEndsAt, newEnd)
 			}
 		}
 		if got.Status != wantFinal {
-			t.Errorf("%s: final status %s, want %s (path %s)", s.id, got.Status, wantFinal, path)
+			t.Errorf("%s: final status %s, want %s (path %s)", s.ID, got.Status, wantFinal, path)
 		}
-		if e := f.emails(t, s.id); e != expiries {
-			t.Errorf("%s: %d conversion emails for %d expiries (path %s)", s.id, e, expiries, path)
+		if e := f.emails(t, s.ID); e != expiries {
+			t.Errorf("%s: %d conversion emails for %d expiries (path %s)", s.ID, e, expiries, path)
 		}
 	}
 	t.Logf("orders seen: %v", orders)

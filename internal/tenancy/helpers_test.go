@@ -17,7 +17,6 @@ import (
 	"github.com/tenantry/tenantry/internal/store"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
-	"github.com/tenantry/tenantry/rules"
 )
 
 // tickingClock moves forward one microsecond on every reading, so changes made one after the
@@ -51,57 +50,6 @@ func newFixture(t testing.TB, clk clock.Clock) fixture {
 	}
 	st := store.New(fs)
 	return fixture{fs: fs, st: st, svc: tenancy.NewService(st, catalog, clk, nil, tenancy.Config{})}
-}
-
-// tenantSeed is a tenant document written directly, in the contract's layout.
-type tenantSeed struct {
-	id          string
-	status      rules.Status
-	trialEndsAt time.Time
-	contract    bool
-	members     map[string]rules.Role // uid → role
-}
-
-func (s tenantSeed) doc() map[string]any {
-	d := map[string]any{
-		"name": "Lifecycle Test " + s.id, "status": string(s.status), "planId": "starter",
-		"seatCap": 5, "seatsUsed": len(s.members), "pendingInvitations": 0,
-		"trialEndsAt": s.trialEndsAt, "source": "self_serve", "createdAt": s.trialEndsAt.AddDate(0, 0, -14),
-		"createdBy": "seed", "statusChangedAt": s.trialEndsAt.AddDate(0, 0, -14),
-	}
-	if s.contract {
-		d["contract"] = map[string]any{"reference": "CRM-" + s.id}
-	}
-	return d
-}
-
-// seed writes tenants (and their memberships) with a BulkWriter.
-func (f fixture) seed(t testing.TB, seeds ...tenantSeed) {
-	t.Helper()
-	ctx := context.Background()
-	bw := f.fs.BulkWriter(ctx)
-	var jobs []*firestore.BulkWriterJob
-	for _, s := range seeds {
-		ref := f.fs.Collection("tenants").Doc(s.id)
-		j, err := bw.Set(ref, s.doc())
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs = append(jobs, j)
-		for uid, role := range s.members {
-			j, err := bw.Set(ref.Collection("members").Doc(uid), map[string]any{"role": string(role), "email": uid + "@example.test", "joinedAt": s.trialEndsAt})
-			if err != nil {
-				t.Fatal(err)
-			}
-			jobs = append(jobs, j)
-		}
-	}
-	bw.End()
-	for _, j := range jobs {
-		if _, err := j.Results(); err != nil {
-			t.Fatalf("seed tenants: %v", err)
-		}
-	}
 }
 
 func (f fixture) tenant(t testing.TB, id string) tenancy.Tenant {

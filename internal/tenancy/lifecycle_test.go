@@ -70,17 +70,17 @@ func TestEveryTransition(t *testing.T) {
 		id       string
 	}
 	var pairs []pair
-	var seeds []tenantSeed
+	var seeds []testenv.Tenant
 	for _, from := range allStatuses() {
 		for _, to := range allStatuses() {
 			p := pair{from, to, testenv.UniqueID("tr-")}
 			pairs = append(pairs, p)
 			// The trial end is ahead of the clock, so a move to trial is not refused for a
 			// trial that has already ended.
-			seeds = append(seeds, tenantSeed{id: p.id, status: from, trialEndsAt: now.Add(72 * time.Hour)})
+			seeds = append(seeds, testenv.Tenant{ID: p.id, Status: from, TrialEndsAt: now.Add(72 * time.Hour)})
 		}
 	}
-	f.seed(t, seeds...)
+	testenv.SeedTenants(t, f.fs, seeds...)
 
 	for _, p := range pairs {
 		t.Run(fmt.Sprintf("%s→%s", p.from, p.to), func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestSetStatusAuthorization(t *testing.T) {
 	f := newFixture(t, clock.NewManual(now))
 	id := testenv.UniqueID("auth-")
 	member := testenv.UniqueID("m-")
-	f.seed(t, tenantSeed{id: id, status: rules.StatusActive, trialEndsAt: now.Add(-time.Hour), members: map[string]rules.Role{member: rules.RoleOwner}})
+	testenv.SeedTenants(t, f.fs, testenv.Tenant{ID: id, Status: rules.StatusActive, TrialEndsAt: now.Add(-time.Hour), Members: []testenv.Member{{UID: member, Role: rules.RoleOwner}}})
 
 	cases := []struct {
 		name   string
@@ -189,7 +189,7 @@ func TestSetStatusAuthorization(t *testing.T) {
 	}
 	// A move to trial whose end has passed is refused: the job would expire it again at once.
 	f2 := testenv.UniqueID("auth-")
-	f.seed(t, tenantSeed{id: f2, status: rules.StatusTrialExpired, trialEndsAt: now.Add(-time.Hour)})
+	testenv.SeedTenants(t, f.fs, testenv.Tenant{ID: f2, Status: rules.StatusTrialExpired, TrialEndsAt: now.Add(-time.Hour)})
 	_, err := f.svc.SetStatus(as(testenv.UniqueID("s-"), auth.PlatformSuperAdmin), f2, rules.StatusTrial, "reopen please")
 	wantErr(t, "trial_expired → trial with the end in the past", err, errs.ErrInvalidTransition)
 	if !strings.Contains(err.Error(), "extendTrial") {
@@ -205,10 +205,10 @@ func TestExtendTrial(t *testing.T) {
 	f := newFixture(t, clock.NewManual(now))
 	expired, running, active := testenv.UniqueID("ext-"), testenv.UniqueID("ext-"), testenv.UniqueID("ext-")
 	member := testenv.UniqueID("m-")
-	f.seed(t,
-		tenantSeed{id: expired, status: rules.StatusTrialExpired, trialEndsAt: now.Add(-48 * time.Hour), members: map[string]rules.Role{member: rules.RoleOwner}},
-		tenantSeed{id: running, status: rules.StatusTrial, trialEndsAt: now.Add(48 * time.Hour)},
-		tenantSeed{id: active, status: rules.StatusActive, trialEndsAt: now.Add(-48 * time.Hour)},
+	testenv.SeedTenants(t, f.fs,
+		testenv.Tenant{ID: expired, Status: rules.StatusTrialExpired, TrialEndsAt: now.Add(-48 * time.Hour), Members: []testenv.Member{{UID: member, Role: rules.RoleOwner}}},
+		testenv.Tenant{ID: running, Status: rules.StatusTrial, TrialEndsAt: now.Add(48 * time.Hour)},
+		testenv.Tenant{ID: active, Status: rules.StatusActive, TrialEndsAt: now.Add(-48 * time.Hour)},
 	)
 	sales := as(testenv.UniqueID("sales-"), auth.PlatformSales)
 	newEnd := now.Add(14 * 24 * time.Hour).Add(123456789 * time.Nanosecond)

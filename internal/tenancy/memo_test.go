@@ -29,10 +29,9 @@ func TestQueryMemoReadsEachTenantOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, &tickingClock{now: time.Now()})
 	id, uid := testenv.UniqueID("memo-"), testenv.UniqueID("u")
-	f.seed(t, tenantSeed{id: id, status: rules.StatusTrial, trialEndsAt: time.Now().Add(time.Hour), members: map[string]rules.Role{uid: rules.RoleOwner}})
-	if _, err := f.fs.Doc("users/"+uid).Set(context.Background(), map[string]any{"tenantIds": []string{id}}); err != nil {
-		t.Fatal(err)
-	}
+	docs := testenv.Tenant{ID: id, Status: rules.StatusTrial, TrialEndsAt: time.Now().Add(time.Hour), Members: []testenv.Member{{UID: uid, Role: rules.RoleOwner}}}.Docs()
+	docs["users/"+uid] = map[string]any{"tenantIds": []string{id}}
+	testenv.WriteDocs(t, f.fs, docs)
 	catalog, err := plans.Default()
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,10 @@
 //		...
 //	}
 //
+// Tests call the API with the GraphQL client (GraphQL), write tenants and memberships directly with
+// SeedTenants (any other document with WriteDocs, a change with UpdateDoc), and read or write as a
+// signed-in user through the emulator's REST API (FirestoreREST, TryFirestoreREST in goroutines).
+//
 // Every helper creates its own uniquely named data (UniqueID, random emails), so tests can run in
 // parallel and against a long-lived emulator without clearing it. The exception is SetRules, which
 // replaces the emulator's rules for everyone: keep rules-setting tests in one package and do not run
@@ -222,14 +226,31 @@ func (e Env) SignIn(t testing.TB, email, password string) string {
 // /v1/projects/<project>/databases/(default)/documents/<path> as the user whose ID token is given
 // (no Authorization header when idToken is empty), so the emulator evaluates the security rules for
 // that user. path may carry a query string; a path starting with ":" (":runQuery",
-// ":batchGet") addresses the documents root. body is sent as is when it is a []byte,
+// ":batchGet", ":commit") addresses the documents root. body is sent as is when it is a []byte,
 // json.RawMessage or string, JSON-encoded otherwise, and omitted when nil. It returns the HTTP
-// status and the response body.
+// status and the response body, and fails the test when no answer comes.
+//
+// A 409 ABORTED ("Transaction lock timeout": the emulator locks documents pessimistically, and
+// other tests' transactions run against the same emulator) is retried up to five times, as the
+// Firestore client SDKs retry it: tests check the rules' verdict, not the emulator's contention.
 //
 // Note that the Go server SDK sends "Bearer owner", which the emulator lets bypass the rules; rules
 // tests must go through this REST call with real user tokens instead.
 func (e Env) FirestoreREST(t testing.TB, method, path string, idToken string, body any) (status int, respBody []byte) {
 	t.Helper()
+	status, respBody, err := e.TryFirestoreREST(method, path, idToken, body)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return status, respBody
+}
+
+// firestoreAttempts bounds the retries of an ABORTED REST call.
+const firestoreAttempts = 5
+
+// TryFirestoreREST is FirestoreREST without a testing.T, so goroutines may call it: it returns
+// an error when no answer comes instead of failing the test.
+func (e Env) TryFirestoreREST(method, path string, idToken string, body any) (status int, respBody []byte, err error) {
 	endpoint := e.documentsURL()
 	switch {
 	case path == "":
@@ -238,7 +259,18 @@ func (e Env) FirestoreREST(t testing.TB, method, path string, idToken string, bo
 	default:
 		endpoint += "/" + strings.TrimPrefix(path, "/")
 	}
-	return e.do(t, method, endpoint, idToken, body)
+	payload, err := encodeBody(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		status, respBody, err = send(method, endpoint, idToken, payload)
+		aborted := status == http.StatusConflict && bytes.Contains(respBody, []byte("ABORTED"))
+		if err != nil || !aborted || attempt == firestoreAttempts {
+			return status, respBody, err
+		}
+		time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+	}
 }
 
 func (e Env) documentsURL() string {
@@ -260,25 +292,47 @@ func (e Env) SetRules(t testing.TB, rules string) {
 // do sends one JSON request and returns the status and body; transport errors fail the test.
 func (e Env) do(t testing.TB, method, endpoint, bearer string, body any) (int, []byte) {
 	t.Helper()
-	var r io.Reader
+	payload, err := encodeBody(body)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	status, data, err := send(method, endpoint, bearer, payload)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return status, data
+}
+
+// encodeBody is a request body as bytes: as is for []byte, json.RawMessage and string, JSON for
+// anything else, nil for nil.
+func encodeBody(body any) ([]byte, error) {
 	switch b := body.(type) {
 	case nil:
+		return nil, nil
 	case []byte:
-		r = bytes.NewReader(b)
+		return b, nil
 	case json.RawMessage:
-		r = bytes.NewReader(b)
+		return b, nil
 	case string:
-		r = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatalf("testenv: encode request body: %v", err)
-		}
-		r = bytes.NewReader(data)
+		return []byte(b), nil
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("encode request body: %w", err)
+	}
+	return data, nil
+}
+
+// send is one request with a JSON payload (none when nil) and the bearer token (none when
+// empty); it returns the status and the whole body, or why there is no answer.
+func send(method, endpoint, bearer string, payload []byte) (int, []byte, error) {
+	var r io.Reader
+	if payload != nil {
+		r = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(context.Background(), method, endpoint, r)
 	if err != nil {
-		t.Fatalf("testenv: %s %s: %v", method, endpoint, err)
+		return 0, nil, fmt.Errorf("%s %s: %w", method, endpoint, err)
 	}
 	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -288,14 +342,14 @@ func (e Env) do(t testing.TB, method, endpoint, bearer string, body any) (int, [
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		t.Fatalf("testenv: %s %s: %v", method, endpoint, err)
+		return 0, nil, fmt.Errorf("%s %s: %w", method, endpoint, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("testenv: %s %s: read body: %v", method, endpoint, err)
+		return resp.StatusCode, nil, fmt.Errorf("%s %s: read body: %w", method, endpoint, err)
 	}
-	return resp.StatusCode, data
+	return resp.StatusCode, data, nil
 }
 
 const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
