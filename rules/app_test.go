@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -351,3 +352,93 @@ func cloneApp(a *rules.App) *rules.App {
 	c.Collections = slices.Clone(a.Collections)
 	return &c
 }
+
+// TestAppSchemasInTheRules: the clinic's schemas hold in the rules on create and on update. A
+// valid document passes; a missing required field, a wrong type, an extra field, an over-long
+// string, a value outside an enum or a bound, and a reference to a document that does not exist
+// are each refused.
+func TestAppSchemasInTheRules(t *testing.T) {
+	t.Parallel()
+	d := clinic(t)
+	env := isolated(t, rules.FirestoreRulesFor(d.App))
+	f := newAppFixture(t, env, d)
+	owner := f.users["owner"].IDToken
+	base := "tenants/" + f.tenants["active"] + "/"
+	with := func(col string, change map[string]any, drop ...string) map[string]any {
+		doc := map[string]any{}
+		for k, v := range validDocs[col] {
+			doc[k] = v
+		}
+		for k, v := range change {
+			doc[k] = v
+		}
+		for _, k := range drop {
+			delete(doc, k)
+		}
+		return doc
+	}
+	cases := []struct {
+		name, col string
+		doc       map[string]any
+		ok        bool
+	}{
+		{"valid client", "clients", with("clients", nil), true},
+		{"valid appointment", "appointments", with("appointments", nil), true},
+		{"missing required name", "clients", with("clients", nil, "name"), false},
+		{"name not a string", "clients", with("clients", map[string]any{"name": 42}), false},
+		{"an undeclared field", "clients", with("clients", map[string]any{"ssn": "123"}), false},
+		{"name over 200 characters", "clients", with("clients", map[string]any{"name": strings.Repeat("a", 201)}), false},
+		{"empty name", "clients", with("clients", map[string]any{"name": ""}), false},
+		{"specialty outside its enum", "practitioners", with("practitioners", map[string]any{"specialty": "astrology"}), false},
+		{"minutes below the minimum", "appointments", with("appointments", map[string]any{"minutes": 2}), false},
+		{"minutes not an integer", "appointments", with("appointments", map[string]any{"minutes": 30.5}), false},
+		{"a client that does not exist", "appointments", with("appointments", map[string]any{"clientId": "c-missing"}), false},
+	}
+	for _, c := range cases {
+		for _, op := range []string{"create", "update"} {
+			url := docURL(env, base+c.col+"?documentId="+testenv.UniqueID("s-"))
+			method := http.MethodPost
+			if op == "update" {
+				method, url = http.MethodPatch, docURL(env, base+c.col+"/seed?currentDocument.exists=true")
+			}
+			status, body, err := rest(env, method, url, owner, restDoc(c.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: http.StatusOK, false: http.StatusForbidden}[c.ok]; status != want {
+				t.Errorf("%s on %s: HTTP %d, want %d (%s)", c.name, op, status, want, body)
+			}
+		}
+	}
+}
+
+// TestAppRulesStayWithinFirestoreLimits: the generated rules are within Firestore's size limit,
+// and no write reads more documents than a request may.
+func TestAppRulesStayWithinFirestoreLimits(t *testing.T) {
+	t.Parallel()
+	d := clinic(t)
+	if n := len(rules.FirestoreRulesFor(d.App)); n > rules.MaxRulesBytes {
+		t.Errorf("the clinic's rules are %d bytes, over Firestore's %d", n, rules.MaxRulesBytes)
+	}
+	for _, c := range d.App.Collections {
+		if n := c.DocumentReads(); n > rules.MaxDocumentReads {
+			t.Errorf("a write to %s reads %d documents, over Firestore's %d", c.Name, n, rules.MaxDocumentReads)
+		}
+	}
+	// Counted, not assumed: the only documents the rules read are the tenant, the caller's
+	// membership and one per reference.
+	text := rules.FirestoreRulesFor(d.App)
+	if got := strings.Count(text, "exists(/databases/$(database)/documents/tenants/$(t)/"); got != 2 {
+		t.Errorf("the clinic's rules hold %d reference lookups, want 2 (appointments' clientId and practitionerId)", got)
+	}
+	reads := map[string]bool{}
+	for _, m := range documentRead.FindAllStringSubmatch(text, -1) {
+		reads[m[1]] = true
+	}
+	if len(reads) != 4 || len(reads) > rules.MaxDocumentReads {
+		t.Errorf("the rules read %d distinct documents %v; want 4: the tenant, the membership and the two references", len(reads), reads)
+	}
+}
+
+// documentRead finds the documents the rules read with get() and exists().
+var documentRead = regexp.MustCompile(`(?:^|[^.\w])(?:get|exists)\((memberPath\(t\)|tenantPath\(t\)|/databases/\$\(database\)/documents/tenants/\$\(t\)/\w+/\$\(d\.\w+\))\)`)

@@ -62,6 +62,27 @@ func Load(path string) (*Declaration, error) {
 	return Parse(path, data)
 }
 
+// Find loads the declaration at path, or DefaultFile in the working directory when path is ""
+// and that file exists; nil, with no error, when there is none: application data then follows
+// Tenantry's own access policy.
+func Find(path string) (*Declaration, error) {
+	if path == "" {
+		if _, err := os.Stat(DefaultFile); err != nil {
+			return nil, nil
+		}
+		path = DefaultFile
+	}
+	return Load(path)
+}
+
+// AppOf is the rules' view of d; nil for no declaration.
+func AppOf(d *Declaration) *rules.App {
+	if d == nil {
+		return nil
+	}
+	return d.App
+}
+
 type rawDecl struct {
 	Roles       []string                 `yaml:"roles"`
 	Collections map[string]rawCollection `yaml:"collections"`
@@ -81,7 +102,7 @@ func Parse(file string, data []byte) (*Declaration, error) {
 		return nil, Problem{File: file, Message: "not valid YAML: " + yaml.FormatError(err, false, false)}
 	}
 	var raw rawDecl
-	if err := yaml.UnmarshalWithOptions(data, &raw, yaml.DisallowUnknownField()); err != nil {
+	if err := decodeStrict(data, &raw); err != nil {
 		return nil, Problem{File: file, Message: yaml.FormatError(err, false, false) +
 			"\n(a declaration has the keys roles and collections; a collection has read, write, schema and references)"}
 	}
@@ -96,6 +117,18 @@ func Parse(file string, data []byte) (*Declaration, error) {
 		return nil, errors.Join(errs...)
 	}
 	return d, nil
+}
+
+// decodeStrict decodes data, refusing unknown keys. go-yaml panics on some inputs (FuzzParse
+// found `roles: !000 0`, kept in testdata/fuzz); a declaration must fail with a message, never
+// take the server down, so a panic is an error here.
+func decodeStrict(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML could not be decoded (%v); check the tags and the structure", r)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(data, v, yaml.DisallowUnknownField())
 }
 
 var (
@@ -170,7 +203,7 @@ func (c *checker) collection(name string, rc rawCollection, d *Declaration) (rul
 	if rc.Schema != nil {
 		sch, compiled, unenforced, err := compileSchema(name, rc.Schema)
 		if err != nil {
-			c.fail(append(at, "schema"), "the schema of %q is not a valid JSON Schema (draft 2020-12): %v", name, err)
+			c.fail(append(append(at, "schema"), schemaErrorPath(err)...), "the schema of %q is not a valid JSON Schema (draft 2020-12): %v", name, err)
 			return col, false
 		}
 		if sch.Type != "" && sch.Type != "object" {

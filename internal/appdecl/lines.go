@@ -15,13 +15,13 @@ func lineOf(f *ast.File, path []any) int {
 	node := f.Docs[0].Body
 	line := lineOfNode(node)
 	for _, step := range path {
-		next := child(node, step)
+		next, at := child(node, step)
 		if next == nil {
 			break
 		}
 		node = next
-		if l := lineOfNode(node); l > 0 {
-			line = l
+		if at > 0 {
+			line = at
 		}
 	}
 	return line
@@ -34,24 +34,25 @@ func lineOfNode(n ast.Node) int {
 	return n.GetToken().Position.Line
 }
 
-// child steps into a mapping by key (string) or a sequence by index (int).
-func child(n ast.Node, step any) ast.Node {
+// child steps into a mapping by key (string) or a sequence by index (int), and says the line of
+// the step: the key's line for a mapping, the element's for a sequence.
+func child(n ast.Node, step any) (ast.Node, int) {
 	switch key := step.(type) {
 	case string:
 		for _, mv := range mappingValues(n) {
 			if mv.Key != nil && mv.Key.GetToken() != nil && mv.Key.GetToken().Value == key {
-				if key2 := mv.Value; key2 != nil && isContainer(key2) {
-					return key2
+				if v := mv.Value; v != nil && isContainer(v) {
+					return v, lineOfNode(mv.Key)
 				}
-				return mv.Key
+				return mv.Key, lineOfNode(mv.Key)
 			}
 		}
 	case int:
 		if seq, ok := n.(*ast.SequenceNode); ok && key < len(seq.Values) {
-			return seq.Values[key]
+			return seq.Values[key], lineOfNode(seq.Values[key])
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 func isContainer(n ast.Node) bool {
@@ -77,7 +78,8 @@ func mappingValues(n ast.Node) []*ast.MappingValueNode {
 func collectionOrder(f *ast.File, cols map[string]rawCollection) []string {
 	pos := map[string]int{}
 	if f != nil && len(f.Docs) > 0 {
-		for _, mv := range mappingValues(child(f.Docs[0].Body, "collections")) {
+		cols, _ := child(f.Docs[0].Body, "collections")
+		for _, mv := range mappingValues(cols) {
 			if mv.Key != nil && mv.Key.GetToken() != nil {
 				pos[mv.Key.GetToken().Value] = mv.Key.GetToken().Position.Line
 			}

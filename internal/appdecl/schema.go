@@ -3,6 +3,7 @@ package appdecl
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,6 +34,27 @@ func compileSchema(collection string, raw map[string]any) (*rules.Schema, *jsons
 	var unenforced []string
 	sch := convert(raw, collection, &unenforced)
 	return sch, compiled, unenforced, nil
+}
+
+// schemaErrorPath is where in the schema a metaschema violation is (the deepest cause's
+// location), as lineOf's path steps; nil when the error does not say.
+func schemaErrorPath(err error) []any {
+	var sve *jsonschema.SchemaValidationError
+	if !errors.As(err, &sve) {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(sve.Err, &ve) {
+		return nil
+	}
+	for len(ve.Causes) > 0 {
+		ve = ve.Causes[0]
+	}
+	path := make([]any, len(ve.InstanceLocation))
+	for i, s := range ve.InstanceLocation {
+		path[i] = s
+	}
+	return path
 }
 
 // toJSONValue turns a YAML-decoded value into what the validator takes (numbers as json.Number).
