@@ -80,7 +80,7 @@ func rulesProject(b *testing.B, rulesText string, u testenv.User) testenv.Env {
 	docs := map[string]map[string]any{
 		"tenants/bench": {"name": "Bench", "status": "active", "planId": "pro", "seatCap": 50, "seatsUsed": 1,
 			"pendingInvitations": 0, "trialEndsAt": now.Add(-time.Hour), "source": "self_serve", "createdAt": now},
-		"tenants/bench/members/" + u.UID:    {"role": "owner", "email": u.Email, "joinedAt": now},
+		"tenants/bench/members/" + u.UID:     {"role": "owner", "email": u.Email, "joinedAt": now},
 		"tenants/bench/clients/c-seed":       {"name": "Seed"},
 		"tenants/bench/practitioners/p-seed": {"name": "Dr Seed", "specialty": "general"},
 	}
