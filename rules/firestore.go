@@ -27,7 +27,12 @@ func ServerOwned(collection string) bool { return slices.Contains(ServerOwnedCol
 // The rules read the status from the tenant document and the role from the member document at
 // request time, never from token claims, which go stale: a tenant whose trial expired a second
 // ago is read-only for the very next write.
-func FirestoreRules() string {
+func FirestoreRules() string { return FirestoreRulesFor(nil) }
+
+// FirestoreRulesFor renders the rules for an application's declared data model (nil: none, and
+// every collection that is not server-owned is application data under the action table). The
+// status table applies on top of every declared role list.
+func FirestoreRulesFor(app *App) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
@@ -118,11 +123,16 @@ func FirestoreRules() string {
 		w("    }\n\n")
 	}
 
-	w("    // Application data: every other collection under a tenant, at any depth.\n")
-	w("    match /tenants/{t}/{collection}/{document=**} {\n")
-	w("      allow read: if !serverOwned(collection) && %s(t);\n", funcName(ReadData))
-	w("      allow create, update, delete: if !serverOwned(collection) && %s(t);\n", funcName(WriteData))
-	w("    }\n\n")
+	if app == nil {
+		w("    // Application data: every other collection under a tenant, at any depth.\n")
+		w("    match /tenants/{t}/{collection}/{document=**} {\n")
+		w("      allow read: if !serverOwned(collection) && %s(t);\n", funcName(ReadData))
+		w("      allow create, update, delete: if !serverOwned(collection) && %s(t);\n", funcName(WriteData))
+		w("    }\n\n")
+	} else {
+		w("    // Application data as tenantry.app.yaml declares it; any other collection is closed.\n\n")
+		appRules(w, app)
+	}
 
 	w("    match /users/{uid} {\n")
 	w("      allow get: if signedIn() && request.auth.uid == uid;\n")

@@ -33,6 +33,10 @@ Usage:
                                        give a user a platform role (super_admin, sales, support)
   tenantry admin revoke-platform-role --email EMAIL
                                        take a user's platform role away
+  tenantry rules [--app FILE] [--explain]
+                                       print the firestore.rules for the application's declaration
+                                       (TENANTRY_APP, or tenantry.app.yaml here), or list what they
+                                       cannot check
   tenantry admin reindex-search        write missing staff search tokens (tenants provisioned
                                        before staff search existed)
 
@@ -53,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return jobsCmd(args[1:], stdout, stderr)
 	case "admin":
 		return adminCmd(args[1:], stdout, stderr)
+	case "rules":
+		return rulesCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

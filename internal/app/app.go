@@ -15,6 +15,7 @@ import (
 	firebase "firebase.google.com/go/v4"
 
 	"github.com/tenantry/tenantry/graph"
+	"github.com/tenantry/tenantry/internal/appdecl"
 	"github.com/tenantry/tenantry/internal/billing"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
@@ -54,6 +55,8 @@ type App struct {
 	Outbox  *outbox.Dispatcher // outbox dispatcher with its handlers (background.go)
 	Billing *billing.Service   // Stripe billing: setup handler, webhook, Checkout and portal (billing.go)
 	bg      *background
+	// Declaration is the application's data model (tenantry.app.yaml); nil without one.
+	Declaration *appdecl.Declaration
 }
 
 // New wires Tenantry. The Firebase SDKs read FIRESTORE_EMULATOR_HOST and
@@ -62,6 +65,10 @@ type App struct {
 func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	decl, err := appdecl.Find(cfg.AppFile)
+	if err != nil {
+		return nil, fmt.Errorf("the application declaration (TENANTRY_APP) is invalid; fix it and start again:\n%w", err)
 	}
 	if opts.Logger != nil {
 		slog.SetDefault(opts.Logger)
@@ -108,7 +115,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Metrics: metrics}
+	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Metrics: metrics, Declaration: decl}
 	a.handler = a.newHandler(st, idw, mw, webhook)
 	a.Jobs = jobs.NewRegistry(tenancyJobs(cfg, svc)...)
 	a.Jobs.Add(mw.expireJob())

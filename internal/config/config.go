@@ -63,6 +63,9 @@ type Config struct {
 	// Email. SMTP_URL (above) is smtp://[user:pass@]host[:port] or smtps://… for implicit TLS;
 	// unset, email outbox entries stay pending until a dispatcher with SMTP picks them up.
 	MailFrom string `env:"TENANTRY_MAIL_FROM" envDefault:"Tenantry <no-reply@tenantry.local>"`
+	// AppFile is the application's declaration of its data model (tenantry.app.yaml); "" looks
+	// for that file in the working directory and runs without one when it is absent.
+	AppFile string `env:"TENANTRY_APP"`
 	// AppURL is the SPA's base URL; every link in an email starts with it.
 	AppURL string `env:"TENANTRY_APP_URL" envDefault:"http://localhost:5173"`
 	// SMTPStartTLS is mandatory, opportunistic or off for smtp:// URLs; empty means mandatory
@@ -226,7 +229,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("stripeSecretKey", mask(c.StripeSecretKey)), slog.String("stripeWebhookSecret", mask(c.StripeWebhookSecret)),
 		slog.String("stripeAPIURL", c.StripeAPIURL), slog.String("smtpURL", smtp),
 		slog.Bool("introspection", c.IntrospectionEnabled()),
-		slog.String("mailFrom", c.MailFrom), slog.String("appURL", c.AppURL),
+		slog.String("mailFrom", c.MailFrom), slog.String("appURL", c.AppURL), slog.String("app", c.AppFile),
 		slog.Bool("dispatcher", c.DispatcherOn()), slog.Bool("scheduler", c.SchedulerOn()),
 		slog.String("jobIntervals", c.JobIntervals),
 	)
