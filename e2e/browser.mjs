@@ -31,8 +31,8 @@ export function launch() {
 }
 
 /** A new browser context (its own cookies and storage: another person's session). */
-export async function newSession(browser) {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 780 }, deviceScaleFactor: 1 });
+export async function newSession(browser, viewport = { width: 1200, height: 780 }) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   context.setDefaultTimeout(15000);
   return context;
 }

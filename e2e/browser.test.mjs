@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { CHROMIUM, chromiumPresent, launch, newSession, screenshots, shot } from "./browser.mjs";
-import { linkIn, mailTo, setTrialEnd, tenantsNamed } from "./services.mjs";
-import { addClient, clientSaved, createOrganization, fillOrganization, organizationPage, signUp, verifyEmail } from "./spa.mjs";
-import { ARTIFACTS, buildServer, buildSPA, freePort, requireStack, serveStatic, startFirestore, startServer, uniqueID } from "./stack.mjs";
+import { createStaffUser, linkIn, mailTo, setTrialEnd, tenantsNamed } from "./services.mjs";
+import { addClient, clientSaved, createOrganization, fillOrganization, organizationPage, PASSWORD, signUp, verifyEmail } from "./spa.mjs";
+import { ARTIFACTS, AUTH, buildServer, buildSPA, freePort, requireStack, serveStatic, startFirestore, startServer, uniqueID } from "./stack.mjs";
 
 const TEST_TIMEOUT = 90_000;
 let browser, api, spa;
@@ -182,3 +182,62 @@ describe("example SPA", () => {
     assert.equal(await page.getByTestId("clients").getByText("Alan Turing").count(), 0, "the refused client is not shown");
   });
 });
+
+describe("sales console", () => {
+  e2e("a sales rep signs in, provisions a contract tenant, and the owner invitation reaches mailpit", async () => {
+    const id = uniqueID();
+    const rep = `sales-${id}@example.com`;
+    const admin = `admin-${id}@engines.example`;
+    const organization = `Analytical Engines ${id}`;
+    await createStaffUser(rep, PASSWORD, "sales");
+
+    const context = await newSession(browser, { width: 1440, height: 860 });
+    const page = await context.newPage();
+    const requested = new Set();
+    page.on("request", (r) => requested.add(new URL(r.url()).origin));
+    const problems = [];
+    page.on("console", (m) => m.type() === "error" && problems.push(`${m.text()} (${m.location().url})`));
+    page.on("response", (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
+
+    await page.goto(`${api.base}/playground`);
+    await page.locator(".graphiql-container").waitFor();
+    await page.getByLabel("Email").fill(rep);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await shot(page, "console-sign-in");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.getByTestId("signed-in").getByText("SALES", { exact: true }).waitFor();
+    await page.getByTestId("signed-in").getByText(rep).waitFor();
+
+    await page.getByRole("button", { name: /Provision a contract tenant/ }).click();
+    const variables = JSON.parse(await editorText(page, "variables"));
+    Object.assign(variables.input, { organizationName: organization, adminContact: { email: admin, name: "Ada Lovelace" } });
+    await setEditorText(page, "variables", JSON.stringify(variables, null, 2));
+    await page.getByRole("button", { name: /Execute query/ }).click();
+    await page.locator(".result-window").getByText('"replayed": false').waitFor();
+    await shot(page, "console-contract-provisioned");
+    const result = await page.locator(".result-window").textContent();
+    assert.match(result, /"source": "SALES_ASSISTED"/);
+
+    const mail = await mailTo(admin, { subject: organization });
+    assert.ok(linkIn(mail, `${spa.base}/invitations/accept?token=`), "the owner invitation links to the SPA");
+    assert.deepEqual([...requested].sort(), [api.base, AUTH].sort(), "the console talks to this server and the Auth emulator only");
+    assert.deepEqual(problems, [], "no errors and no failed request (a Content-Security-Policy violation would show here)");
+  });
+});
+
+// The text of one of GraphiQL's CodeMirror editors ("query", "variables" or "headers").
+function editorText(page, which) {
+  return page.locator(editorSelector(which)).evaluate((el) => el.CodeMirror.getValue());
+}
+
+// Types text into an editor as a person pastes it: focus, select all, insert.
+async function setEditorText(page, which, text) {
+  await page.locator(`${editorSelector(which)} .CodeMirror-code`).click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.insertText(text);
+  assert.equal(await editorText(page, which), text);
+}
+
+function editorSelector(which) {
+  return which === "query" ? ".graphiql-query-editor .CodeMirror" : `.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror`;
+}

@@ -134,6 +134,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		BeforeSignIn:  blockingHandler(mw.blocking, identity.BeforeSignIn),
 		Signup:        mw.lazy.Ensure,
 		StripeWebhook: webhook,
+		Console:       consoleConfig(cfg.FirebaseWeb()),
 	})
 	a := &App{cfg: cfg, fs: fs, handler: handler, Tenancy: svc, Members: mw.svc, Billing: bill, Metrics: metrics}
 	a.Jobs = jobs.NewRegistry(
@@ -181,4 +182,9 @@ func originAllowList(origins []string) func(string) bool {
 		}
 	}
 	return func(origin string) bool { return set[origin] }
+}
+
+// consoleConfig is the sales console's Firebase configuration, from the server's settings.
+func consoleConfig(w config.FirebaseWeb) server.ConsoleConfig {
+	return server.ConsoleConfig{ProjectID: w.ProjectID, APIKey: w.APIKey, AuthDomain: w.AuthDomain, AuthEmulatorURL: w.AuthEmulatorURL}
 }
