@@ -66,6 +66,7 @@ var _ interface {
 
 func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
 func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
 // introspectionMaxDepth bounds __schema and __type selections, which the limit on the API's own
 // fields does not cover: GraphiQL's introspection query nests 15 levels (TypeRef's ofType chain),
 // so the console could not load the schema under a depth limit of 10.
