@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { CHROMIUM, chromiumPresent, launch, newSession, screenshots, shot } from "./browser.mjs";
 import { createStaffUser, linkIn, mailTo, setTrialEnd, tenantsNamed } from "./services.mjs";
 import { addClient, clientSaved, createOrganization, fillOrganization, organizationPage, PASSWORD, signUp, verifyEmail } from "./spa.mjs";
-import { ARTIFACTS, AUTH, buildServer, buildSPA, freePort, requireStack, serveStatic, startFirestore, startServer, uniqueID } from "./stack.mjs";
+import { APP_DECLARATION, ARTIFACTS, AUTH, buildServer, buildSPA, freePort, requireStack, rulesFile, serveStatic, startFirestore, startServer, uniqueID } from "./stack.mjs";
 
 const TEST_TIMEOUT = 90_000;
 let browser, api, spa;
@@ -17,9 +17,8 @@ before(async () => {
   if (!chromiumPresent()) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)`);
   await requireStack();
   const [firestorePort, apiPort, spaPort] = [await freePort(), await freePort(), await freePort()];
-  const firestoreStarted = startFirestore(firestorePort); // starts while Go builds
   const bin = buildServer();
-  stops.push(await firestoreStarted);
+  stops.push(await startFirestore(firestorePort, rulesFile(bin)));
   const spaBase = `http://127.0.0.1:${spaPort}`;
   api = await startServer(bin, { port: apiPort, appURL: spaBase });
   stops.push(api.stop);
@@ -27,7 +26,7 @@ before(async () => {
   stops.push(spa.stop);
   browser = await launch();
   stops.push(() => browser.close());
-  console.log(`# tenantry ${api.base}, SPA ${spa.base}, Chromium ${browser.version()}`);
+  console.log(`# tenantry ${api.base}, SPA ${spa.base}, Chromium ${browser.version()}, rules for ${APP_DECLARATION || "firestore.rules (no app declaration)"}`);
 });
 
 after(async () => {

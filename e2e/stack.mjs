@@ -3,13 +3,16 @@
 // free port, and the example SPA built against that server and served from this process. Nothing
 // here fakes a component.
 //
+// The Firestore emulator takes the rules the data page is judged by at start: the clinic
+// example's when the tree has it (APP_DECLARATION), else the checked-in firestore.rules.
+//
 // Why a Firestore emulator of their own: the server's outbox dispatcher performs every due entry
 // in its Firestore, oldest first, and the shared emulator holds thousands that the Go tests leave
 // pending (their servers run without a dispatcher): the invitation email would wait behind them,
 // and they would all be mailed. A fresh emulator also takes firestore.rules at start, so loading
 // rules never disturbs tests that load their own into the shared one.
 import { spawn, execFileSync } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -50,13 +53,25 @@ export async function requireStack() {
 const FIRESTORE_JAR = process.env.FIRESTORE_EMULATOR_JAR ?? "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar";
 
 /**
- * Starts a Firestore emulator on port with the checked-in firestore.rules (the rules the data
- * page is judged by) and resolves when it answers Ok.
+ * The application declaration the run uses, when the tree has one: the clinic example, whose
+ * `clients` collection the data page edits. Its rules (`tenantry rules --app`) then judge the
+ * data page, and the server loads it (TENANTRY_APP). Without it, the checked-in firestore.rules.
  */
-export async function startFirestore(port) {
+export const APP_DECLARATION = existsSync(join(ROOT, "examples/clinic/tenantry.app.yaml")) ? "examples/clinic/tenantry.app.yaml" : "";
+
+/** The rules file for the run: generated for APP_DECLARATION by the built binary, or firestore.rules. */
+export function rulesFile(bin) {
+  if (!APP_DECLARATION) return join(ROOT, "firestore.rules");
+  const file = join(tmpdir(), `tenantry-e2e-rules-${process.pid}`);
+  writeFileSync(file, execFileSync(bin, ["rules", "--app", APP_DECLARATION], { cwd: ROOT }));
+  return file;
+}
+
+/** Starts a Firestore emulator on port with the rules in rules and resolves when it answers Ok. */
+export async function startFirestore(port, rules) {
   if (!existsSync(FIRESTORE_JAR)) throw new Error(`no Firestore emulator at ${FIRESTORE_JAR}: install the Google Cloud CLI's emulator, or set FIRESTORE_EMULATOR_JAR`);
   const args = ["-Duser.language=en", "-cp", FIRESTORE_JAR, "com.google.cloud.datastore.emulator.firestore.CloudFirestore"];
-  args.push("--host", "127.0.0.1", "--port", String(port), "--project_id", PROJECT, "--rules", join(ROOT, "firestore.rules"));
+  args.push("--host", "127.0.0.1", "--port", String(port), "--project_id", PROJECT, "--rules", rules);
   const proc = spawn("java", args, { stdio: "ignore" });
   firestore.host = `127.0.0.1:${port}`;
   firestore.url = `http://${firestore.host}`;
@@ -95,6 +110,7 @@ export async function startServer(bin, { port, appURL }) {
     FIREBASE_AUTH_EMULATOR_HOST: AUTH.replace("http://", ""),
     SMTP_URL: process.env.SMTP_URL ?? "smtp://127.0.0.1:1025",
     TENANTRY_APP_URL: appURL,
+    ...(APP_DECLARATION ? { TENANTRY_APP: APP_DECLARATION } : {}),
     TENANTRY_ALLOWED_ORIGINS: appURL,
     TENANTRY_SCHEDULER: "off",
     TENANTRY_LOG_FORMAT: "text",
