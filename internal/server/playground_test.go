@@ -90,14 +90,19 @@ func TestPlaygroundServesTheEmbeddedConsole(t *testing.T) {
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "default-src 'self'") {
 		t.Errorf("Content-Security-Policy %q: want scripts and everything else from this server only", csp)
 	}
-	refs := htmlRef.FindAllStringSubmatch(html, -1)
-	if len(refs) < 2 {
-		t.Fatalf("the page names %d assets, want its script and stylesheet:\n%s", len(refs), html)
+	var assets []string
+	for _, m := range htmlRef.FindAllStringSubmatch(html, -1) {
+		if strings.HasPrefix(m[1], "/playground/assets/") {
+			assets = append(assets, m[1])
+		}
 	}
-	for _, m := range refs {
-		res, body := get(t, srv.URL+m[1])
+	if len(assets) < 2 {
+		t.Fatalf("the page names %d assets, want its script and stylesheet:\n%s", len(assets), html)
+	}
+	for _, a := range assets {
+		res, body := get(t, srv.URL+a)
 		if res.StatusCode != http.StatusOK || len(body) == 0 || res.Header.Get("Cache-Control") == "" {
-			t.Errorf("GET %s: %d, %d bytes, Cache-Control %q", m[1], res.StatusCode, len(body), res.Header.Get("Cache-Control"))
+			t.Errorf("GET %s: %d, %d bytes, Cache-Control %q", a, res.StatusCode, len(body), res.Header.Get("Cache-Control"))
 		}
 	}
 
