@@ -7,7 +7,7 @@ STACK := scripts/stack.sh
 .PHONY: help run spa e2e console test lint generate bench stack-up stack-down stack-status stack-tools outbox-status
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
 
 run: stack-up ## start the stack (if needed) and run the server on 127.0.0.1:8080 (mail lands in mailpit, http://127.0.0.1:8025)
 	eval "$$($(STACK) env)" && go run ./cmd/tenantry serve
@@ -22,7 +22,7 @@ e2e: stack-up ## only the browser end-to-end tests (Chromium; screenshots in e2e
 console: ## rebuild the sales console (web/playground) into internal/server/playground, which the binary embeds
 	npm run build:console
 
-test: ## everything CI checks: generated code, gofmt, vet, staticcheck, go test against the emulators
+test: ## everything CI checks: generated code (Go and TypeScript), gofmt, vet, staticcheck, tsc, vitest, go test against the emulators, browser tests in Chromium
 	scripts/test.sh
 
 lint: ## gofmt, go vet and staticcheck only

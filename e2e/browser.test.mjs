@@ -50,6 +50,14 @@ function e2e(name, fn) {
   });
 }
 
+/** A new browser session on the SPA's front page, signed up as email. */
+async function signedUp(email) {
+  const page = await (await newSession(browser)).newPage();
+  await page.goto(spa.base);
+  await signUp(page, email);
+  return page;
+}
+
 describe("example SPA", () => {
   e2e("double-clicking Create organization gives one tenant", async () => {
     const id = uniqueID();
@@ -76,10 +84,7 @@ describe("example SPA", () => {
   e2e("a retry after a lost answer sends the same idempotency key and gets the same tenant", async () => {
     const id = uniqueID();
     const name = `Lost Answer Clinic ${id}`;
-    const context = await newSession(browser);
-    const page = await context.newPage();
-    await page.goto(spa.base);
-    await signUp(page, `retry-${id}@example.com`);
+    const page = await signedUp(`retry-${id}@example.com`);
     await fillOrganization(page, name);
 
     // The first provisionTenant reaches the server, which creates the tenant; its answer is lost.
@@ -111,10 +116,7 @@ describe("example SPA", () => {
     const ownerEmail = `owner-${id}@example.com`;
     const colleagueEmail = `colleague-${id}@example.com`;
 
-    const ownerSession = await newSession(browser);
-    const owner = await ownerSession.newPage();
-    await owner.goto(spa.base);
-    await signUp(owner, ownerEmail);
+    const owner = await signedUp(ownerEmail);
     await createOrganization(owner, name);
     await verifyEmail(owner, ownerEmail);
     await owner.getByPlaceholder("colleague@clinic.example").fill(colleagueEmail);
@@ -157,10 +159,7 @@ describe("example SPA", () => {
   e2e("an ended trial shows the banner, and Firestore refuses the write in its words", async () => {
     const id = uniqueID();
     const name = `Riverside Clinic ${id}`;
-    const context = await newSession(browser);
-    const page = await context.newPage();
-    await page.goto(spa.base);
-    await signUp(page, `expired-${id}@example.com`);
+    const page = await signedUp(`expired-${id}@example.com`);
     const tenantId = await createOrganization(page, name);
     await page.getByRole("link", { name: "Clients" }).click();
     await addClient(page, "Grace Hopper");
