@@ -65,7 +65,7 @@ function CreateOrganization() {
         <button type="submit" disabled={loading}>
           {loading ? "Creating…" : "Create organization"}
         </button>
-        <p className="muted small">A 14-day trial starts at once; no card needed.</p>
+        <p className="muted small">Your free trial starts at once; no card needed.</p>
       </form>
     </Card>
   );
