@@ -4,22 +4,33 @@ SHELL := /bin/bash
 
 STACK := scripts/stack.sh
 
-.PHONY: help run test lint generate bench stack-up stack-down stack-status stack-tools outbox-status
+.PHONY: help run spa e2e console test lint generate bench stack-up stack-down stack-status stack-tools outbox-status
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
 
 run: stack-up ## start the stack (if needed) and run the server on 127.0.0.1:8080 (mail lands in mailpit, http://127.0.0.1:8025)
 	eval "$$($(STACK) env)" && go run ./cmd/tenantry serve
 
-test: ## everything CI checks: generated code, gofmt, vet, staticcheck, go test against the emulators
+spa: ## serve the example SPA (examples/react-spa) on http://127.0.0.1:5173 against `make run`'s server; run `make run` in another shell first
+	@[[ -d node_modules/vite ]] || npm ci --ignore-scripts --no-audit --no-fund
+	npm run spa
+
+e2e: stack-up ## only the browser end-to-end tests (Chromium; screenshots in e2e-artifacts/)
+	eval "$$($(STACK) env)" && npm run e2e
+
+console: ## rebuild the sales console (web/playground) into internal/server/playground, which the binary embeds
+	npm run build:console
+
+test: ## everything CI checks: generated code (Go and TypeScript), gofmt, vet, staticcheck, tsc, vitest, go test against the emulators, browser tests in Chromium
 	scripts/test.sh
 
 lint: ## gofmt, go vet and staticcheck only
 	scripts/test.sh lint
 
-generate: ## regenerate the checked-in generated code (gqlgen, firestore.rules)
+generate: ## regenerate the checked-in generated code (gqlgen, firestore.rules, the TypeScript client's types)
 	go generate ./...
+	npm run codegen
 
 bench: stack-up ## run the benchmarks against the emulators, mailpit and stripe-mock (BENCHFLAGS="-benchtime 1x" for one pass) (figures are printed, not asserted)
 	eval "$$($(STACK) env)" && go test -run '^$$' -bench . $(BENCHFLAGS) ./bench/...

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # What `make test` runs (and `make lint`, with the argument "lint").
 #
-#   scripts/test.sh        stack (started only if not already up), generated-code drift check,
-#                          gofmt, go vet, staticcheck, then go test against the emulators
+#   scripts/test.sh        stack (started only if not already up), generated-code drift checks
+#                          (Go, the TypeScript client's types, the embedded sales console), gofmt,
+#                          go vet, staticcheck, TypeScript type checks and vitest, go test against
+#                          the emulators, then the browser end-to-end tests (e2e/) in Chromium
 #   scripts/test.sh lint   gofmt, go vet, staticcheck only (no stack, no tests)
+#
+# The browser tests need Debian's chromium (/usr/bin/chromium, or CHROMIUM): without it they are
+# not run and a warning box says so, except on CI (CI=true), where a missing Chromium fails.
 #
 # The emulators that are not already answering are started in the background while the static
 # checks run, and only those are stopped again when the script exits (a trap), whatever the
@@ -47,6 +52,29 @@ check_generated() {
 			fail "generated code is stale: run go generate ./... and commit"
 		fi
 	fi
+	end
+}
+
+# The JavaScript workspaces (npm ci installs them): the client's generated types must match
+# schema.graphqls, and the embedded sales console's build its sources and locked packages.
+check_js_generated() {
+	begin "TypeScript client types and the embedded sales console are up to date"
+	[[ -d node_modules/@graphql-codegen/cli ]] || fail "node_modules is missing the JavaScript workspaces: run npm ci --ignore-scripts"
+	npm run --silent codegen -w @tenantry/react >/dev/null || fail "graphql-codegen failed (npm run codegen -w @tenantry/react)"
+	if ! git diff --exit-code -- clients/react/src/generated; then
+		fail "clients/react/src/generated is stale: run npm run codegen -w @tenantry/react and commit"
+	fi
+	node web/playground/digest.mjs --check || fail "the embedded sales console is stale"
+	end
+}
+
+check_typescript() {
+	begin "tsc --noEmit (client, example SPA, sales console) and vitest"
+	local ws
+	for ws in clients/react examples/react-spa web/playground; do
+		npx --no-install tsc --noEmit -p "$ws" || fail "TypeScript errors in $ws"
+	done
+	(cd clients/react && npx --no-install vitest run) || fail "vitest failed in clients/react"
 	end
 }
 
@@ -123,9 +151,11 @@ else
 fi
 
 check_generated
+check_js_generated
 check_gofmt
 check_vet
 check_staticcheck
+check_typescript
 
 # --- tests against the emulators --------------------------------------------------------------
 
@@ -144,3 +174,23 @@ begin "go test -count=1 -timeout 12m ./..."
 eval "$("$STACK" env)"
 go test -count=1 -timeout 12m ./... || fail "go test failed"
 end
+
+# --- the browser end-to-end tests -------------------------------------------------------------
+
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [[ -x "$CHROMIUM" ]]; then
+	begin "browser end-to-end tests in Chromium (e2e/, screenshots in ${E2E_ARTIFACTS:-e2e-artifacts})"
+	mkdir -p "${E2E_ARTIFACTS:-e2e-artifacts}"
+	CHROMIUM="$CHROMIUM" node --test --test-concurrency=1 \
+		--test-reporter=spec --test-reporter-destination=stdout \
+		--test-reporter=tap --test-reporter-destination="${E2E_ARTIFACTS:-e2e-artifacts}/results.tap" \
+		e2e/ || fail "the browser end-to-end tests failed (screenshots: ${E2E_ARTIFACTS:-e2e-artifacts}/)"
+	end
+elif [[ "${CI:-}" == true ]]; then
+	fail "no Chromium at $CHROMIUM: CI must run the browser tests (apt-get install -y chromium)"
+else
+	printf '\n%s\n' "#########################################################################################"
+	printf '%s\n' "#  WARNING: the browser end-to-end tests (e2e/) did NOT run: no Chromium at $CHROMIUM."
+	printf '%s\n' "#  Install it with: apt-get update && apt-get install -y chromium   (CI installs it itself)"
+	printf '%s\n\n' "#########################################################################################"
+fi

@@ -216,8 +216,15 @@ func TestOperationalEndpoints(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Errorf("GET /playground: Content-Type %q, want text/html", ct)
 	}
-	if !strings.Contains(strings.ToLower(string(body)), "<html") || !strings.Contains(string(body), "/graphql") {
-		t.Errorf("GET /playground: not an HTML page pointing at /graphql: %.200s", body)
+	if !strings.Contains(strings.ToLower(string(body)), "<html") || !strings.Contains(string(body), "/playground/assets/") {
+		t.Errorf("GET /playground: not the console's HTML page with its embedded assets: %.200s", body)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Errorf("GET /playground: Content-Security-Policy %q, want default-src 'self'", csp)
+	}
+	// The console finds the API, and its Firebase sign-in, in its configuration.
+	if resp, body := s.do(t, http.MethodGet, "/playground/config.json", nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"graphqlURL":"/graphql"`) {
+		t.Errorf("GET /playground/config.json: HTTP %d %.200s, want the console's configuration pointing at /graphql", resp.StatusCode, body)
 	}
 
 	u := newUser(t)

@@ -162,6 +162,7 @@ func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, 
 		BeforeSignIn:  blockingHandler(mw.blocking, identity.BeforeSignIn),
 		Signup:        mw.lazy.Ensure,
 		StripeWebhook: webhook,
+		Console:       consoleConfig(cfg.FirebaseWeb()),
 	})
 }
 
@@ -206,4 +207,9 @@ func originAllowList(origins []string) func(string) bool {
 		}
 	}
 	return func(origin string) bool { return set[origin] }
+}
+
+// consoleConfig is the sales console's Firebase configuration, from the server's settings.
+func consoleConfig(w config.FirebaseWeb) server.ConsoleConfig {
+	return server.ConsoleConfig{ProjectID: w.ProjectID, APIKey: w.APIKey, AuthDomain: w.AuthDomain, AuthEmulatorURL: w.AuthEmulatorURL}
 }

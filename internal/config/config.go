@@ -111,6 +111,11 @@ type Config struct {
 	// StaffDomains, when set, are the only email domains whose accounts a platform role gives
 	// power to (config/identity.go).
 	StaffDomains []string `env:"TENANTRY_STAFF_DOMAINS" envSeparator:","`
+
+	// The Firebase web configuration the sales console at /playground signs in with
+	// (config/console.go): the project's Web API key and its auth domain.
+	FirebaseAPIKey     string `env:"TENANTRY_FIREBASE_API_KEY"`
+	FirebaseAuthDomain string `env:"TENANTRY_FIREBASE_AUTH_DOMAIN"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -189,6 +194,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateMembers()...)
 	problems = append(problems, c.validateIdentity()...)
 	problems = append(problems, c.validateBilling()...)
+	problems = append(problems, c.validateConsole()...)
 	return errors.Join(problems...)
 }
 

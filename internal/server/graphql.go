@@ -66,16 +66,40 @@ var _ interface {
 
 func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
 func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+// introspectionMaxDepth bounds __schema and __type selections, which the limit on the API's own
+// fields does not cover: GraphiQL's introspection query nests 15 levels (TypeRef's ofType chain),
+// so the console could not load the schema under a depth limit of 10.
+const introspectionMaxDepth = 20
+
 func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	if oc.Operation == nil {
 		return nil
 	}
-	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, 0); depth > d.max {
-		err := gqlerror.Errorf("The query is nested %d levels deep; the limit is %d. Split it into smaller queries.", depth, d.max)
+	data, meta := rootDepths(oc.Operation.SelectionSet, oc.Doc.Fragments)
+	limit, depth := d.max, data
+	if meta > introspectionMaxDepth {
+		limit, depth = introspectionMaxDepth, meta
+	}
+	if depth > limit {
+		err := gqlerror.Errorf("The query is nested %d levels deep; the limit is %d. Split it into smaller queries.", depth, limit)
 		err.Extensions = map[string]any{"code": "QUERY_TOO_DEEP"}
 		return err
 	}
 	return nil
+}
+
+// rootDepths is the depth of the operation's API fields and, apart, of its introspection fields.
+func rootDepths(set ast.SelectionSet, frags ast.FragmentDefinitionList) (data, meta int) {
+	for _, sel := range set {
+		depth := selectionDepth(ast.SelectionSet{sel}, frags, 0)
+		if f, ok := sel.(*ast.Field); ok && (f.Name == "__schema" || f.Name == "__type") {
+			meta = max(meta, depth)
+		} else {
+			data = max(data, depth)
+		}
+	}
+	return data, meta
 }
 
 func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int) int {

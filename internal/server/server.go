@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/playground"
 
 	"github.com/tenantry/tenantry/internal/auth"
 )
@@ -38,6 +37,8 @@ type Deps struct {
 	Signup       func(context.Context, auth.Principal) error
 	// StripeWebhook serves POST /webhooks/stripe (nil: not mounted); see webhooks.go.
 	StripeWebhook StripeWebhook
+	// Console is the Firebase configuration of the sales console at /playground (playground.go).
+	Console ConsoleConfig
 }
 
 // NewHandler builds the routes of the contract.
@@ -50,8 +51,7 @@ func NewHandler(d Deps) http.Handler {
 	mux.Handle("OPTIONS /graphql", withCORS(d.AllowedOrigin, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})))
-	// The page is public; every operation it sends is authorized like any other request.
-	mux.Handle("GET /playground", playground.Handler("Tenantry", "/graphql", playground.WithGraphiqlEnablePluginExplorer(true)))
+	mountPlayground(mux, d.Console)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

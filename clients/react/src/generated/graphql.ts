@@ -1,0 +1,598 @@
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+export type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+export type MakeOptional<T, K extends keyof T> = Omit<T, K> & { [SubKey in K]?: Maybe<T[SubKey]> };
+export type MakeMaybe<T, K extends keyof T> = Omit<T, K> & { [SubKey in K]: Maybe<T[SubKey]> };
+export type MakeEmpty<T extends { [key: string]: unknown }, K extends keyof T> = { [_ in K]?: never };
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  Time: { input: string; output: string; }
+};
+
+/** One field an audited action changed; values as text (times in RFC 3339). (Addition to the contract.) */
+export type AuditChange = {
+  after: Maybe<Scalars['String']['output']>;
+  before: Maybe<Scalars['String']['output']>;
+  field: Scalars['String']['output'];
+};
+
+/** One entry of a tenant's audit log (tenants/{id}/audit). (Addition to the contract.) */
+export type AuditEntry = {
+  /**
+   * What happened: tenant.provision_contract, tenant.convert_contract, tenant.set_status,
+   * tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
+   * member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
+   * member.role_changed, member.removed, member.left, member.ownership_transferred.
+   */
+  action: Scalars['String']['output'];
+  /** The actor's platform role when they acted. */
+  actorPlatformRole: Maybe<PlatformRole>;
+  /** The job or integration that acted, e.g. expire-trials; null for users. */
+  actorSystem: Maybe<Scalars['String']['output']>;
+  /** The user who acted; null when the system did (see actorSystem). */
+  actorUserId: Maybe<Scalars['ID']['output']>;
+  at: Scalars['Time']['output'];
+  /** Each field the action changed, before and after (before is null for a tenant the action created). */
+  changes: Array<AuditChange>;
+  id: Scalars['ID']['output'];
+  reason: Scalars['String']['output'];
+  /** The API request (the id the server gave it, in its X-Request-Id response header) or job run; quote it to support. */
+  requestId: Maybe<Scalars['String']['output']>;
+};
+
+/** A Stripe-hosted billing portal page (payment methods, invoices, cancellation). (Addition to the contract.) */
+export type BillingPortalSession = {
+  url: Scalars['String']['output'];
+};
+
+/** A Stripe-hosted page to send the owner to. (Addition to the contract.) */
+export type CheckoutSession = {
+  url: Scalars['String']['output'];
+};
+
+/** A contract's named admin. (Addition to the contract.) */
+export type Contact = {
+  email: Scalars['String']['output'];
+  name: Maybe<Scalars['String']['output']>;
+};
+
+export type ContactInput = {
+  email: Scalars['String']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** A signed sales contract as recorded on its tenant. (Addition to the contract.) */
+export type Contract = {
+  /** The named admin, who received the owner invitation. */
+  adminContact: Contact;
+  /** The go-live date: the tenant is a TRIAL until then, and expire-trials makes it ACTIVE at go-live. */
+  goLiveDate: Scalars['Time']['output'];
+  plan: Plan;
+  /** The staff member who entered it. */
+  provisionedBy: ContractActor;
+  /** The CRM's reference. */
+  reference: Scalars['String']['output'];
+  /** The contracted seat cap; it may exceed the plan's. */
+  seatCap: Scalars['Int']['output'];
+  /** When the signed contract was entered into Tenantry. */
+  signedAt: Scalars['Time']['output'];
+};
+
+/** The staff member who entered a contract. (Addition to the contract.) */
+export type ContractActor = {
+  email: Scalars['String']['output'];
+  platformRole: Maybe<PlatformRole>;
+  userId: Scalars['ID']['output'];
+};
+
+export type Invitation = {
+  /** Lowercased and trimmed. */
+  email: Scalars['String']['output'];
+  expiresAt: Scalars['Time']['output'];
+  /** The invitation's document id (tenants/{tenantId}/invitations/{id}); it starts with the tenant id. */
+  id: Scalars['ID']['output'];
+  role: Role;
+  status: InvitationStatus;
+  tenant: Tenant;
+};
+
+export type InvitationStatus =
+  | 'ACCEPTED'
+  | 'EXPIRED'
+  | 'PENDING'
+  | 'REVOKED';
+
+export type InviteMemberInput = {
+  email: Scalars['String']['input'];
+  role: Role;
+  tenantId: Scalars['ID']['input'];
+};
+
+/** Invites several addresses with one role, in one transaction. (Addition to the contract.) */
+export type InviteMembersInput = {
+  /** 1 to 100 addresses; duplicates are sent once. */
+  emails: Array<Scalars['String']['input']>;
+  role: Role;
+  tenantId: Scalars['ID']['input'];
+};
+
+export type Member = {
+  joinedAt: Scalars['Time']['output'];
+  role: Role;
+  user: User;
+};
+
+export type Membership = {
+  role: Role;
+  tenant: Tenant;
+};
+
+export type Mutation = {
+  /**
+   * Accepts the invitation whose link carries token, as the signed-in user, whose verified email
+   * must be the invited address. Accepting again returns the same membership.
+   */
+  acceptInvitation: Membership;
+  /** Owners and admins; not for the owner (see transferOwnership), and never above your own role. */
+  changeMemberRole: Member;
+  /**
+   * Opens Stripe's billing portal for the tenant (update the payment method, pay open invoices,
+   * cancel) and returns its URL. Owner only; allowed in every status but CANCELLED.
+   * (Addition to the contract.)
+   */
+  createBillingPortalSession: BillingPortalSession;
+  /**
+   * Starts a Stripe Checkout session in which the owner subscribes the tenant to planId, and
+   * returns its URL. A plan that is not selfServe is BAD_USER_INPUT unless it is already the
+   * tenant's (or its contract's) plan: moving to it goes through sales. Owner only; allowed in every status but CANCELLED, so an expired trial or a
+   * past-due tenant can pay its way back. When payment completes, Stripe's webhook moves the tenant
+   * to ACTIVE. (Addition to the contract.)
+   */
+  createCheckoutSession: CheckoutSession;
+  /**
+   * Sets the end of a tenant's trial (platform roles SUPER_ADMIN and SALES); a TRIAL_EXPIRED tenant
+   * goes back to TRIAL. trialEndsAt must be in the future and at most 365 days ahead; reason (3 to
+   * 500 characters) is kept in the history and the audit log.
+   */
+  extendTrial: Tenant;
+  /**
+   * Invites an address (owners and admins: any role but OWNER; managers: MEMBER and VIEWER). The
+   * invitation holds a seat until it is accepted, revoked or expires: SEAT_LIMIT_REACHED when active
+   * members plus pending invitations would exceed the seat cap, INVITATION_LIMIT_REACHED at the
+   * plan's pending limit. An address with a pending invitation gets that invitation back; a member's
+   * address is BAD_USER_INPUT. The link is emailed; it expires after the tenant's
+   * invitationExpiryDays (default 7).
+   */
+  inviteMember: Invitation;
+  /**
+   * Invites every address of the list or none (same rules as inviteMember; the caps are checked for
+   * the whole batch, and addresses with a pending invitation get it back without using a seat).
+   * Answers in the order of input.emails. (Addition to the contract.)
+   */
+  inviteMembers: Array<Invitation>;
+  /**
+   * Lifts a staff suspension (platform roles SUPER_ADMIN and SUPPORT): the tenant returns to the
+   * status billing last asked for, or, where billing has not settled it, the trial clock's (TRIAL
+   * while the trial runs; afterwards ACTIVE with a signed contract, TRIAL_EXPIRED without). A
+   * tenant not in a staff suspension is INVALID_TRANSITION.
+   */
+  liftSuspension: Tenant;
+  /**
+   * Provisions the tenant of a signed contract (platform roles SALES and SUPER_ADMIN) through the
+   * same provisioning as provisionTenant, with the contract's terms: its plan and seat cap,
+   * trialEndsAt = goLiveDate, source SALES_ASSISTED, the contract record, and an owner invitation to
+   * the named admin (the caller does not become a member). With existingTenantId it converts that
+   * evaluation tenant in place instead. Idempotent by key like provisionTenant; every call is in the
+   * tenant's audit log.
+   */
+  provisionContractTenant: ProvisionTenantPayload;
+  provisionTenant: ProvisionTenantPayload;
+  /** Owners and admins remove members (never the owner); any other member may remove themself. */
+  removeMember: Scalars['Boolean']['output'];
+  /** Emails a new link with a new expiry; the previous link stops working. Rate limited per invitation. */
+  resendInvitation: Invitation;
+  /** Revokes a pending invitation and frees its seat; its link stops working. */
+  revokeInvitation: Invitation;
+  /** Sets how many days new invitations stay valid (1 to 30); owners and admins. (Addition to the contract.) */
+  setInvitationExpiryDays: Tenant;
+  /**
+   * Moves a tenant along its lifecycle: provisioning → trial, active, cancelled; trial →
+   * trial_expired, active, past_due, suspended, cancelled; trial_expired → trial, active, suspended,
+   * cancelled; active → past_due, suspended, cancelled; past_due → active, suspended, cancelled;
+   * suspended → trial, trial_expired, active, past_due, cancelled; cancelled is final. Anything else
+   * is INVALID_TRANSITION. Who may set what: SUPER_ADMIN any status; SUPPORT only SUSPENDED, and
+   * lifting a staff suspension to the status billing and the trial clock say (see liftSuspension);
+   * anything else is FORBIDDEN. Billing events never lift a staff suspension. reason (3 to 500
+   * characters) is kept in the history and the audit log.
+   */
+  setTenantStatus: Tenant;
+  /** The owner makes another member the owner and becomes an admin, atomically. */
+  transferOwnership: Tenant;
+};
+
+
+export type MutationAcceptInvitationArgs = {
+  token: Scalars['String']['input'];
+};
+
+
+export type MutationChangeMemberRoleArgs = {
+  role: Role;
+  tenantId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
+export type MutationCreateBillingPortalSessionArgs = {
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationCreateCheckoutSessionArgs = {
+  planId: Scalars['ID']['input'];
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationExtendTrialArgs = {
+  reason: Scalars['String']['input'];
+  tenantId: Scalars['ID']['input'];
+  trialEndsAt: Scalars['Time']['input'];
+};
+
+
+export type MutationInviteMemberArgs = {
+  input: InviteMemberInput;
+};
+
+
+export type MutationInviteMembersArgs = {
+  input: InviteMembersInput;
+};
+
+
+export type MutationLiftSuspensionArgs = {
+  reason: Scalars['String']['input'];
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationProvisionContractTenantArgs = {
+  input: ProvisionContractTenantInput;
+};
+
+
+export type MutationProvisionTenantArgs = {
+  input: ProvisionTenantInput;
+};
+
+
+export type MutationRemoveMemberArgs = {
+  tenantId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
+export type MutationResendInvitationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeInvitationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetInvitationExpiryDaysArgs = {
+  days: Scalars['Int']['input'];
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationSetTenantStatusArgs = {
+  reason: Scalars['String']['input'];
+  status: TenantStatus;
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationTransferOwnershipArgs = {
+  tenantId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+export type PageInfo = {
+  /** The cursor of the last edge; pass it as `after` for the next page. Null on an empty page. */
+  endCursor: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+export type Plan = {
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  pendingInvitationLimit: Scalars['Int']['output'];
+  seatCap: Scalars['Int']['output'];
+  /**
+   * True when a customer may pick the plan at signup (provisionTenant). A plan with false is sold
+   * by sales only (provisionContractTenant): show "contact sales" for it.
+   */
+  selfServe: Scalars['Boolean']['output'];
+  trialDays: Scalars['Int']['output'];
+};
+
+export type PlatformRole =
+  | 'SALES'
+  | 'SUPER_ADMIN'
+  | 'SUPPORT';
+
+export type ProvisionContractTenantInput = {
+  /** The customer's named admin: they receive an owner invitation (valid 30 days) that holds a seat. */
+  adminContact: ContactInput;
+  /** The CRM's reference, 1 to 100 characters. */
+  contractReference: Scalars['String']['input'];
+  /** Converts this evaluation tenant (TRIAL or TRIAL_EXPIRED) in place instead of provisioning a new one; its members and data are kept. */
+  existingTenantId?: InputMaybe<Scalars['ID']['input']>;
+  /** In the future, at most two years ahead: the tenant is a TRIAL until then, and ACTIVE from then on. */
+  goLiveDate: Scalars['Time']['input'];
+  /** Generated when the form is filled in; 8 to 255 characters. Repeats return the first result, per staff member. */
+  idempotencyKey: Scalars['String']['input'];
+  /** The customer's organization (1 to 100 characters). Converting keeps the organization's own name. */
+  organizationName: Scalars['String']['input'];
+  /** The contract's plan (see the plans query); any plan, selfServe or not. */
+  planId: Scalars['ID']['input'];
+  /** The contracted seats, 1 to 100000; may exceed the plan's seat cap. */
+  seatCap: Scalars['Int']['input'];
+  /** Pre-configured subdomain; SUBDOMAIN_TAKEN when another organization has it. */
+  subdomain?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type ProvisionTenantInput = {
+  /** Generated by the client when the signup form is shown; 8 to 255 characters. Repeats return the first result. */
+  idempotencyKey: Scalars['String']['input'];
+  organizationName: Scalars['String']['input'];
+  /** Defaults to the self-serve trial plan. A plan that is not selfServe is BAD_USER_INPUT: it is sold by sales only. */
+  planId?: InputMaybe<Scalars['ID']['input']>;
+  subdomain?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type ProvisionTenantPayload = {
+  /** True when the answer comes from an earlier call with the same idempotency key. */
+  replayed: Scalars['Boolean']['output'];
+  tenant: Tenant;
+};
+
+export type ProvisioningSource =
+  | 'SALES_ASSISTED'
+  | 'SELF_SERVE';
+
+export type Query = {
+  me: Viewer;
+  plans: Array<Plan>;
+  tenant: Maybe<Tenant>;
+  /**
+   * Every tenant, newest first, for platform staff (SUPER_ADMIN, SALES, SUPPORT); FORBIDDEN for
+   * anyone else. first is 1 to 100; pass pageInfo.endCursor as after for the next page.
+   * (Addition to the contract.)
+   */
+  tenants: TenantConnection;
+};
+
+
+export type QueryTenantArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryTenantsArgs = {
+  after: InputMaybe<Scalars['String']['input']>;
+  filter: InputMaybe<TenantFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type Role =
+  | 'ADMIN'
+  | 'MANAGER'
+  | 'MEMBER'
+  | 'OWNER'
+  | 'VIEWER';
+
+export type Tenant = {
+  access: TenantAccess;
+  /**
+   * Staff actions and status changes, newest first, at most `first` (1 to 200): who (user or
+   * system, with their platform role), what, why, when, from which request, and each changed field
+   * before and after. Readable by owners and admins while the status allows reads, and by platform
+   * staff; null with an error for anyone else. (Addition to the contract.)
+   */
+  auditLog: Maybe<Array<AuditEntry>>;
+  /**
+   * The tenant's billing, for its owner only, in every status but CANCELLED. For anyone else it is
+   * null with an error (FORBIDDEN for other members, TENANT_SUSPENDED once cancelled), so the rest
+   * of the tenant still answers. (Addition to the contract.)
+   */
+  billing: Maybe<TenantBilling>;
+  /**
+   * The signed contract, for platform staff; null when the tenant has none. Anyone else gets null
+   * with FORBIDDEN (or NOT_FOUND), so the rest of the tenant still answers. (Addition to the
+   * contract.)
+   */
+  contract: Maybe<Contract>;
+  createdAt: Scalars['Time']['output'];
+  id: Scalars['ID']['output'];
+  /** How many days a new invitation stays valid: the tenant's setting (1 to 30), 7 by default. (Addition to the contract.) */
+  invitationExpiryDays: Scalars['Int']['output'];
+  /**
+   * The tenant's invitations, newest first (at most 200), for owners and admins (the roles the
+   * Firestore rules let read them) and for platform staff. status filters by the status as of now: a pending invitation past its expiry is
+   * EXPIRED even before the expire-invitations job has run.
+   */
+  invitations: Array<Invitation>;
+  members: Array<Member>;
+  name: Scalars['String']['output'];
+  /** Pending invitations that have not expired, counted as of now (each holds a seat). */
+  pendingInvitations: Scalars['Int']['output'];
+  plan: Plan;
+  seatCap: Scalars['Int']['output'];
+  seatsUsed: Scalars['Int']['output'];
+  source: ProvisioningSource;
+  status: TenantStatus;
+  /**
+   * Status changes (and trial extensions), newest first, at most `first` (1 to 200). Readable by
+   * owners and admins while the status allows reads, and by platform staff; null with an error for
+   * anyone else, so the rest of the tenant still answers. (Addition to the contract.)
+   */
+  statusHistory: Maybe<Array<TenantStatusChange>>;
+  subdomain: Maybe<Scalars['String']['output']>;
+  trialEndsAt: Maybe<Scalars['Time']['output']>;
+};
+
+
+export type TenantAuditLogArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type TenantInvitationsArgs = {
+  status: InputMaybe<InvitationStatus>;
+};
+
+
+export type TenantStatusHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** What the caller may do in a tenant right now, from the same policy table the Firestore rules use. */
+export type TenantAccess = {
+  canRead: Scalars['Boolean']['output'];
+  canWrite: Scalars['Boolean']['output'];
+  /** A sentence for the SPA's banner when access is restricted; null when nothing is restricted. */
+  reason: Maybe<Scalars['String']['output']>;
+};
+
+/** The tenant's Stripe billing as its owner sees it. (Addition to the contract.) */
+export type TenantBilling = {
+  message: Maybe<Scalars['String']['output']>;
+  /** When the trial ends or the next invoice is due; null when nothing renews. */
+  nextRenewalAt: Maybe<Scalars['Time']['output']>;
+  /** The plan being billed. */
+  plan: Plan;
+  /**
+   * The Stripe subscription's status as Stripe spells it (trialing, active, past_due, unpaid,
+   * canceled, incomplete, incomplete_expired, paused); null until billing setup has run, which
+   * happens in the background shortly after signup.
+   */
+  stripeStatus: Maybe<Scalars['String']['output']>;
+  /** True when the SPA should show a billing banner; message says why and what to do. */
+  warning: Scalars['Boolean']['output'];
+};
+
+/** A page of the staff list of tenants, newest first. (Addition to the contract.) */
+export type TenantConnection = {
+  edges: Array<TenantEdge>;
+  pageInfo: PageInfo;
+};
+
+export type TenantEdge = {
+  /** Pass as `after` to continue after this tenant. */
+  cursor: Scalars['String']['output'];
+  node: Tenant;
+};
+
+/** Filters of the staff list of tenants; every given filter must match. (Addition to the contract.) */
+export type TenantFilter = {
+  /**
+   * At least 2 letters or digits, case-insensitive: matches the start of a word of the name,
+   * subdomain or contract reference ("engi" finds "Analytical Engines"), or the start of one of them
+   * as a whole ("acme co", "opp-2024-00"). Punctuation counts as a space.
+   */
+  search?: InputMaybe<Scalars['String']['input']>;
+  source?: InputMaybe<ProvisioningSource>;
+  status?: InputMaybe<TenantStatus>;
+};
+
+export type TenantStatus =
+  | 'ACTIVE'
+  | 'CANCELLED'
+  | 'PAST_DUE'
+  | 'PROVISIONING'
+  | 'SUSPENDED'
+  | 'TRIAL'
+  | 'TRIAL_EXPIRED';
+
+/** One change of a tenant's status, or of its trial's end, as recorded in tenants/{id}/history. (Addition to the contract.) */
+export type TenantStatusChange = {
+  /** The actor's platform role when they made the change. */
+  actorPlatformRole: Maybe<PlatformRole>;
+  /** The job or integration that made the change, e.g. expire-trials; null for users. */
+  actorSystem: Maybe<Scalars['String']['output']>;
+  /** The user who made the change; null when the system did (see actorSystem). */
+  actorUserId: Maybe<Scalars['ID']['output']>;
+  at: Scalars['Time']['output'];
+  from: TenantStatus;
+  reason: Scalars['String']['output'];
+  /** The API request (the id the server gave it, in its X-Request-Id response header) or job run that made the change; quote it to support. */
+  requestId: Maybe<Scalars['String']['output']>;
+  to: TenantStatus;
+  /** The trial's end after the change, when the change moved it. */
+  trialEndsAt: Maybe<Scalars['Time']['output']>;
+};
+
+export type User = {
+  email: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+};
+
+export type Viewer = {
+  memberships: Array<Membership>;
+  platformRole: Maybe<PlatformRole>;
+  user: User;
+};
+
+export type TenantFieldsFragment = { id: string, name: string, subdomain: string | null, status: TenantStatus, trialEndsAt: string | null, seatCap: number, seatsUsed: number, pendingInvitations: number, plan: { id: string, name: string }, access: { canRead: boolean, canWrite: boolean, reason: string | null } };
+
+export type MeQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MeQuery = { me: { platformRole: PlatformRole | null, user: { id: string, email: string }, memberships: Array<{ role: Role, tenant: { id: string, name: string, subdomain: string | null, status: TenantStatus, trialEndsAt: string | null, seatCap: number, seatsUsed: number, pendingInvitations: number, plan: { id: string, name: string }, access: { canRead: boolean, canWrite: boolean, reason: string | null } } }> } };
+
+export type TenantQueryVariables = Exact<{
+  id: Scalars['ID']['input'];
+}>;
+
+
+export type TenantQuery = { tenant: { id: string, name: string, subdomain: string | null, status: TenantStatus, trialEndsAt: string | null, seatCap: number, seatsUsed: number, pendingInvitations: number, plan: { id: string, name: string }, access: { canRead: boolean, canWrite: boolean, reason: string | null } } | null };
+
+export type ProvisionTenantMutationVariables = Exact<{
+  input: ProvisionTenantInput;
+}>;
+
+
+export type ProvisionTenantMutation = { provisionTenant: { replayed: boolean, tenant: { id: string, name: string, subdomain: string | null, status: TenantStatus, trialEndsAt: string | null, seatCap: number, seatsUsed: number, pendingInvitations: number, plan: { id: string, name: string }, access: { canRead: boolean, canWrite: boolean, reason: string | null } } } };
+
+export type InviteMemberMutationVariables = Exact<{
+  input: InviteMemberInput;
+}>;
+
+
+export type InviteMemberMutation = { inviteMember: { id: string, email: string, role: Role, status: InvitationStatus, expiresAt: string } };
+
+export type InvitationsQueryVariables = Exact<{
+  tenantId: Scalars['ID']['input'];
+  status: InputMaybe<InvitationStatus>;
+}>;
+
+
+export type InvitationsQuery = { tenant: { id: string, invitations: Array<{ id: string, email: string, role: Role, status: InvitationStatus, expiresAt: string }> } | null };
+
+export type AcceptInvitationMutationVariables = Exact<{
+  token: Scalars['String']['input'];
+}>;
+
+
+export type AcceptInvitationMutation = { acceptInvitation: { role: Role, tenant: { id: string, name: string, subdomain: string | null, status: TenantStatus, trialEndsAt: string | null, seatCap: number, seatsUsed: number, pendingInvitations: number, plan: { id: string, name: string }, access: { canRead: boolean, canWrite: boolean, reason: string | null } } } };
