@@ -87,6 +87,7 @@ type ComplexityRoot struct {
 	}
 
 	Invitation struct {
+		AppRoles  func(childComplexity int) int
 		Email     func(childComplexity int) int
 		ExpiresAt func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -96,6 +97,7 @@ type ComplexityRoot struct {
 	}
 
 	Member struct {
+		AppRoles func(childComplexity int) int
 		JoinedAt func(childComplexity int) int
 		Role     func(childComplexity int) int
 		User     func(childComplexity int) int
@@ -121,6 +123,7 @@ type ComplexityRoot struct {
 		ResendInvitation           func(childComplexity int, id string) int
 		RevokeInvitation           func(childComplexity int, id string) int
 		SetInvitationExpiryDays    func(childComplexity int, tenantID string, days int) int
+		SetMemberAppRoles          func(childComplexity int, tenantID string, userID string, appRoles []string) int
 		SetTenantStatus            func(childComplexity int, tenantID string, status model.TenantStatus, reason string) int
 		TransferOwnership          func(childComplexity int, tenantID string, userID string) int
 	}
@@ -240,6 +243,7 @@ type MutationResolver interface {
 	ResendInvitation(ctx context.Context, id string) (*model.Invitation, error)
 	AcceptInvitation(ctx context.Context, token string) (*model.Membership, error)
 	ChangeMemberRole(ctx context.Context, tenantID string, userID string, role model.Role) (*model.Member, error)
+	SetMemberAppRoles(ctx context.Context, tenantID string, userID string, appRoles []string) (*model.Member, error)
 	RemoveMember(ctx context.Context, tenantID string, userID string) (bool, error)
 	TransferOwnership(ctx context.Context, tenantID string, userID string) (*model.Tenant, error)
 	SetInvitationExpiryDays(ctx context.Context, tenantID string, days int) (*model.Tenant, error)
@@ -445,6 +449,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ContractActor.UserID(childComplexity), true
 
+	case "Invitation.appRoles":
+		if e.ComplexityRoot.Invitation.AppRoles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invitation.AppRoles(childComplexity), true
 	case "Invitation.email":
 		if e.ComplexityRoot.Invitation.Email == nil {
 			break
@@ -482,6 +492,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Invitation.Tenant(childComplexity), true
 
+	case "Member.appRoles":
+		if e.ComplexityRoot.Member.AppRoles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.AppRoles(childComplexity), true
 	case "Member.joinedAt":
 		if e.ComplexityRoot.Member.JoinedAt == nil {
 			break
@@ -668,6 +684,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetInvitationExpiryDays(childComplexity, args["tenantId"].(string), args["days"].(int)), true
+	case "Mutation.setMemberAppRoles":
+		if e.ComplexityRoot.Mutation.SetMemberAppRoles == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setMemberAppRoles_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetMemberAppRoles(childComplexity, args["tenantId"].(string), args["userId"].(string), args["appRoles"].([]string)), true
 	case "Mutation.setTenantStatus":
 		if e.ComplexityRoot.Mutation.SetTenantStatus == nil {
 			break
@@ -1307,7 +1334,8 @@ type AuditEntry {
   What happened: tenant.provision_contract, tenant.convert_contract, tenant.set_status,
   tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
   member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
-  member.role_changed, member.removed, member.left, member.ownership_transferred.
+  member.role_changed, member.app_roles_changed, member.removed, member.left,
+  member.ownership_transferred.
   """
   action: String!
   at: Time!
@@ -1376,7 +1404,16 @@ type TenantStatusChange {
 }
 
 type User { id: ID! email: String! }
-type Member { user: User! role: Role! joinedAt: Time! }
+type Member {
+  user: User!
+  role: Role!
+  joinedAt: Time!
+  """
+  The application's roles (tenantry.app.yaml) the member holds besides role, sorted; they only
+  open application data, through the Firestore rules. Empty when none. (setMemberAppRoles)
+  """
+  appRoles: [String!]!
+}
 type Membership { tenant: Tenant! role: Role! }
 type Viewer { user: User! platformRole: PlatformRole memberships: [Membership!]! }
 
@@ -1386,6 +1423,8 @@ type Invitation {
   "Lowercased and trimmed."
   email: String!
   role: Role!
+  "The app roles the membership gets on acceptance, sorted. (Addition to the contract.)"
+  appRoles: [String!]!
   status: InvitationStatus!
   expiresAt: Time!
   tenant: Tenant!
@@ -1423,7 +1462,17 @@ input ProvisionContractTenantInput {
   existingTenantId: ID
 }
 
-input InviteMemberInput { tenantId: ID! email: String! role: Role! }
+input InviteMemberInput {
+  tenantId: ID!
+  email: String!
+  role: Role!
+  """
+  App roles the application declares (tenantry.app.yaml), granted with the membership on
+  acceptance; duplicates count once. Owners and admins only. An undeclared one is BAD_USER_INPUT
+  on appRoles.
+  """
+  appRoles: [String!]
+}
 
 "Invites several addresses with one role, in one transaction. (Addition to the contract.)"
 input InviteMembersInput {
@@ -1431,6 +1480,8 @@ input InviteMembersInput {
   "1 to 100 addresses; duplicates are sent once."
   emails: [String!]!
   role: Role!
+  "App roles for every address, as in InviteMemberInput.appRoles."
+  appRoles: [String!]
 }
 
 type ProvisionTenantPayload {
@@ -1512,6 +1563,13 @@ type Mutation {
   acceptInvitation(token: String!): Membership!
   "Owners and admins; not for the owner (see transferOwnership), and never above your own role."
   changeMemberRole(tenantId: ID!, userId: ID!, role: Role!): Member!
+  """
+  Replaces a member's app roles (owners and admins, while the tenant is writable; never on a
+  member whose role is above yours). Duplicates count once; an empty list removes them all. An
+  app role the application does not declare (tenantry.app.yaml) is BAD_USER_INPUT on appRoles.
+  Audited as member.app_roles_changed.
+  """
+  setMemberAppRoles(tenantId: ID!, userId: ID!, appRoles: [String!]!): Member!
   "Owners and admins remove members (never the owner); any other member may remove themself."
   removeMember(tenantId: ID!, userId: ID!): Boolean!
   "The owner makes another member the owner and becomes an admin, atomically."
@@ -1643,6 +1701,8 @@ func (ec *executionContext) childFields_Invitation(ctx context.Context, field gr
 		return ec.fieldContext_Invitation_email(ctx, field)
 	case "role":
 		return ec.fieldContext_Invitation_role(ctx, field)
+	case "appRoles":
+		return ec.fieldContext_Invitation_appRoles(ctx, field)
 	case "status":
 		return ec.fieldContext_Invitation_status(ctx, field)
 	case "expiresAt":
@@ -1661,6 +1721,8 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_role(ctx, field)
 	case "joinedAt":
 		return ec.fieldContext_Member_joinedAt(ctx, field)
+	case "appRoles":
+		return ec.fieldContext_Member_appRoles(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
 }
@@ -2224,6 +2286,36 @@ func (ec *executionContext) field_Mutation_setInvitationExpiryDays_args(ctx cont
 		return nil, err
 	}
 	args["days"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setMemberAppRoles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "appRoles",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appRoles"] = arg2
 	return args, nil
 }
 
@@ -3156,6 +3248,29 @@ func (ec *executionContext) fieldContext_Invitation_role(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Invitation", field, false, false, "Role")
 }
 
+func (ec *executionContext) _Invitation_appRoles(ctx context.Context, field graphql.CollectedField, obj *model.Invitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invitation_appRoles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppRoles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invitation_appRoles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invitation", field, false, false, "String")
+}
+
 func (ec *executionContext) _Invitation_status(ctx context.Context, field graphql.CollectedField, obj *model.Invitation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3310,6 +3425,29 @@ func (ec *executionContext) _Member_joinedAt(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Member_joinedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Member", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Member_appRoles(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_appRoles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppRoles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_appRoles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "String")
 }
 
 func (ec *executionContext) _Membership_tenant(ctx context.Context, field graphql.CollectedField, obj *model.Membership) (ret graphql.Marshaler) {
@@ -3845,6 +3983,50 @@ func (ec *executionContext) fieldContext_Mutation_changeMemberRole(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_changeMemberRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setMemberAppRoles(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setMemberAppRoles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetMemberAppRoles(ctx, fc.Args["tenantId"].(string), fc.Args["userId"].(string), fc.Args["appRoles"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setMemberAppRoles(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setMemberAppRoles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6868,7 +7050,7 @@ func (ec *executionContext) unmarshalInputInviteMemberInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"tenantId", "email", "role"}
+	fieldsInOrder := [...]string{"tenantId", "email", "role", "appRoles"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -6896,6 +7078,13 @@ func (ec *executionContext) unmarshalInputInviteMemberInput(ctx context.Context,
 				return it, err
 			}
 			it.Role = data
+		case "appRoles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appRoles"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppRoles = data
 		}
 	}
 	return it, nil
@@ -6924,7 +7113,7 @@ func (ec *executionContext) unmarshalInputInviteMembersInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"tenantId", "emails", "role"}
+	fieldsInOrder := [...]string{"tenantId", "emails", "role", "appRoles"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -6952,6 +7141,13 @@ func (ec *executionContext) unmarshalInputInviteMembersInput(ctx context.Context
 				return it, err
 			}
 			it.Role = data
+		case "appRoles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appRoles"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppRoles = data
 		}
 	}
 	return it, nil
@@ -7546,6 +7742,11 @@ func (ec *executionContext) _Invitation(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "appRoles":
+			out.Values[i] = ec._Invitation_appRoles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "status":
 			out.Values[i] = ec._Invitation_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -7602,6 +7803,11 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "joinedAt":
 			out.Values[i] = ec._Member_joinedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "appRoles":
+			out.Values[i] = ec._Member_appRoles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7752,6 +7958,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "changeMemberRole":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_changeMemberRole(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setMemberAppRoles":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setMemberAppRoles(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -9527,6 +9740,41 @@ func (ec *executionContext) marshalOProvisioningSource2ᚖgithubᚗcomᚋtenantr
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -70,7 +70,10 @@ func (r *Resolver) toGraphTenant(v tenancy.TenantView) *model.Tenant {
 }
 
 func toGraphMember(m tenancy.Member) *model.Member {
-	return &model.Member{User: &model.User{ID: m.UID, Email: m.Email}, Role: toGraphRole(m.Role), JoinedAt: m.JoinedAt}
+	return &model.Member{
+		User: &model.User{ID: m.UID, Email: m.Email}, Role: toGraphRole(m.Role), JoinedAt: m.JoinedAt,
+		AppRoles: toGraphAppRoles(m.AppRoles),
+	}
 }
 
 func deref(s *string) string {

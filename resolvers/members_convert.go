@@ -28,7 +28,8 @@ func fromGraphInvitationStatus(s *model.InvitationStatus) members.Status {
 // from the tenant id the invitation id starts with.
 func toGraphInvitation(i members.Invitation) *model.Invitation {
 	return &model.Invitation{
-		ID: i.ID, Email: i.Email, Role: toGraphRole(i.Role), Status: toGraphInvitationStatus(i.Status), ExpiresAt: i.ExpiresAt,
+		ID: i.ID, Email: i.Email, Role: toGraphRole(i.Role), AppRoles: toGraphAppRoles(i.AppRoles),
+		Status: toGraphInvitationStatus(i.Status), ExpiresAt: i.ExpiresAt,
 	}
 }
 
@@ -48,11 +49,19 @@ func toGraphInviteResults(list []members.InviteResult) []*model.Invitation {
 	return out
 }
 
-// inviteRequests builds the batch of one role for inviteMembers.
-func inviteRequests(emails []string, role model.Role) []members.InviteRequest {
+// inviteRequests builds the batch of one role and one set of app roles for inviteMembers.
+func inviteRequests(emails []string, role model.Role, appRoles []string) []members.InviteRequest {
 	out := make([]members.InviteRequest, len(emails))
 	for i, e := range emails {
-		out[i] = members.InviteRequest{Email: e, Role: fromGraphRole(role)}
+		out[i] = members.InviteRequest{Email: e, Role: fromGraphRole(role), AppRoles: appRoles}
 	}
 	return out
+}
+
+// toGraphAppRoles is a list of app roles for a non-null GraphQL list: empty, never null.
+func toGraphAppRoles(roles []string) []string {
+	if roles == nil {
+		return []string{}
+	}
+	return roles
 }

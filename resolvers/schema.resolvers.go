@@ -85,7 +85,7 @@ func (r *mutationResolver) ExtendTrial(ctx context.Context, tenantID string, tri
 
 // InviteMember is the resolver for the inviteMember field.
 func (r *mutationResolver) InviteMember(ctx context.Context, input model.InviteMemberInput) (*model.Invitation, error) {
-	res, err := r.Membership.Invite(ctx, input.TenantID, members.InviteRequest{Email: input.Email, Role: fromGraphRole(input.Role)})
+	res, err := r.Membership.Invite(ctx, input.TenantID, members.InviteRequest{Email: input.Email, Role: fromGraphRole(input.Role), AppRoles: input.AppRoles})
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (r *mutationResolver) InviteMember(ctx context.Context, input model.InviteM
 
 // InviteMembers is the resolver for the inviteMembers field.
 func (r *mutationResolver) InviteMembers(ctx context.Context, input model.InviteMembersInput) ([]*model.Invitation, error) {
-	res, err := r.Membership.InviteMany(ctx, input.TenantID, inviteRequests(input.Emails, input.Role))
+	res, err := r.Membership.InviteMany(ctx, input.TenantID, inviteRequests(input.Emails, input.Role, input.AppRoles))
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +131,15 @@ func (r *mutationResolver) AcceptInvitation(ctx context.Context, token string) (
 // ChangeMemberRole is the resolver for the changeMemberRole field.
 func (r *mutationResolver) ChangeMemberRole(ctx context.Context, tenantID string, userID string, role model.Role) (*model.Member, error) {
 	m, err := r.Membership.ChangeRole(ctx, tenantID, userID, fromGraphRole(role))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphMember(m), nil
+}
+
+// SetMemberAppRoles is the resolver for the setMemberAppRoles field.
+func (r *mutationResolver) SetMemberAppRoles(ctx context.Context, tenantID string, userID string, appRoles []string) (*model.Member, error) {
+	m, err := r.Membership.SetAppRoles(ctx, tenantID, userID, appRoles)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,21 @@ import (
 	"testing"
 )
 
+// auditLog is Tenant.auditLog as token reads it, newest first (at most 100 entries).
+func (s *testServer) auditLog(t testing.TB, token, tenantID string) []gqlAuditEntry {
+	t.Helper()
+	st, data, errs := s.gql(t, token, `query($id: ID!) { tenant(id: $id) {
+		auditLog(first: 100) { id action at reason actorUserId actorPlatformRole actorSystem requestId changes { field before after } }
+	} }`, map[string]any{"id": tenantID})
+	var d struct {
+		Tenant struct {
+			AuditLog []gqlAuditEntry `json:"auditLog"`
+		} `json:"tenant"`
+	}
+	mustData(t, st, data, errs, &d)
+	return d.Tenant.AuditLog
+}
+
 func TestMemberChangesAreAudited(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
@@ -37,16 +52,7 @@ func TestMemberChangesAreAudited(t *testing.T) {
 	mutate(member.IDToken, removeQ, map[string]any{"t": tenantID, "u": owner.UID})  // the new owner removes the old one
 
 	// The tenant's owner (now member) reads the log, newest first.
-	_, data, errs := s.gql(t, member.IDToken, `query($id: ID!) { tenant(id: $id) {
-		auditLog(first: 20) { id action at reason actorUserId actorPlatformRole actorSystem requestId changes { field before after } }
-	} }`, map[string]any{"id": tenantID})
-	var d struct {
-		Tenant struct {
-			AuditLog []gqlAuditEntry `json:"auditLog"`
-		} `json:"tenant"`
-	}
-	mustData(t, 200, data, errs, &d)
-	log := d.Tenant.AuditLog
+	log := s.auditLog(t, member.IDToken, tenantID)
 
 	m := func(uid, f string) string { return "members." + uid + "." + f }
 	i := func(email, f string) string { return "invitations." + email + "." + f }

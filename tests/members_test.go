@@ -297,23 +297,29 @@ func TestInvitePolicy(t *testing.T) {
 	})
 }
 
-func TestInviteInClosedTenants(t *testing.T) {
-	t.Parallel()
-	s := shared(t)
+// inClosedTenants runs check in a subtest for each status that closes member changes, with the
+// code a change gets there.
+func inClosedTenants(t *testing.T, check func(t *testing.T, status, code string)) {
 	for status, code := range map[string]string{
 		"trial_expired": "TENANT_READ_ONLY", "past_due": "TENANT_READ_ONLY",
 		"suspended": "TENANT_SUSPENDED", "cancelled": "TENANT_SUSPENDED",
 	} {
-		t.Run(status, func(t *testing.T) {
-			owner, tenantID := ownerAndTenant(t, s)
-			setTenant(t, tenantID, map[string]any{"status": status})
-			_, errs := s.invite(t, owner.IDToken, tenantID, freshEmail("ro"), "MEMBER")
-			wantCode(t, errs, code, "")
-			if _, pending := counters(t, tenantID); pending != 0 {
-				t.Errorf("pendingInvitations %d, want 0", pending)
-			}
-		})
+		t.Run(status, func(t *testing.T) { check(t, status, code) })
 	}
+}
+
+func TestInviteInClosedTenants(t *testing.T) {
+	t.Parallel()
+	s := shared(t)
+	inClosedTenants(t, func(t *testing.T, status, code string) {
+		owner, tenantID := ownerAndTenant(t, s)
+		setTenant(t, tenantID, map[string]any{"status": status})
+		_, errs := s.invite(t, owner.IDToken, tenantID, freshEmail("ro"), "MEMBER")
+		wantCode(t, errs, code, "")
+		if _, pending := counters(t, tenantID); pending != 0 {
+			t.Errorf("pendingInvitations %d, want 0", pending)
+		}
+	})
 }
 
 func TestAcceptInvitation(t *testing.T) {

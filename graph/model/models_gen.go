@@ -23,7 +23,8 @@ type AuditEntry struct {
 	// What happened: tenant.provision_contract, tenant.convert_contract, tenant.set_status,
 	// tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
 	// member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
-	// member.role_changed, member.removed, member.left, member.ownership_transferred.
+	// member.role_changed, member.app_roles_changed, member.removed, member.left,
+	// member.ownership_transferred.
 	Action string    `json:"action"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`
@@ -88,8 +89,10 @@ type Invitation struct {
 	// The invitation's document id (tenants/{tenantId}/invitations/{id}); it starts with the tenant id.
 	ID string `json:"id"`
 	// Lowercased and trimmed.
-	Email     string           `json:"email"`
-	Role      Role             `json:"role"`
+	Email string `json:"email"`
+	Role  Role   `json:"role"`
+	// The app roles the membership gets on acceptance, sorted. (Addition to the contract.)
+	AppRoles  []string         `json:"appRoles"`
 	Status    InvitationStatus `json:"status"`
 	ExpiresAt time.Time        `json:"expiresAt"`
 	Tenant    *Tenant          `json:"tenant"`
@@ -99,6 +102,10 @@ type InviteMemberInput struct {
 	TenantID string `json:"tenantId"`
 	Email    string `json:"email"`
 	Role     Role   `json:"role"`
+	// App roles the application declares (tenantry.app.yaml), granted with the membership on
+	// acceptance; duplicates count once. Owners and admins only. An undeclared one is BAD_USER_INPUT
+	// on appRoles.
+	AppRoles []string `json:"appRoles,omitempty"`
 }
 
 // Invites several addresses with one role, in one transaction. (Addition to the contract.)
@@ -107,12 +114,17 @@ type InviteMembersInput struct {
 	// 1 to 100 addresses; duplicates are sent once.
 	Emails []string `json:"emails"`
 	Role   Role     `json:"role"`
+	// App roles for every address, as in InviteMemberInput.appRoles.
+	AppRoles []string `json:"appRoles,omitempty"`
 }
 
 type Member struct {
 	User     *User     `json:"user"`
 	Role     Role      `json:"role"`
 	JoinedAt time.Time `json:"joinedAt"`
+	// The application's roles (tenantry.app.yaml) the member holds besides role, sorted; they only
+	// open application data, through the Firestore rules. Empty when none. (setMemberAppRoles)
+	AppRoles []string `json:"appRoles"`
 }
 
 type Membership struct {

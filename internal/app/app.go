@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	kick := &outboxKicker{} // wakes this process's outbox dispatcher after a provisioning commit
 	svc := wireTenancy(cfg, st, catalog, clk, kick, opts)
 	metrics := server.NewMetrics()
-	mw := wireMembers(cfg, st, svc, clk, kick, idw)
+	mw := wireMembers(cfg, st, svc, clk, kick, idw, decl)
 	bill, err := wireBilling(cfg, st, svc, catalog, clk)
 	if err != nil {
 		return nil, err

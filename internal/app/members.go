@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/appdecl"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/identity"
@@ -26,9 +27,9 @@ type membersWiring struct {
 }
 
 // wireMembers builds the members domain on the tenant domain and its rate limiters (in memory,
-// per replica, like provisioning's; the limit per address is kept in Firestore by the domain),
-// and the identity adapters of the signup logic.
-func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk clock.Clock, kick *outboxKicker, idw identityWiring) membersWiring {
+// per replica, like provisioning's; the limit per address is kept in Firestore by the domain) and
+// the app roles the declaration declares, and the identity adapters of the signup logic.
+func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk clock.Clock, kick *outboxKicker, idw identityWiring, decl *appdecl.Declaration) membersWiring {
 	svc := members.NewService(kickingMembersStore{st.MembersStore(), kick}, ten, clk, members.Limits{
 		PerInviter:    ratelimit.NewKeyed(cfg.InviteInterval, cfg.InviteBurst, clk.Now),
 		PerTenant:     ratelimit.NewKeyed(cfg.TenantInviteInterval, cfg.TenantInviteBurst, clk.Now),
@@ -36,9 +37,19 @@ func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk c
 	}, members.Config{
 		DefaultExpiryDays: cfg.InvitationExpiryDays, MaxBatch: cfg.InviteBatchMax,
 		AddressLimit: cfg.InviteAddressLimit, AddressWindow: cfg.InviteAddressWindow,
+		AppRoles: declaredAppRoles(decl),
 	})
 	blocking := idw.blocking(cfg, svc)
 	return membersWiring{svc: svc, blocking: blocking, lazy: identity.NewLazy(svc)}
+}
+
+// declaredAppRoles are the app roles the members domain may grant: the declaration's, none
+// without one.
+func declaredAppRoles(decl *appdecl.Declaration) []string {
+	if app := appdecl.AppOf(decl); app != nil {
+		return app.Roles
+	}
+	return nil
 }
 
 // expireJob frees the seats of invitations past their expiry. Every invitation transaction already

@@ -126,8 +126,8 @@ func refuseSettled(st InvitationState, status Status, now time.Time) (change Inv
 
 // acceptance is the change that accepts st's invitation for u at now, with the membership it
 // leaves u: the pending seat becomes an active one, or, for a user who is a member already
-// (joined another way), is freed while their role stays, since a role change is an admin's
-// decision, not a link's.
+// (joined another way), is freed while their role and app roles stay, since a role change is an
+// admin's decision, not a link's.
 func acceptance(ctx context.Context, st InvitationState, u User, tokenHash string, now time.Time) (InvitationChange, tenancy.Membership) {
 	inv, t := st.Invitation, st.Tenant
 	inv.Status, inv.AcceptedBy, inv.AcceptedAt, inv.ClosedAt = StatusAccepted, u.UID, now, now
@@ -157,10 +157,13 @@ func acceptance(ctx context.Context, st InvitationState, u User, tokenHash strin
 // records it in the audit entry's before and after.
 func admit(change *InvitationChange, st InvitationState, u User, before, after map[string]any) {
 	inv, t, at := st.Invitation, st.Tenant, change.At
-	change.AddMember = &tenancy.Member{TenantID: t.ID, UID: u.UID, Email: u.Email, Role: inv.Role, JoinedAt: at}
+	change.AddMember = &tenancy.Member{TenantID: t.ID, UID: u.UID, Email: u.Email, Role: inv.Role, JoinedAt: at, AppRoles: inv.AppRoles}
 	change.SeatsUsed = t.SeatsUsed + 1
 	membersBefore := map[string]map[string]any{}
 	membersAfter := map[string]map[string]any{u.UID: {"email": u.Email, "role": string(inv.Role)}}
+	if len(inv.AppRoles) > 0 {
+		membersAfter[u.UID]["appRoles"] = inv.AppRoles
+	}
 	if inv.Role == rules.RoleOwner {
 		// Only provisioning issues owner invitations (a sales contract names its admin;
 		// inviteMember refuses the role). A tenant has exactly one owner, so when an evaluation

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 type InviteRequest struct {
 	Email string
 	Role  rules.Role
+	// AppRoles are granted with the membership on acceptance; declared ones only, and only by
+	// those who manage members.
+	AppRoles []string
 }
 
 // InviteResult is one invitation as the call left it.
@@ -61,7 +65,8 @@ type inviteCall struct {
 	inviterEmail string
 	emails       []string // deduplicated, in the caller's order
 	roles        map[string]rules.Role
-	fields       map[string]string // each email's input field, for errors
+	appRoles     map[string][]string // normalized (appRolesIn)
+	fields       map[string]string   // each email's input field, for errors
 	isMember     map[string]bool
 }
 
@@ -75,7 +80,7 @@ func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequ
 	if err := requireVerifiedSender(p); err != nil {
 		return nil, err
 	}
-	call, order, err := normalizeInvites(reqs, field)
+	call, order, err := s.normalizeInvites(reqs, field)
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +112,12 @@ func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequ
 
 // normalizeInvites validates and deduplicates the requests, and returns the normalized email of
 // each request in the caller's order.
-func normalizeInvites(reqs []InviteRequest, field string) (inviteCall, []string, error) {
+func (s *Service) normalizeInvites(reqs []InviteRequest, field string) (inviteCall, []string, error) {
 	call := inviteCall{
-		emails: make([]string, 0, len(reqs)),
-		roles:  make(map[string]rules.Role, len(reqs)),
-		fields: make(map[string]string, len(reqs)),
+		emails:   make([]string, 0, len(reqs)),
+		roles:    make(map[string]rules.Role, len(reqs)),
+		appRoles: make(map[string][]string, len(reqs)),
+		fields:   make(map[string]string, len(reqs)),
 	}
 	order := make([]string, len(reqs))
 	for i, r := range reqs {
@@ -126,15 +132,19 @@ func normalizeInvites(reqs []InviteRequest, field string) (inviteCall, []string,
 		if !rules.ValidRole(r.Role) {
 			return inviteCall{}, nil, errs.Invalid("role", "use one of ADMIN, MANAGER, MEMBER, VIEWER")
 		}
+		appRoles, err := s.appRolesIn(r.AppRoles)
+		if err != nil {
+			return inviteCall{}, nil, err
+		}
 		prev, dup := call.roles[email]
-		if dup && prev != r.Role {
-			return inviteCall{}, nil, errs.Invalid(name, "this address appears twice with different roles; list it once")
+		if dup && (prev != r.Role || !slices.Equal(call.appRoles[email], appRoles)) {
+			return inviteCall{}, nil, errs.Invalid(name, "this address appears twice with different roles or app roles; list it once")
 		}
 		if !dup {
 			call.emails = append(call.emails, email)
 			call.fields[email] = name
 		}
-		call.roles[email] = r.Role
+		call.roles[email], call.appRoles[email] = r.Role, appRoles
 		order[i] = email
 	}
 	return call, order, nil
@@ -196,6 +206,9 @@ func checkInviter(ctx context.Context, st InviteState, call inviteCall, now time
 	for _, e := range call.emails {
 		if !canGrant(st.Inviter.Role, call.roles[e]) {
 			return grantError(st.Inviter.Role, call.roles[e])
+		}
+		if len(call.appRoles[e]) > 0 && !mayGrantAppRoles(st.Inviter.Role) {
+			return appRolesGrantError()
 		}
 		if call.isMember[e] {
 			return errs.Invalid(call.fields[e], "this address already belongs to a member of the organization; change their role instead of inviting them")
@@ -306,7 +319,7 @@ func (s *Service) newInvitations(st InviteState, call inviteCall, fresh []string
 			return nil, err
 		}
 		inv := Invitation{
-			ID: InvitationID(t.ID, e), TenantID: t.ID, Email: e, Role: call.roles[e],
+			ID: InvitationID(t.ID, e), TenantID: t.ID, Email: e, Role: call.roles[e], AppRoles: call.appRoles[e],
 			Status: StatusPending, ExpiresAt: now.Add(expiry), TokenHash: HashToken(token),
 			InvitedBy: st.Inviter.UID, CreatedAt: now, SentAt: now, Sends: sends,
 		}
@@ -326,8 +339,12 @@ func invitedAudit(ctx context.Context, st InviteState, created []NewInvitation, 
 		if prev, ok := st.Existing[inv.Email]; ok {
 			before = invitationFields(inv.Email, map[string]any{"status": string(prev.EffectiveStatus(now))})
 		}
+		after := map[string]any{"role": string(inv.Role), "status": string(inv.Status), "expiresAt": inv.ExpiresAt}
+		if len(inv.AppRoles) > 0 {
+			after["appRoles"] = inv.AppRoles
+		}
 		out = append(out, auditEntry(ctx, tenancy.AuditMemberInvited, callerActor(ctx), now, invitationDetails(inv), before,
-			invitationFields(inv.Email, map[string]any{"role": string(inv.Role), "status": string(inv.Status), "expiresAt": inv.ExpiresAt})))
+			invitationFields(inv.Email, after)))
 	}
 	return out
 }

@@ -48,6 +48,9 @@ func authorizeOnInvitation(ctx context.Context, st InvitationState, now time.Tim
 	if !canGrant(st.Actor.Role, st.Invitation.Role) {
 		return errs.Detail(errs.ErrForbidden, "this invitation is for the role %s, which you cannot hand out; ask an owner or admin", st.Invitation.Role)
 	}
+	if len(st.Invitation.AppRoles) > 0 && !mayGrantAppRoles(st.Actor.Role) {
+		return errs.Detail(errs.ErrForbidden, "this invitation grants app roles, which only owners and admins hand out; ask one of them")
+	}
 	return nil
 }
 
@@ -58,36 +61,26 @@ func (s *Service) Revoke(ctx context.Context, id string) (Invitation, error) {
 	if err != nil {
 		return Invitation{}, err
 	}
-	var out Invitation
-	err = s.store.ChangeInvitation(ctx, key, p.UID, func(st InvitationState) (InvitationChange, error) {
-		if err := authorizeOnInvitation(ctx, st, s.clock.Now()); err != nil {
-			return InvitationChange{}, err
-		}
-		inv, t, now := st.Invitation, st.Tenant, s.clock.Now()
+	return s.changeManagedInvitation(ctx, p, key, func(st InvitationState, now time.Time) (Invitation, InvitationChange, error) {
+		inv, t := st.Invitation, st.Tenant
 		switch inv.Status {
 		case StatusRevoked:
-			out = inv
-			return InvitationChange{}, errNoop
+			return inv, InvitationChange{}, errNoop
 		case StatusAccepted:
-			return InvitationChange{}, errs.Invalid("id", "this invitation was already accepted; remove the member with removeMember instead")
+			return inv, InvitationChange{}, errs.Invalid("id", "this invitation was already accepted; remove the member with removeMember instead")
 		case StatusExpired:
-			return InvitationChange{}, errs.Invalid("id", "this invitation has already expired and holds no seat; nothing to revoke")
+			return inv, InvitationChange{}, errs.Invalid("id", "this invitation has already expired and holds no seat; nothing to revoke")
 		}
 		before := inv
 		inv.Status, inv.RevokedBy, inv.ClosedAt = StatusRevoked, p.UID, now
-		out = inv
 		audit := auditEntry(ctx, tenancy.AuditMemberInvitationRevoked, callerActor(ctx), now, invitationDetails(inv),
 			invitationFields(inv.Email, map[string]any{"status": string(before.EffectiveStatus(now))}),
 			invitationFields(inv.Email, map[string]any{"status": string(inv.Status)}))
-		return InvitationChange{
+		return inv, InvitationChange{
 			At: now, Invitation: inv, SeatsUsed: t.SeatsUsed, PendingInvitations: max(0, t.PendingInvitations-1),
 			Audit: []tenancy.AuditEntry{audit},
 		}, nil
 	})
-	if err != nil {
-		return Invitation{}, err
-	}
-	return out, nil
 }
 
 // Resend issues a new token and a new expiry for a pending invitation and emails the new link
@@ -107,23 +100,19 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 		return Invitation{}, err
 	}
 	callKey := s.newID()
-	var out Invitation
-	err = s.store.ChangeInvitation(ctx, key, p.UID, func(st InvitationState) (InvitationChange, error) {
-		if err := authorizeOnInvitation(ctx, st, s.clock.Now()); err != nil {
-			return InvitationChange{}, err
-		}
-		inv, t, now := st.Invitation, st.Tenant, s.clock.Now()
+	return s.changeManagedInvitation(ctx, p, key, func(st InvitationState, now time.Time) (Invitation, InvitationChange, error) {
+		inv, t := st.Invitation, st.Tenant
 		switch inv.Status {
 		case StatusAccepted:
-			return InvitationChange{}, errs.Invalid("id", "this invitation was already accepted; nothing to resend")
+			return inv, InvitationChange{}, errs.Invalid("id", "this invitation was already accepted; nothing to resend")
 		case StatusRevoked:
-			return InvitationChange{}, errs.Invalid("id", "this invitation was revoked; invite the address again with inviteMember")
+			return inv, InvitationChange{}, errs.Invalid("id", "this invitation was revoked; invite the address again with inviteMember")
 		case StatusExpired:
-			return InvitationChange{}, errs.Invalid("id", "this invitation has expired; invite the address again with inviteMember")
+			return inv, InvitationChange{}, errs.Invalid("id", "this invitation has expired; invite the address again with inviteMember")
 		}
 		sends, err := s.admitResend(callKey, inv, p.UID, now)
 		if err != nil {
-			return InvitationChange{}, err
+			return inv, InvitationChange{}, err
 		}
 		// A pending invitation still counts in pendingInvitations even past its expiry (until
 		// something marks it expired), and an invite that needed its seat would have marked it
@@ -134,17 +123,32 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 		inv.SentAt = now
 		inv.Sends = sends
 		inv.Resends++
-		out = inv
 		// The token and its hash stay out of the audit log: what changed is the expiry.
 		audit := auditEntry(ctx, tenancy.AuditMemberInvitationResent, callerActor(ctx), now, invitationDetails(inv),
 			invitationFields(inv.Email, map[string]any{"expiresAt": before.ExpiresAt, "resends": before.Resends}),
 			invitationFields(inv.Email, map[string]any{"expiresAt": inv.ExpiresAt, "resends": inv.Resends}))
-		return InvitationChange{
+		return inv, InvitationChange{
 			At: now, Invitation: inv, NewTokenHash: inv.TokenHash,
 			SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations,
 			Outbox: []tenancy.OutboxEntry{invitationEmail(t, inv, token, p.Email, now)},
 			Audit:  []tenancy.AuditEntry{audit},
 		}, nil
+	})
+}
+
+// changeManagedInvitation runs decide, with the time of the attempt, on an invitation the caller
+// may manage (authorizeOnInvitation) in one transaction, and returns the invitation as decide
+// left it. decide returns errNoop when nothing changes.
+func (s *Service) changeManagedInvitation(ctx context.Context, p auth.Principal, key InvitationKey, decide func(InvitationState, time.Time) (Invitation, InvitationChange, error)) (Invitation, error) {
+	var out Invitation
+	err := s.store.ChangeInvitation(ctx, key, p.UID, func(st InvitationState) (InvitationChange, error) {
+		now := s.clock.Now()
+		if err := authorizeOnInvitation(ctx, st, now); err != nil {
+			return InvitationChange{}, err
+		}
+		inv, ch, err := decide(st, now)
+		out = inv
+		return ch, err
 	})
 	if err != nil {
 		return Invitation{}, err
@@ -223,36 +227,22 @@ func (s *Service) ChangeRole(ctx context.Context, tenantID, userID string, role 
 	if !rules.ValidRole(role) {
 		return tenancy.Member{}, errs.Invalid("role", "choose ADMIN, MANAGER, MEMBER or VIEWER")
 	}
-	var out tenancy.Member
-	err = s.store.ChangeMembers(ctx, tenantID, p.UID, userID, func(st MembersState) (MembersChange, error) {
-		if err := s.checkManageTarget(ctx, st, rules.ManageMembers, "check the user id"); err != nil {
-			return MembersChange{}, err
-		}
+	return s.changeOtherMember(ctx, p, tenantID, userID, func(st MembersState) (tenancy.Member, MembersChange, error) {
 		target := st.Target
 		if target.Role == rules.RoleOwner {
-			return MembersChange{}, errs.Detail(errs.ErrForbidden, "the owner's role cannot be changed; the owner can hand the organization over with transferOwnership")
+			return target, MembersChange{}, errs.Detail(errs.ErrForbidden, "the owner's role cannot be changed; the owner can hand the organization over with transferOwnership")
 		}
 		if rank(target.Role) > rank(st.Actor.Role) || !canGrant(st.Actor.Role, role) {
-			return MembersChange{}, grantError(st.Actor.Role, role)
+			return target, MembersChange{}, grantError(st.Actor.Role, role)
 		}
 		if target.Role == role {
-			out = target
-			return MembersChange{}, errNoop
+			return target, MembersChange{}, errNoop
 		}
-		previous := target.Role
+		ch := s.fieldChange(ctx, st, tenancy.AuditMemberRoleChanged, "role", string(target.Role), string(role))
 		target.Role = role
-		out = target
-		now := s.clock.Now()
-		audit := auditEntry(ctx, tenancy.AuditMemberRoleChanged, callerActor(ctx), now,
-			map[string]any{"uid": target.UID, "email": target.Email},
-			memberFields(map[string]map[string]any{target.UID: {"role": string(previous)}}),
-			memberFields(map[string]map[string]any{target.UID: {"role": string(role)}}))
-		return MembersChange{At: now, SetRole: []tenancy.Member{target}, SeatsUsed: st.Tenant.SeatsUsed, Audit: []tenancy.AuditEntry{audit}}, nil
+		ch.SetRole = []tenancy.Member{target}
+		return target, ch, nil
 	})
-	if err != nil {
-		return tenancy.Member{}, err
-	}
-	return out, nil
 }
 
 // Remove ends a membership and frees its seat (removeMember). Owners and admins remove others
@@ -408,6 +398,36 @@ func (s *Service) checkManageTarget(ctx context.Context, st MembersState, action
 		return errs.Detail(errs.ErrNotFound, "that user is not a member of this organization; %s", next)
 	}
 	return nil
+}
+
+// changeOtherMember runs decide on the membership of userID for a caller who manages members (in
+// one transaction, like every membership change) and returns the membership as decide left it.
+// decide returns errNoop when nothing changes.
+func (s *Service) changeOtherMember(ctx context.Context, p auth.Principal, tenantID, userID string, decide func(MembersState) (tenancy.Member, MembersChange, error)) (tenancy.Member, error) {
+	var out tenancy.Member
+	err := s.store.ChangeMembers(ctx, tenantID, p.UID, userID, func(st MembersState) (MembersChange, error) {
+		if err := s.checkManageTarget(ctx, st, rules.ManageMembers, "check the user id"); err != nil {
+			return MembersChange{}, err
+		}
+		target, ch, err := decide(st)
+		out = target
+		return ch, err
+	})
+	if err != nil {
+		return tenancy.Member{}, err
+	}
+	return out, nil
+}
+
+// fieldChange is a change of one field of st.Target's membership made now, audited as action with
+// the field's values before and after (under members.<uid>.<field>); the caller adds the write.
+func (s *Service) fieldChange(ctx context.Context, st MembersState, action, field string, before, after any) MembersChange {
+	now, uid := s.clock.Now(), st.Target.UID
+	audit := auditEntry(ctx, action, callerActor(ctx), now,
+		map[string]any{"uid": uid, "email": st.Target.Email},
+		memberFields(map[string]map[string]any{uid: {field: before}}),
+		memberFields(map[string]map[string]any{uid: {field: after}}))
+	return MembersChange{At: now, SeatsUsed: st.Tenant.SeatsUsed, Audit: []tenancy.AuditEntry{audit}}
 }
 
 // ExpireResult counts what ExpireInvitations did.

@@ -62,6 +62,9 @@ type Config struct {
 	// tenant per AddressWindow; default 3 per 24 hours.
 	AddressLimit  int
 	AddressWindow time.Duration
+	// AppRoles are the app roles the application declares (tenantry.app.yaml); none when
+	// empty, and then every app role is refused.
+	AppRoles []string
 }
 
 // Service is the members domain.
@@ -88,6 +91,7 @@ func NewService(store Store, ten *tenancy.Service, clk clock.Clock, limits Limit
 	if cfg.AddressLimit < 1 || cfg.AddressWindow <= 0 {
 		cfg.AddressLimit, cfg.AddressWindow = DefaultAddressLimit, DefaultAddressWindow
 	}
+	cfg.AppRoles = slices.Clone(cfg.AppRoles)
 	return &Service{
 		store: store, tenancy: ten, plans: ten.Plans(), clock: clk, limits: limits, cfg: cfg,
 		newID: rand.Text, newToken: NewToken,

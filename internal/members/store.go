@@ -153,6 +153,8 @@ type MembersState struct {
 type MembersChange struct {
 	At      time.Time
 	SetRole []tenancy.Member // memberships whose role changes to Role
+	// SetAppRoles are memberships whose app roles change to AppRoles.
+	SetAppRoles []tenancy.Member
 	// Remove, when set, deletes that uid's membership and unlinks users/{uid} from the tenant.
 	Remove    string
 	SeatsUsed int // the tenant's new counter value

@@ -42,10 +42,13 @@ func ValidStatus(s Status) bool {
 // Invitation is a pending (or settled) membership with the tenant already decided.
 type Invitation struct {
 	// ID is the document id, "<tenantId>_<digest of the email>" (see InvitationID).
-	ID        string
-	TenantID  string
-	Email     string // normalized by validate.Email
-	Role      rules.Role
+	ID       string
+	TenantID string
+	Email    string // normalized by validate.Email
+	Role     rules.Role
+	// AppRoles are the application's roles the membership gets on acceptance (normalized by
+	// Service.appRolesIn: declared, sorted, no duplicates).
+	AppRoles  []string
 	Status    Status
 	ExpiresAt time.Time
 	// TokenHash is the hex SHA-256 of the current token; the token itself is never stored.

@@ -165,18 +165,22 @@ func toStaffRecord(d staffDoc) tenancy.StaffRecord {
 	return r
 }
 
+// memberDoc is tenants/{t}/members/{uid}. The rules read role and appRoles (absent: none).
 type memberDoc struct {
 	Role     string    `firestore:"role"`
 	Email    string    `firestore:"email"`
 	JoinedAt time.Time `firestore:"joinedAt"`
+	AppRoles []string  `firestore:"appRoles,omitempty"`
 }
 
 func toDBMember(m tenancy.Member) memberDoc {
-	return memberDoc{Role: string(m.Role), Email: m.Email, JoinedAt: m.JoinedAt}
+	return memberDoc{Role: string(m.Role), Email: m.Email, JoinedAt: m.JoinedAt, AppRoles: m.AppRoles}
 }
 
 func toMember(tenantID, uid string, d memberDoc) tenancy.Member {
-	return tenancy.Member{TenantID: tenantID, UID: uid, Email: d.Email, Role: rules.Role(d.Role), JoinedAt: d.JoinedAt}
+	return tenancy.Member{
+		TenantID: tenantID, UID: uid, Email: d.Email, Role: rules.Role(d.Role), JoinedAt: d.JoinedAt, AppRoles: d.AppRoles,
+	}
 }
 
 type billingDoc struct {

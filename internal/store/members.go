@@ -72,6 +72,8 @@ type invitationDoc struct {
 	// Sends are the times of the emails to this address from this tenant within the send window
 	// (members.Config.AddressWindow); every invitation of the address rewrites this document.
 	Sends []time.Time `firestore:"sends,omitempty"`
+	// AppRoles are granted with the membership when the invitation is accepted.
+	AppRoles []string `firestore:"appRoles,omitempty"`
 }
 
 func toDBInvitation(i members.Invitation) invitationDoc {
@@ -79,7 +81,7 @@ func toDBInvitation(i members.Invitation) invitationDoc {
 		TenantID: i.TenantID, Email: i.Email, Role: string(i.Role), Status: string(i.Status),
 		ExpiresAt: i.ExpiresAt, TokenHash: i.TokenHash, InvitedBy: i.InvitedBy, CreatedAt: i.CreatedAt,
 		SentAt: i.SentAt, Resends: i.Resends, Sends: i.Sends, AcceptedBy: i.AcceptedBy, AcceptedAt: i.AcceptedAt,
-		RevokedBy: i.RevokedBy, ClosedAt: i.ClosedAt,
+		RevokedBy: i.RevokedBy, ClosedAt: i.ClosedAt, AppRoles: i.AppRoles,
 	}
 }
 
@@ -97,6 +99,7 @@ func toInvitation(snap *firestore.DocumentSnapshot) (members.Invitation, error) 
 		Status: members.Status(d.Status), ExpiresAt: d.ExpiresAt, TokenHash: d.TokenHash,
 		InvitedBy: d.InvitedBy, CreatedAt: d.CreatedAt, SentAt: d.SentAt, Resends: d.Resends, Sends: d.Sends,
 		AcceptedBy: d.AcceptedBy, AcceptedAt: d.AcceptedAt, RevokedBy: d.RevokedBy, ClosedAt: d.ClosedAt,
+		AppRoles: d.AppRoles,
 	}, nil
 }
 
@@ -362,7 +365,7 @@ func (m *MembersStore) writeInvitationChange(tx *firestore.Transaction, k member
 			return err
 		}
 	}
-	if err := m.setRoles(tx, k.TenantID, ch.SetRole); err != nil {
+	if err := m.updateMembers(tx, k.TenantID, ch.SetRole, roleUpdate); err != nil {
 		return err
 	}
 	if nm := ch.AddMember; nm != nil {
@@ -386,14 +389,29 @@ func (m *MembersStore) writeInvitationChange(tx *firestore.Transaction, k member
 	})
 }
 
-// setRoles sets the role of each of list's memberships to its Role.
-func (m *MembersStore) setRoles(tx *firestore.Transaction, tenantID string, list []tenancy.Member) error {
+// updateMembers writes one field of each of list's memberships: roleUpdate or appRolesUpdate.
+func (m *MembersStore) updateMembers(tx *firestore.Transaction, tenantID string, list []tenancy.Member, field func(tenancy.Member) firestore.Update) error {
 	for _, mb := range list {
-		if err := tx.Update(m.memberRef(tenantID, mb.UID), []firestore.Update{{Path: "role", Value: string(mb.Role)}}); err != nil {
-			return fmt.Errorf("set role of %s: %w", mb.UID, err)
+		u := field(mb)
+		if err := tx.Update(m.memberRef(tenantID, mb.UID), []firestore.Update{u}); err != nil {
+			return fmt.Errorf("set %s of member %s: %w", u.Path, mb.UID, err)
 		}
 	}
 	return nil
+}
+
+func roleUpdate(mb tenancy.Member) firestore.Update {
+	return firestore.Update{Path: "role", Value: string(mb.Role)}
+}
+
+// appRolesUpdate stores an empty list as an empty array, which the rules read like an absent
+// field.
+func appRolesUpdate(mb tenancy.Member) firestore.Update {
+	roles := mb.AppRoles
+	if roles == nil {
+		roles = []string{}
+	}
+	return firestore.Update{Path: "appRoles", Value: roles}
 }
 
 // addMember creates a membership and links users/{uid} to the tenant.
@@ -454,7 +472,10 @@ func (m *MembersStore) readMembersState(tx *firestore.Transaction, tenantID, act
 
 // writeMembersChange adds a membership change to tx.
 func (m *MembersStore) writeMembersChange(tx *firestore.Transaction, tenantID string, ch members.MembersChange) error {
-	if err := m.setRoles(tx, tenantID, ch.SetRole); err != nil {
+	if err := m.updateMembers(tx, tenantID, ch.SetRole, roleUpdate); err != nil {
+		return err
+	}
+	if err := m.updateMembers(tx, tenantID, ch.SetAppRoles, appRolesUpdate); err != nil {
 		return err
 	}
 	if ch.Remove != "" {

@@ -98,6 +98,7 @@ const (
 	AuditMemberInvitationResent     = "member.invitation_resent"         // resendInvitation
 	AuditMemberJoined               = "member.joined"                    // an invitation was accepted
 	AuditMemberRoleChanged          = "member.role_changed"              // changeMemberRole
+	AuditMemberAppRolesChanged      = "member.app_roles_changed"         // setMemberAppRoles
 	AuditMemberRemoved              = "member.removed"                   // removeMember of another member
 	AuditMemberLeft                 = "member.left"                      // removeMember of oneself
 	AuditMemberOwnershipTransferred = "member.ownership_transferred"     // transferOwnership

@@ -232,7 +232,8 @@ type FieldChange struct {
 }
 
 // Changes lists the fields whose value differs between e.Before and e.After, sorted by name;
-// nested maps are flattened with dotted names ("contract.seatCap"), times are RFC 3339 in UTC.
+// nested maps are flattened with dotted names ("contract.seatCap"), times are RFC 3339 in UTC,
+// lists are JSON (["receptionist"]).
 func (e AuditEntry) Changes() []FieldChange {
 	before, after := map[string]string{}, map[string]string{}
 	flattenAudit("", e.Before, before)
@@ -267,6 +268,10 @@ func flattenAudit(prefix string, m map[string]any, out map[string]string) {
 			flattenAudit(name, v, out)
 		case time.Time:
 			out[name] = v.UTC().Format(time.RFC3339Nano)
+		case []any, []string:
+			// A list (app roles) reads as JSON, so an empty list is "[]", not nothing.
+			b, _ := json.Marshal(v)
+			out[name] = string(b)
 		case nil:
 		default:
 			out[name] = fmt.Sprint(v)

@@ -158,6 +158,9 @@ type Member struct {
 	Email    string
 	Role     rules.Role
 	JoinedAt time.Time
+	// AppRoles are the application's roles (tenantry.app.yaml) the member holds besides Role,
+	// sorted and without duplicates; they only open application data, through the rules.
+	AppRoles []string
 }
 
 // BillingRecord is the tenant's billing state; a later step fills in the Stripe ids.
