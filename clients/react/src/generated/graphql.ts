@@ -28,7 +28,8 @@ export type AuditEntry = {
    * What happened: tenant.provision_contract, tenant.convert_contract, tenant.set_status,
    * tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
    * member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
-   * member.role_changed, member.removed, member.left, member.ownership_transferred.
+   * member.role_changed, member.app_roles_changed, member.removed, member.left,
+   * member.ownership_transferred.
    */
   action: Scalars['String']['output'];
   /** The actor's platform role when they acted. */
@@ -92,6 +93,8 @@ export type ContractActor = {
 };
 
 export type Invitation = {
+  /** The app roles the membership gets on acceptance, sorted. (Addition to the contract.) */
+  appRoles: Array<Scalars['String']['output']>;
   /** Lowercased and trimmed. */
   email: Scalars['String']['output'];
   expiresAt: Scalars['Time']['output'];
@@ -109,6 +112,12 @@ export type InvitationStatus =
   | 'REVOKED';
 
 export type InviteMemberInput = {
+  /**
+   * App roles the application declares (tenantry.app.yaml), granted with the membership on
+   * acceptance; duplicates count once. Owners and admins only. An undeclared one is BAD_USER_INPUT
+   * on appRoles.
+   */
+  appRoles?: InputMaybe<Array<Scalars['String']['input']>>;
   email: Scalars['String']['input'];
   role: Role;
   tenantId: Scalars['ID']['input'];
@@ -116,6 +125,8 @@ export type InviteMemberInput = {
 
 /** Invites several addresses with one role, in one transaction. (Addition to the contract.) */
 export type InviteMembersInput = {
+  /** App roles for every address, as in InviteMemberInput.appRoles. */
+  appRoles?: InputMaybe<Array<Scalars['String']['input']>>;
   /** 1 to 100 addresses; duplicates are sent once. */
   emails: Array<Scalars['String']['input']>;
   role: Role;
@@ -123,6 +134,11 @@ export type InviteMembersInput = {
 };
 
 export type Member = {
+  /**
+   * The application's roles (tenantry.app.yaml) the member holds besides role, sorted; they only
+   * open application data, through the Firestore rules. Empty when none. (setMemberAppRoles)
+   */
+  appRoles: Array<Scalars['String']['output']>;
   joinedAt: Scalars['Time']['output'];
   role: Role;
   user: User;
@@ -201,6 +217,13 @@ export type Mutation = {
   revokeInvitation: Invitation;
   /** Sets how many days new invitations stay valid (1 to 30); owners and admins. (Addition to the contract.) */
   setInvitationExpiryDays: Tenant;
+  /**
+   * Replaces a member's app roles (owners and admins, while the tenant is writable; never on a
+   * member whose role is above yours). Duplicates count once; an empty list removes them all. An
+   * app role the application does not declare (tenantry.app.yaml) is BAD_USER_INPUT on appRoles.
+   * Audited as member.app_roles_changed.
+   */
+  setMemberAppRoles: Member;
   /**
    * Moves a tenant along its lifecycle: provisioning → trial, active, cancelled; trial →
    * trial_expired, active, past_due, suspended, cancelled; trial_expired → trial, active, suspended,
@@ -292,6 +315,13 @@ export type MutationRevokeInvitationArgs = {
 export type MutationSetInvitationExpiryDaysArgs = {
   days: Scalars['Int']['input'];
   tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationSetMemberAppRolesArgs = {
+  appRoles: Array<Scalars['String']['input']>;
+  tenantId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
 };
 
 
