@@ -181,6 +181,38 @@ func (r *mutationResolver) CreateBillingPortalSession(ctx context.Context, tenan
 	return &model.BillingPortalSession{URL: u}, nil
 }
 
+// AddDomain is the resolver for the addDomain field.
+func (r *mutationResolver) AddDomain(ctx context.Context, tenantID string, domain string, enrollment *model.DomainEnrollment) (*model.Domain, error) {
+	d, err := r.DomainCapture.Add(ctx, tenantID, domain, fromGraphEnrollment(enrollment))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphDomain(d), nil
+}
+
+// VerifyDomain is the resolver for the verifyDomain field.
+func (r *mutationResolver) VerifyDomain(ctx context.Context, id string) (*model.Domain, error) {
+	d, err := r.DomainCapture.Verify(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toGraphDomain(d), nil
+}
+
+// SetDomainEnrollment is the resolver for the setDomainEnrollment field.
+func (r *mutationResolver) SetDomainEnrollment(ctx context.Context, id string, enrollment model.DomainEnrollment) (*model.Domain, error) {
+	d, err := r.DomainCapture.SetEnrollment(ctx, id, fromGraphEnrollment(&enrollment))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphDomain(d), nil
+}
+
+// RemoveDomain is the resolver for the removeDomain field.
+func (r *mutationResolver) RemoveDomain(ctx context.Context, id string) (bool, error) {
+	return r.DomainCapture.Remove(ctx, id)
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)
@@ -228,6 +260,15 @@ func (r *queryResolver) Tenants(ctx context.Context, filter *model.TenantFilter,
 		return nil, err
 	}
 	return r.toGraphTenantConnection(page), nil
+}
+
+// SignupRouting is the resolver for the signupRouting field.
+func (r *queryResolver) SignupRouting(ctx context.Context, email string) (*model.SignupRouting, error) {
+	rt, err := r.DomainCapture.RouteSignup(ctx, email)
+	if err != nil || rt == nil {
+		return nil, err
+	}
+	return &model.SignupRouting{TenantName: rt.TenantName, Enrollment: toGraphEnrollment(rt.Enrollment)}, nil
 }
 
 // PendingInvitations is the resolver for the pendingInvitations field.
@@ -312,6 +353,19 @@ func (r *tenantResolver) Billing(ctx context.Context, obj *model.Tenant) (*model
 		return nil, err
 	}
 	return r.toGraphBilling(v), nil
+}
+
+// Domains is the resolver for the domains field.
+func (r *tenantResolver) Domains(ctx context.Context, obj *model.Tenant) ([]*model.Domain, error) {
+	list, err := r.DomainCapture.List(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Domain, len(list))
+	for i, d := range list {
+		out[i] = toGraphDomain(d)
+	}
+	return out, nil
 }
 
 // Invitation returns graph.InvitationResolver implementation.

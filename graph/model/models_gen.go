@@ -84,6 +84,21 @@ type ContractActor struct {
 	PlatformRole *PlatformRole `json:"platformRole,omitempty"`
 }
 
+// An email domain an organization claims. It is PENDING until the TXT record txtRecordName with the
+// value txtRecordValue is found in DNS (verifyDomain, or the verify-domains job, which retries with
+// backoff for 72 hours and then marks it FAILED). One organization per domain. The id is the
+// domain's normalized name (punycode, lowercase).
+type Domain struct {
+	ID             string           `json:"id"`
+	Domain         string           `json:"domain"`
+	Status         DomainStatus     `json:"status"`
+	Enrollment     DomainEnrollment `json:"enrollment"`
+	TxtRecordName  string           `json:"txtRecordName"`
+	TxtRecordValue string           `json:"txtRecordValue"`
+	VerifiedAt     *time.Time       `json:"verifiedAt,omitempty"`
+	LastCheckedAt  *time.Time       `json:"lastCheckedAt,omitempty"`
+}
+
 type Invitation struct {
 	// The invitation's document id (tenants/{tenantId}/invitations/{id}); it starts with the tenant id.
 	ID string `json:"id"`
@@ -179,6 +194,12 @@ type ProvisionTenantPayload struct {
 type Query struct {
 }
 
+// Where a signup at a verified domain goes: the organization's name and what joining does.
+type SignupRouting struct {
+	TenantName string           `json:"tenantName"`
+	Enrollment DomainEnrollment `json:"enrollment"`
+}
+
 type Tenant struct {
 	ID        string       `json:"id"`
 	Name      string       `json:"name"`
@@ -216,8 +237,10 @@ type Tenant struct {
 	// The tenant's billing, for its owner only, in every status but CANCELLED. For anyone else it is
 	// null with an error (FORBIDDEN for other members, TENANT_SUSPENDED once cancelled), so the rest
 	// of the tenant still answers. (Addition to the contract.)
-	Billing            *TenantBilling `json:"billing,omitempty"`
-	PendingExpiryFloor time.Time      `json:"-"`
+	Billing *TenantBilling `json:"billing,omitempty"`
+	// The organization's claimed email domains, by name, for owners and admins.
+	Domains            []*Domain `json:"domains"`
+	PendingExpiryFloor time.Time `json:"-"`
 }
 
 // What the caller may do in a tenant right now, from the same policy table the Firestore rules use.
@@ -292,6 +315,120 @@ type Viewer struct {
 	User         *User         `json:"user"`
 	PlatformRole *PlatformRole `json:"platformRole,omitempty"`
 	Memberships  []*Membership `json:"memberships"`
+}
+
+type DomainEnrollment string
+
+const (
+	DomainEnrollmentAutomatic DomainEnrollment = "AUTOMATIC"
+	DomainEnrollmentRequest   DomainEnrollment = "REQUEST"
+	DomainEnrollmentSuggest   DomainEnrollment = "SUGGEST"
+)
+
+var AllDomainEnrollment = []DomainEnrollment{
+	DomainEnrollmentAutomatic,
+	DomainEnrollmentRequest,
+	DomainEnrollmentSuggest,
+}
+
+func (e DomainEnrollment) IsValid() bool {
+	switch e {
+	case DomainEnrollmentAutomatic, DomainEnrollmentRequest, DomainEnrollmentSuggest:
+		return true
+	}
+	return false
+}
+
+func (e DomainEnrollment) String() string {
+	return string(e)
+}
+
+func (e *DomainEnrollment) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DomainEnrollment(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DomainEnrollment", str)
+	}
+	return nil
+}
+
+func (e DomainEnrollment) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DomainEnrollment) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DomainEnrollment) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type DomainStatus string
+
+const (
+	DomainStatusPending  DomainStatus = "PENDING"
+	DomainStatusVerified DomainStatus = "VERIFIED"
+	DomainStatusFailed   DomainStatus = "FAILED"
+)
+
+var AllDomainStatus = []DomainStatus{
+	DomainStatusPending,
+	DomainStatusVerified,
+	DomainStatusFailed,
+}
+
+func (e DomainStatus) IsValid() bool {
+	switch e {
+	case DomainStatusPending, DomainStatusVerified, DomainStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e DomainStatus) String() string {
+	return string(e)
+}
+
+func (e *DomainStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DomainStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DomainStatus", str)
+	}
+	return nil
+}
+
+func (e DomainStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DomainStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DomainStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type InvitationStatus string

@@ -111,6 +111,16 @@ type Config struct {
 	// StaffDomains, when set, are the only email domains whose accounts a platform role gives
 	// power to (config/identity.go).
 	StaffDomains []string `env:"TENANTRY_STAFF_DOMAINS" envSeparator:","`
+
+	// Domain capture (config/domains.go): the DNS server of the TXT challenges ("" is the
+	// system's resolver), the timeout of one lookup, the pending period before FAILED, how often
+	// a verified domain is checked again, and signupRouting's limit per client address.
+	DNSResolver           string        `env:"TENANTRY_DNS_RESOLVER"`
+	DNSTimeout            time.Duration `env:"TENANTRY_DNS_TIMEOUT" envDefault:"3s"`
+	DomainPendingFor      time.Duration `env:"TENANTRY_DOMAIN_PENDING_FOR" envDefault:"72h"`
+	DomainRecheck         time.Duration `env:"TENANTRY_DOMAIN_RECHECK" envDefault:"24h"`
+	SignupRoutingBurst    int           `env:"TENANTRY_SIGNUP_ROUTING_BURST" envDefault:"20"`
+	SignupRoutingInterval time.Duration `env:"TENANTRY_SIGNUP_ROUTING_INTERVAL" envDefault:"3s"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -189,6 +199,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateMembers()...)
 	problems = append(problems, c.validateIdentity()...)
 	problems = append(problems, c.validateBilling()...)
+	problems = append(problems, c.validateDomains()...)
 	return errors.Join(problems...)
 }
 

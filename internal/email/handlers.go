@@ -17,7 +17,7 @@ import (
 )
 
 // Kinds lists the outbox kinds this package handles (Register).
-var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{})
+var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{}, kinds.DomainEmail{})
 
 // Contacts is what the emails about a tenant need to know of it.
 type Contacts struct {
@@ -58,6 +58,7 @@ func (m *Mailer) Register(d *outbox.Dispatcher) {
 	kinds.Handle(d, m.trialEnding)
 	kinds.Handle(d, m.trialExpired)
 	kinds.Handle(d, m.paymentFailed)
+	kinds.Handle(d, m.domainProblem)
 }
 
 // link builds an absolute link into the SPA from escaped path segments and a query.
@@ -134,6 +135,19 @@ func (m *Mailer) paymentFailed(ctx context.Context, d outbox.Delivery, p kinds.P
 		return PaymentFailedData{
 			Common:           m.common(m.link(nil, "tenants", tenantID, "billing")),
 			OrganizationName: c.Name, Amount: amount(p.AmountDue),
+		}
+	})
+}
+
+func (m *Mailer) domainProblem(ctx context.Context, d outbox.Delivery, p kinds.DomainEmail) error {
+	if p.Domain == "" {
+		return outbox.Permanentf("payload has no domain")
+	}
+	return m.toOwners(ctx, d, TemplateDomainProblem, func(c Contacts, tenantID string) any {
+		return DomainProblemData{
+			Common:           m.common(m.link(nil, "tenants", tenantID, "domains")),
+			OrganizationName: c.Name, Domain: p.Domain, Failed: p.Problem == kinds.DomainProblemFailed,
+			TXTRecordName: p.TXTRecordName, TXTRecordValue: p.TXTRecordValue,
 		}
 	})
 }
