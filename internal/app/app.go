@@ -121,6 +121,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
+	mw.svc.SetDomainEnroller(dom)
 	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Domains: dom, Metrics: metrics, Declaration: decl}
 	a.handler = a.newHandler(st, idw, mw, webhook)
 	a.Jobs = jobs.NewRegistry(tenancyJobs(cfg, svc)...)

@@ -29,6 +29,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		TemplatePaymentFailed: PaymentFailedData{Common: c, OrganizationName: "Acme", Amount: "49.00 USD"},
 		TemplateDomainProblem: DomainProblemData{Common: c, OrganizationName: "Acme", Domain: "acme.test", Failed: true,
 			TXTRecordName: "_tenantry-challenge.acme.test", TXTRecordValue: "tenantry-verification=abc"},
+		TemplateJoinRequest: JoinRequestData{Common: c, OrganizationName: "Acme", Domain: "acme.test", Requester: "bob@acme.test", SeatLimit: true},
 	}
 	if len(data) != len(Templates) {
 		t.Fatalf("test data for %d templates, %d exist", len(data), len(Templates))

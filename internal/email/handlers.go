@@ -17,7 +17,7 @@ import (
 )
 
 // Kinds lists the outbox kinds this package handles (Register).
-var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{}, kinds.DomainEmail{})
+var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{}, kinds.DomainEmail{}, kinds.JoinRequestEmail{})
 
 // Contacts is what the emails about a tenant need to know of it.
 type Contacts struct {
@@ -59,6 +59,7 @@ func (m *Mailer) Register(d *outbox.Dispatcher) {
 	kinds.Handle(d, m.trialExpired)
 	kinds.Handle(d, m.paymentFailed)
 	kinds.Handle(d, m.domainProblem)
+	kinds.Handle(d, m.joinRequest)
 }
 
 // link builds an absolute link into the SPA from escaped path segments and a query.
@@ -148,6 +149,18 @@ func (m *Mailer) domainProblem(ctx context.Context, d outbox.Delivery, p kinds.D
 			Common:           m.common(m.link(nil, "tenants", tenantID, "domains")),
 			OrganizationName: c.Name, Domain: p.Domain, Failed: p.Problem == kinds.DomainProblemFailed,
 			TXTRecordName: p.TXTRecordName, TXTRecordValue: p.TXTRecordValue,
+		}
+	})
+}
+
+func (m *Mailer) joinRequest(ctx context.Context, d outbox.Delivery, p kinds.JoinRequestEmail) error {
+	if p.Requester == "" {
+		return outbox.Permanentf("payload has no requester")
+	}
+	return m.toOwners(ctx, d, TemplateJoinRequest, func(c Contacts, tenantID string) any {
+		return JoinRequestData{
+			Common:           m.common(m.link(nil, "tenants", tenantID, "members")),
+			OrganizationName: c.Name, Domain: p.Domain, Requester: p.Requester, SeatLimit: p.SeatLimit,
 		}
 	})
 }

@@ -22,10 +22,11 @@ const (
 	TemplateTrialExpired  Template = "trial_expired"
 	TemplatePaymentFailed Template = "payment_failed"
 	TemplateDomainProblem Template = "domain_problem"
+	TemplateJoinRequest   Template = "join_request"
 )
 
 // Templates lists every template.
-var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed, TemplateDomainProblem}
+var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed, TemplateDomainProblem, TemplateJoinRequest}
 
 //go:embed templates/*.txt templates/*.html
 var templateFS embed.FS
@@ -80,6 +81,15 @@ type DomainProblemData struct {
 	Failed           bool // true: never verified within the pending period; false: the record is gone
 	TXTRecordName    string
 	TXTRecordValue   string
+}
+
+// JoinRequestData fills the email about a signup at the organization's domain asking to join.
+type JoinRequestData struct {
+	Common
+	OrganizationName string
+	Domain           string
+	Requester        string
+	SeatLimit        bool // the domain joins automatically, but every seat was taken
 }
 
 // Rendered is a rendered email.

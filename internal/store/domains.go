@@ -155,3 +155,64 @@ func (s *DomainsStore) TenantName(ctx context.Context, tenantID string) (string,
 	t, err := s.Tenant(ctx, tenantID)
 	return t.Name, err
 }
+
+// colJoinRequests holds joinRequests/{tenantId}_{uid}: a verified signup at a tenant's domain
+// waiting for an owner or admin (domains.JoinRequest). Server-owned, top-level.
+const colJoinRequests = "joinRequests"
+
+type joinRequestDoc struct {
+	TenantID  string    `firestore:"tenantId"`
+	UID       string    `firestore:"uid"`
+	Email     string    `firestore:"email"`
+	Domain    string    `firestore:"domain"`
+	Reason    string    `firestore:"reason"`
+	CreatedAt time.Time `firestore:"createdAt"`
+}
+
+// Enroll implements domains.Store, in the tenant's queue like every membership change.
+func (s *DomainsStore) Enroll(ctx context.Context, tenantID, uid string, decide func(domains.EnrollState) (domains.EnrollChange, error)) error {
+	m := s.MembersStore()
+	reqRef := s.fs.Collection(colJoinRequests).Doc(tenantID + "_" + uid)
+	err := s.locks.runTransaction(ctx, s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
+		snaps, err := tx.GetAll([]*firestore.DocumentRef{m.tenantRef(tenantID), m.memberRef(tenantID, uid), reqRef})
+		if err != nil {
+			return fmt.Errorf("read enrollment of %s in %s: %w", uid, tenantID, err)
+		}
+		t, err := tenantIn(snaps[0])
+		if err != nil {
+			return err
+		}
+		ch, err := decide(domains.EnrollState{Tenant: t.Tenant, Member: snaps[1].Exists(), Requested: snaps[2].Exists()})
+		if err != nil {
+			return err
+		}
+		return s.writeEnrollment(tx, m, reqRef, tenantID, ch)
+	}, firestore.MaxAttempts(txAttempts))
+	if domains.ErrNoop(err) {
+		return nil
+	}
+	return err
+}
+
+// writeEnrollment adds an enrollment's writes to tx.
+func (s *DomainsStore) writeEnrollment(tx *firestore.Transaction, m *MembersStore, reqRef *firestore.DocumentRef, tenantID string, ch domains.EnrollChange) error {
+	if nm := ch.AddMember; nm != nil {
+		if err := m.addMember(tx, tenantID, *nm, ch.At); err != nil {
+			return err
+		}
+		if err := tx.Update(m.tenantRef(tenantID), []firestore.Update{
+			{Path: "seatsUsed", Value: ch.SeatsUsed}, {Path: "membersChangedAt", Value: ch.At},
+		}); err != nil {
+			return fmt.Errorf("count the seat of %s: %w", nm.UID, err)
+		}
+	}
+	if r := ch.Request; r != nil {
+		if err := tx.Create(reqRef, joinRequestDoc{TenantID: r.TenantID, UID: r.UID, Email: r.Email, Domain: r.Domain, Reason: r.Reason, CreatedAt: r.CreatedAt}); err != nil {
+			return fmt.Errorf("file the join request of %s: %w", r.UID, err)
+		}
+	}
+	if err := createAudit(tx, m.tenantRef(tenantID), ch.Audit...); err != nil {
+		return err
+	}
+	return createOutbox(tx, s.fs, ch.Outbox...)
+}

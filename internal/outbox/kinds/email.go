@@ -178,3 +178,23 @@ func (DomainEmail) decode(s map[string]any) DomainEmail {
 		TXTRecordName: str(s, "txtRecordName"), TXTRecordValue: str(s, "txtRecordValue"),
 	}
 }
+
+// JoinRequestEmail tells the owners that a verified signup at their domain asks to join
+// (package domains). Stored as {"tenantId", "domain", "requester", "seatLimit"}.
+type JoinRequestEmail struct {
+	Domain    string
+	Requester string // the signup's email address
+	SeatLimit bool   // true: the domain joins automatically, but no seat was free
+}
+
+// Kind implements Payload.
+func (JoinRequestEmail) Kind() string { return "email.join_request" }
+
+func (p JoinRequestEmail) encode(tenantID string) map[string]any {
+	return map[string]any{"tenantId": tenantID, "domain": p.Domain, "requester": p.Requester, "seatLimit": p.SeatLimit}
+}
+
+func (JoinRequestEmail) decode(s map[string]any) JoinRequestEmail {
+	seatLimit, _ := s["seatLimit"].(bool)
+	return JoinRequestEmail{Domain: str(s, "domain"), Requester: str(s, "requester"), SeatLimit: seatLimit}
+}

@@ -1,0 +1,146 @@
+package tests
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/tenantry/tenantry/internal/testenv"
+)
+
+// Domain capture at signup, through the one signup function (here reached lazily, by the user's
+// first authenticated request).
+
+// firstRequest signs u's first request (me) and returns the tenants it is a member of.
+func (s *testServer) firstRequest(t testing.TB, u testenv.User) map[string]string {
+	t.Helper()
+	st, data, errs := s.gql(t, u.IDToken, `{ me { memberships { role tenant { id } } } }`, nil)
+	var d struct {
+		Me struct {
+			Memberships []struct {
+				Role   string `json:"role"`
+				Tenant struct {
+					ID string `json:"id"`
+				} `json:"tenant"`
+			} `json:"memberships"`
+		} `json:"me"`
+	}
+	mustData(t, st, data, errs, &d)
+	out := map[string]string{}
+	for _, m := range d.Me.Memberships {
+		out[m.Tenant.ID] = m.Role
+	}
+	return out
+}
+
+// joinRequest reads joinRequests/{tenantId}_{uid}; nil when there is none.
+func joinRequest(t testing.TB, tenantID, uid string) map[string]any {
+	t.Helper()
+	return doc(t, "joinRequests/"+tenantID+"_"+uid)
+}
+
+// verifiedDomain claims a fresh domain for the tenant with enrollment and verifies it.
+func (s *testServer) verifiedDomain(t testing.TB, dns *testenv.DNSServer, token, tenantID, enrollment string) string {
+	t.Helper()
+	d := mustDomain(t)(s.addDomain(t, token, tenantID, uniqueDomain(), enrollment))
+	dns.SetTXT(d.TxtRecordName, d.TxtRecordValue)
+	if v := mustDomain(t)(s.verifyDomain(t, token, d.ID)); v.Status != "VERIFIED" {
+		t.Fatalf("verifyDomain: %+v", v)
+	}
+	return d.Domain
+}
+
+func TestDomainEnrollmentAtSignup(t *testing.T) {
+	t.Parallel()
+	s, dns := domainServer(t, nil)
+	owner, tenantID := ownerAndTenant(t, s)
+	name := s.verifiedDomain(t, dns, owner.IDToken, tenantID, "AUTOMATIC")
+	env := emulators(t)
+
+	t.Run("an unverified email never joins", func(t *testing.T) {
+		u := env.NewUser(t, testenv.UserOptions{Email: testenv.UniqueID("unverified-") + "@" + name})
+		if got := s.firstRequest(t, u); len(got) != 0 {
+			t.Fatalf("memberships %v; an unverified address must not join by its domain", got)
+		}
+		if doc(t, "tenants/"+tenantID+"/members/"+u.UID) != nil || joinRequest(t, tenantID, u.UID) != nil {
+			t.Fatal("an unverified signup left a membership or a join request")
+		}
+	})
+	t.Run("AUTOMATIC: a verified email joins as a member", func(t *testing.T) {
+		u := verifiedUser(t, testenv.UniqueID("ada-")+"@"+name)
+		if got := s.firstRequest(t, u); got[tenantID] != "MEMBER" {
+			t.Fatalf("memberships %v; want MEMBER of %s", got, tenantID)
+		}
+		if again := s.firstRequest(t, u); len(again) != 1 {
+			t.Fatalf("memberships on the next request %v", again)
+		}
+	})
+	t.Run("REQUEST: a join request, no membership", func(t *testing.T) {
+		mustDomain(t)(s.domainCall(t, owner.IDToken, "setDomainEnrollment", `mutation($id: ID!) { setDomainEnrollment(id: $id, enrollment: REQUEST) { `+domainFields+` } }`, map[string]any{"id": name}))
+		u := verifiedUser(t, testenv.UniqueID("req-")+"@"+name)
+		if got := s.firstRequest(t, u); len(got) != 0 {
+			t.Fatalf("memberships %v; REQUEST joins nobody", got)
+		}
+		if r := joinRequest(t, tenantID, u.UID); r == nil || r["reason"] != "approval" {
+			t.Fatalf("join request %v; want one waiting for approval", r)
+		}
+	})
+	t.Run("SUGGEST: nothing", func(t *testing.T) {
+		mustDomain(t)(s.domainCall(t, owner.IDToken, "setDomainEnrollment", `mutation($id: ID!) { setDomainEnrollment(id: $id, enrollment: SUGGEST) { `+domainFields+` } }`, map[string]any{"id": name}))
+		u := verifiedUser(t, testenv.UniqueID("sug-")+"@"+name)
+		if got := s.firstRequest(t, u); len(got) != 0 || joinRequest(t, tenantID, u.UID) != nil {
+			t.Fatalf("memberships %v; SUGGEST joins nobody and files nothing", got)
+		}
+	})
+	t.Run("a pending domain routes nobody", func(t *testing.T) {
+		other, otherTenant := ownerAndTenant(t, s)
+		pending := mustDomain(t)(s.addDomain(t, other.IDToken, otherTenant, uniqueDomain(), "AUTOMATIC"))
+		u := verifiedUser(t, testenv.UniqueID("p-")+"@"+pending.Domain)
+		if got := s.firstRequest(t, u); len(got) != 0 {
+			t.Fatalf("memberships %v; a PENDING domain joins nobody", got)
+		}
+	})
+}
+
+// Twenty verified signups at once at an AUTOMATIC domain with three free seats: three join, the
+// others get join requests, and the tenant never counts more seats than its cap.
+func TestDomainEnrollmentKeepsTheSeatCap(t *testing.T) {
+	t.Parallel()
+	s, dns := domainServer(t, nil)
+	owner, tenantID := ownerAndTenant(t, s)
+	name := s.verifiedDomain(t, dns, owner.IDToken, tenantID, "AUTOMATIC")
+	setTenant(t, tenantID, map[string]any{"seatCap": 4}) // the owner + 3 free seats
+	const n = 20
+	users := make([]testenv.User, n)
+	for i := range users {
+		users[i] = verifiedUser(t, testenv.UniqueID("c-")+"@"+name)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	joined := 0
+	for _, u := range users {
+		wg.Go(func() {
+			if s.firstRequest(t, u)[tenantID] == "MEMBER" {
+				mu.Lock()
+				joined++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	seats, _ := counters(t, tenantID)
+	members, err := fs(t).Collection("tenants").Doc(tenantID).Collection("members").Documents(context.Background()).GetAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := 0
+	for _, u := range users {
+		if r := joinRequest(t, tenantID, u.UID); r != nil && r["reason"] == "seat_limit" {
+			requests++
+		}
+	}
+	if joined != 3 || seats != 4 || len(members) != 4 || requests != n-3 {
+		t.Fatalf("joined %d, seatsUsed %d, %d member documents, %d join requests; want 3 joined, 4 seats and members, %d requests",
+			joined, seats, len(members), requests, n-3)
+	}
+}
