@@ -106,6 +106,14 @@ type ComplexityRoot struct {
 		Tenant    func(childComplexity int) int
 	}
 
+	JoinRequest struct {
+		CreatedAt func(childComplexity int) int
+		Domain    func(childComplexity int) int
+		Email     func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Reason    func(childComplexity int) int
+	}
+
 	Member struct {
 		JoinedAt func(childComplexity int) int
 		Role     func(childComplexity int) int
@@ -120,9 +128,11 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AcceptInvitation           func(childComplexity int, token string) int
 		AddDomain                  func(childComplexity int, tenantID string, domain string, enrollment *model.DomainEnrollment) int
+		ApproveJoinRequest         func(childComplexity int, id string) int
 		ChangeMemberRole           func(childComplexity int, tenantID string, userID string, role model.Role) int
 		CreateBillingPortalSession func(childComplexity int, tenantID string) int
 		CreateCheckoutSession      func(childComplexity int, tenantID string, planID string) int
+		DeclineJoinRequest         func(childComplexity int, id string) int
 		ExtendTrial                func(childComplexity int, tenantID string, trialEndsAt time.Time, reason string) int
 		InviteMember               func(childComplexity int, input model.InviteMemberInput) int
 		InviteMembers              func(childComplexity int, input model.InviteMembersInput) int
@@ -182,6 +192,7 @@ type ComplexityRoot struct {
 		ID                   func(childComplexity int) int
 		InvitationExpiryDays func(childComplexity int) int
 		Invitations          func(childComplexity int, status *model.InvitationStatus) int
+		JoinRequests         func(childComplexity int) int
 		Members              func(childComplexity int) int
 		Name                 func(childComplexity int) int
 		PendingInvitations   func(childComplexity int) int
@@ -271,6 +282,8 @@ type MutationResolver interface {
 	VerifyDomain(ctx context.Context, id string) (*model.Domain, error)
 	SetDomainEnrollment(ctx context.Context, id string, enrollment model.DomainEnrollment) (*model.Domain, error)
 	RemoveDomain(ctx context.Context, id string) (bool, error)
+	ApproveJoinRequest(ctx context.Context, id string) (*model.Member, error)
+	DeclineJoinRequest(ctx context.Context, id string) (bool, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Viewer, error)
@@ -290,6 +303,7 @@ type TenantResolver interface {
 	AuditLog(ctx context.Context, obj *model.Tenant, first *int) ([]*model.AuditEntry, error)
 	Billing(ctx context.Context, obj *model.Tenant) (*model.TenantBilling, error)
 	Domains(ctx context.Context, obj *model.Tenant) ([]*model.Domain, error)
+	JoinRequests(ctx context.Context, obj *model.Tenant) ([]*model.JoinRequest, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -559,6 +573,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Invitation.Tenant(childComplexity), true
 
+	case "JoinRequest.createdAt":
+		if e.ComplexityRoot.JoinRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JoinRequest.CreatedAt(childComplexity), true
+	case "JoinRequest.domain":
+		if e.ComplexityRoot.JoinRequest.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JoinRequest.Domain(childComplexity), true
+	case "JoinRequest.email":
+		if e.ComplexityRoot.JoinRequest.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JoinRequest.Email(childComplexity), true
+	case "JoinRequest.id":
+		if e.ComplexityRoot.JoinRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JoinRequest.ID(childComplexity), true
+	case "JoinRequest.reason":
+		if e.ComplexityRoot.JoinRequest.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JoinRequest.Reason(childComplexity), true
+
 	case "Member.joinedAt":
 		if e.ComplexityRoot.Member.JoinedAt == nil {
 			break
@@ -613,6 +658,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddDomain(childComplexity, args["tenantId"].(string), args["domain"].(string), args["enrollment"].(*model.DomainEnrollment)), true
+	case "Mutation.approveJoinRequest":
+		if e.ComplexityRoot.Mutation.ApproveJoinRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveJoinRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveJoinRequest(childComplexity, args["id"].(string)), true
 	case "Mutation.changeMemberRole":
 		if e.ComplexityRoot.Mutation.ChangeMemberRole == nil {
 			break
@@ -646,6 +702,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCheckoutSession(childComplexity, args["tenantId"].(string), args["planId"].(string)), true
+	case "Mutation.declineJoinRequest":
+		if e.ComplexityRoot.Mutation.DeclineJoinRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_declineJoinRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeclineJoinRequest(childComplexity, args["id"].(string)), true
 	case "Mutation.extendTrial":
 		if e.ComplexityRoot.Mutation.ExtendTrial == nil {
 			break
@@ -998,6 +1065,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Invitations(childComplexity, args["status"].(*model.InvitationStatus)), true
+	case "Tenant.joinRequests":
+		if e.ComplexityRoot.Tenant.JoinRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.JoinRequests(childComplexity), true
 	case "Tenant.members":
 		if e.ComplexityRoot.Tenant.Members == nil {
 			break
@@ -1710,9 +1783,18 @@ type Domain {
 "Where a signup at a verified domain goes: the organization's name and what joining does."
 type SignupRouting { tenantName: String! enrollment: DomainEnrollment! }
 
+"""
+A verified signup at one of the organization's domains waiting for an owner or admin: the
+domain's enrollment is REQUEST, or it is AUTOMATIC and no seat was free. (Addition to the
+contract.) reason is "approval" or "seat_limit".
+"""
+type JoinRequest { id: ID! email: String! domain: String! reason: String! createdAt: Time! }
+
 extend type Tenant {
   "The organization's claimed email domains, by name, for owners and admins."
   domains: [Domain!]!
+  "Join requests from signups at the organization's domains, oldest first, for owners and admins. (Addition to the contract.)"
+  joinRequests: [JoinRequest!]!
 }
 
 extend type Query {
@@ -1736,6 +1818,13 @@ extend type Mutation {
   setDomainEnrollment(id: ID!, enrollment: DomainEnrollment!): Domain!
   "Gives the domain up; another organization may claim it afterwards."
   removeDomain(id: ID!): Boolean!
+  """
+  Lets a join request's signup in as MEMBER (owners and admins), within the seat cap
+  (SEAT_LIMIT_REACHED). (Addition to the contract.)
+  """
+  approveJoinRequest(id: ID!): Member!
+  "Deletes a join request (owners and admins). (Addition to the contract.)"
+  declineJoinRequest(id: ID!): Boolean!
 }
 `, BuiltIn: false},
 }
@@ -1879,6 +1968,22 @@ func (ec *executionContext) childFields_Invitation(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Invitation", field.Name)
 }
 
+func (ec *executionContext) childFields_JoinRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_JoinRequest_id(ctx, field)
+	case "email":
+		return ec.fieldContext_JoinRequest_email(ctx, field)
+	case "domain":
+		return ec.fieldContext_JoinRequest_domain(ctx, field)
+	case "reason":
+		return ec.fieldContext_JoinRequest_reason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_JoinRequest_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JoinRequest", field.Name)
+}
+
 func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "user":
@@ -1991,6 +2096,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_billing(ctx, field)
 	case "domains":
 		return ec.fieldContext_Tenant_domains(ctx, field)
+	case "joinRequests":
+		return ec.fieldContext_Tenant_joinRequests(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -2249,6 +2356,20 @@ func (ec *executionContext) field_Mutation_addDomain_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_approveJoinRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changeMemberRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2312,6 +2433,20 @@ func (ec *executionContext) field_Mutation_createCheckoutSession_args(ctx contex
 		return nil, err
 	}
 	args["planId"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_declineJoinRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -3750,6 +3885,121 @@ func (ec *executionContext) fieldContext_Invitation_tenant(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _JoinRequest_id(ctx context.Context, field graphql.CollectedField, obj *model.JoinRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JoinRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JoinRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JoinRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _JoinRequest_email(ctx context.Context, field graphql.CollectedField, obj *model.JoinRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JoinRequest_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JoinRequest_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JoinRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _JoinRequest_domain(ctx context.Context, field graphql.CollectedField, obj *model.JoinRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JoinRequest_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JoinRequest_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JoinRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _JoinRequest_reason(ctx context.Context, field graphql.CollectedField, obj *model.JoinRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JoinRequest_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JoinRequest_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JoinRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _JoinRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.JoinRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JoinRequest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JoinRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JoinRequest", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Member_user(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4757,6 +5007,94 @@ func (ec *executionContext) fieldContext_Mutation_removeDomain(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_removeDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveJoinRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveJoinRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveJoinRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveJoinRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveJoinRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_declineJoinRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_declineJoinRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeclineJoinRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_declineJoinRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_declineJoinRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5892,6 +6230,38 @@ func (ec *executionContext) fieldContext_Tenant_domains(_ context.Context, field
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Domain(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_joinRequests(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_joinRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().JoinRequests(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JoinRequest) graphql.Marshaler {
+			return ec.marshalNJoinRequest2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐJoinRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_joinRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JoinRequest(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8461,6 +8831,59 @@ func (ec *executionContext) _Invitation(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var joinRequestImplementors = []string{"JoinRequest"}
+
+func (ec *executionContext) _JoinRequest(ctx context.Context, sel ast.SelectionSet, obj *model.JoinRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, joinRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JoinRequest")
+		case "id":
+			out.Values[i] = ec._JoinRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._JoinRequest_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "domain":
+			out.Values[i] = ec._JoinRequest_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._JoinRequest_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._JoinRequest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var memberImplementors = []string{"Member"}
 
 func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, obj *model.Member) graphql.Marshaler {
@@ -8697,6 +9120,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "removeDomain":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_removeDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approveJoinRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveJoinRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "declineJoinRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_declineJoinRequest(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -9089,6 +9526,12 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_domains(ctx, field, obj)
+				})
+		case "joinRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_joinRequests(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9992,6 +10435,30 @@ func (ec *executionContext) unmarshalNInviteMemberInput2githubᚗcomᚋtenantry�
 func (ec *executionContext) unmarshalNInviteMembersInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐInviteMembersInput(ctx context.Context, v any) (model.InviteMembersInput, error) {
 	res, err := ec.unmarshalInputInviteMembersInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJoinRequest2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐJoinRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JoinRequest) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJoinRequest2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐJoinRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJoinRequest2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐJoinRequest(ctx context.Context, sel ast.SelectionSet, v *model.JoinRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JoinRequest!")
+		return graphql.Null
+	}
+	return ec._JoinRequest(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNMember2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Member) graphql.Marshaler {

@@ -213,6 +213,20 @@ func (r *mutationResolver) RemoveDomain(ctx context.Context, id string) (bool, e
 	return r.DomainCapture.Remove(ctx, id)
 }
 
+// ApproveJoinRequest is the resolver for the approveJoinRequest field.
+func (r *mutationResolver) ApproveJoinRequest(ctx context.Context, id string) (*model.Member, error) {
+	m, err := r.DomainCapture.ApproveJoinRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toGraphMember(m), nil
+}
+
+// DeclineJoinRequest is the resolver for the declineJoinRequest field.
+func (r *mutationResolver) DeclineJoinRequest(ctx context.Context, id string) (bool, error) {
+	return r.DomainCapture.DeclineJoinRequest(ctx, id)
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)
@@ -364,6 +378,19 @@ func (r *tenantResolver) Domains(ctx context.Context, obj *model.Tenant) ([]*mod
 	out := make([]*model.Domain, len(list))
 	for i, d := range list {
 		out[i] = toGraphDomain(d)
+	}
+	return out, nil
+}
+
+// JoinRequests is the resolver for the joinRequests field.
+func (r *tenantResolver) JoinRequests(ctx context.Context, obj *model.Tenant) ([]*model.JoinRequest, error) {
+	list, err := r.DomainCapture.JoinRequests(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.JoinRequest, len(list))
+	for i, jr := range list {
+		out[i] = &model.JoinRequest{ID: jr.ID(), Email: jr.Email, Domain: jr.Domain, Reason: jr.Reason, CreatedAt: jr.CreatedAt}
 	}
 	return out, nil
 }

@@ -144,3 +144,58 @@ func TestDomainEnrollmentKeepsTheSeatCap(t *testing.T) {
 			joined, seats, len(members), requests, n-3)
 	}
 }
+
+// Join requests: listed for admins, approved within the seat cap, declined.
+func TestJoinRequests(t *testing.T) {
+	t.Parallel()
+	s, dns := domainServer(t, nil)
+	owner, tenantID := ownerAndTenant(t, s)
+	name := s.verifiedDomain(t, dns, owner.IDToken, tenantID, "REQUEST")
+	ada := verifiedUser(t, testenv.UniqueID("ada-")+"@"+name)
+	bob := verifiedUser(t, testenv.UniqueID("bob-")+"@"+name)
+	s.firstRequest(t, ada)
+	s.firstRequest(t, bob)
+
+	st, data, errs := s.gql(t, owner.IDToken, `query($id: ID!) { tenant(id: $id) { joinRequests { id email domain reason } } }`, map[string]any{"id": tenantID})
+	var q struct {
+		Tenant struct {
+			JoinRequests []struct{ ID, Email, Domain, Reason string } `json:"joinRequests"`
+		} `json:"tenant"`
+	}
+	mustData(t, st, data, errs, &q)
+	if len(q.Tenant.JoinRequests) != 2 || q.Tenant.JoinRequests[0].Reason != "approval" || q.Tenant.JoinRequests[0].Domain != name {
+		t.Fatalf("joinRequests %+v; want ada's and bob's", q.Tenant.JoinRequests)
+	}
+	approve := `mutation($id: ID!) { approveJoinRequest(id: $id) { user { id email } role } }`
+	adaID, bobID := tenantID+"_"+ada.UID, tenantID+"_"+bob.UID
+
+	member := join(t, s, owner.IDToken, tenantID, "MEMBER")
+	_, _, errs = s.gql(t, member.IDToken, approve, map[string]any{"id": adaID})
+	wantCode(t, errs, "FORBIDDEN", "")
+
+	seats, _ := counters(t, tenantID)
+	setTenant(t, tenantID, map[string]any{"seatCap": seats})
+	_, _, errs = s.gql(t, owner.IDToken, approve, map[string]any{"id": adaID})
+	wantCode(t, errs, "SEAT_LIMIT_REACHED", "")
+
+	setTenant(t, tenantID, map[string]any{"seatCap": seats + 1})
+	st, data, errs = s.gql(t, owner.IDToken, approve, map[string]any{"id": adaID})
+	var a struct {
+		ApproveJoinRequest struct{ Role string } `json:"approveJoinRequest"`
+	}
+	mustData(t, st, data, errs, &a)
+	if got := s.firstRequest(t, ada); a.ApproveJoinRequest.Role != "MEMBER" || got[tenantID] != "MEMBER" {
+		t.Fatalf("after approval: %+v, memberships %v", a, got)
+	}
+	if now, _ := counters(t, tenantID); now != seats+1 || joinRequest(t, tenantID, ada.UID) != nil {
+		t.Fatalf("seatsUsed %d (want %d) and the request must be gone", now, seats+1)
+	}
+	_, _, errs = s.gql(t, owner.IDToken, approve, map[string]any{"id": adaID})
+	wantCode(t, errs, "NOT_FOUND", "")
+
+	st, data, errs = s.gql(t, owner.IDToken, `mutation($id: ID!) { declineJoinRequest(id: $id) }`, map[string]any{"id": bobID})
+	mustData(t, st, data, errs, &map[string]bool{})
+	if joinRequest(t, tenantID, bob.UID) != nil || len(s.firstRequest(t, bob)) != 0 {
+		t.Fatal("a declined request must be gone, and bob no member")
+	}
+}

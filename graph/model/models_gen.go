@@ -124,6 +124,17 @@ type InviteMembersInput struct {
 	Role   Role     `json:"role"`
 }
 
+// A verified signup at one of the organization's domains waiting for an owner or admin: the
+// domain's enrollment is REQUEST, or it is AUTOMATIC and no seat was free. (Addition to the
+// contract.) reason is "approval" or "seat_limit".
+type JoinRequest struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Domain    string    `json:"domain"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
 type Member struct {
 	User     *User     `json:"user"`
 	Role     Role      `json:"role"`
@@ -239,8 +250,10 @@ type Tenant struct {
 	// of the tenant still answers. (Addition to the contract.)
 	Billing *TenantBilling `json:"billing,omitempty"`
 	// The organization's claimed email domains, by name, for owners and admins.
-	Domains            []*Domain `json:"domains"`
-	PendingExpiryFloor time.Time `json:"-"`
+	Domains []*Domain `json:"domains"`
+	// Join requests from signups at the organization's domains, oldest first, for owners and admins. (Addition to the contract.)
+	JoinRequests       []*JoinRequest `json:"joinRequests"`
+	PendingExpiryFloor time.Time      `json:"-"`
 }
 
 // What the caller may do in a tenant right now, from the same policy table the Firestore rules use.

@@ -30,11 +30,12 @@ type JoinRequest struct {
 }
 
 // EnrollState is what the enrollment transaction reads: the tenant, and whether the user is a
-// member already or has a join request.
+// member already or has a join request (Request, when Requested).
 type EnrollState struct {
 	Tenant    tenancy.Tenant
 	Member    bool
 	Requested bool
+	Request   JoinRequest
 }
 
 // EnrollChange is what it writes: a membership (with the tenant's new seat count) or a join
@@ -44,8 +45,10 @@ type EnrollChange struct {
 	AddMember *tenancy.Member
 	SeatsUsed int
 	Request   *JoinRequest
-	Audit     []tenancy.AuditEntry
-	Outbox    []tenancy.OutboxEntry
+	// CloseRequest deletes the user's join request (approved or declined).
+	CloseRequest bool
+	Audit        []tenancy.AuditEntry
+	Outbox       []tenancy.OutboxEntry
 }
 
 // EnrollAtSignup routes a signup by its email's domain; the signup logic (members.OnSignup)
@@ -68,7 +71,7 @@ func (s *Service) EnrollAtSignup(ctx context.Context, uid, email string, verifie
 	if d.Status != StatusVerified || d.Enrollment == EnrollSuggest {
 		return nil
 	}
-	err = s.store.Enroll(ctx, d.TenantID, uid, func(st EnrollState) (EnrollChange, error) {
+	err = s.store.ChangeEnrollment(ctx, d.TenantID, uid, func(st EnrollState) (EnrollChange, error) {
 		return s.decideEnroll(ctx, d, uid, email, st)
 	})
 	if errors.Is(err, errs.ErrNotFound) {

@@ -89,10 +89,12 @@ type Store interface {
 	TenantDomains(ctx context.Context, tenantID string) ([]Domain, error)
 	// DueDomains lists up to limit claims in status whose nextCheckAt <= cutoff.
 	DueDomains(ctx context.Context, status Status, cutoff time.Time, limit int) ([]Domain, error)
-	// Enroll reads the tenant, uid's membership and join request in a transaction (queued per
-	// tenant) and writes what decide returns (errNoop: nothing). A missing tenant is
+	// ChangeEnrollment reads the tenant, uid's membership and join request in a transaction
+	// (queued per tenant) and writes what decide returns (errNoop: nothing). A missing tenant is
 	// errs.ErrNotFound.
-	Enroll(ctx context.Context, tenantID, uid string, decide func(EnrollState) (EnrollChange, error)) error
+	ChangeEnrollment(ctx context.Context, tenantID, uid string, decide func(EnrollState) (EnrollChange, error)) error
+	// JoinRequests lists a tenant's join requests, oldest first.
+	JoinRequests(ctx context.Context, tenantID string) ([]JoinRequest, error)
 	// TenantName reads a tenant's display name.
 	TenantName(ctx context.Context, tenantID string) (string, error)
 }

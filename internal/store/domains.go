@@ -169,8 +169,8 @@ type joinRequestDoc struct {
 	CreatedAt time.Time `firestore:"createdAt"`
 }
 
-// Enroll implements domains.Store, in the tenant's queue like every membership change.
-func (s *DomainsStore) Enroll(ctx context.Context, tenantID, uid string, decide func(domains.EnrollState) (domains.EnrollChange, error)) error {
+// ChangeEnrollment implements domains.Store, in the tenant's queue like every membership change.
+func (s *DomainsStore) ChangeEnrollment(ctx context.Context, tenantID, uid string, decide func(domains.EnrollState) (domains.EnrollChange, error)) error {
 	m := s.MembersStore()
 	reqRef := s.fs.Collection(colJoinRequests).Doc(tenantID + "_" + uid)
 	err := s.locks.runTransaction(ctx, s.fs, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
@@ -182,7 +182,15 @@ func (s *DomainsStore) Enroll(ctx context.Context, tenantID, uid string, decide 
 		if err != nil {
 			return err
 		}
-		ch, err := decide(domains.EnrollState{Tenant: t.Tenant, Member: snaps[1].Exists(), Requested: snaps[2].Exists()})
+		st := domains.EnrollState{Tenant: t.Tenant, Member: snaps[1].Exists(), Requested: snaps[2].Exists()}
+		if st.Requested {
+			var d joinRequestDoc
+			if err := snaps[2].DataTo(&d); err != nil {
+				return fmt.Errorf("decode %s: %w", reqRef.Path, err)
+			}
+			st.Request = toJoinRequest(d)
+		}
+		ch, err := decide(st)
 		if err != nil {
 			return err
 		}
@@ -206,6 +214,11 @@ func (s *DomainsStore) writeEnrollment(tx *firestore.Transaction, m *MembersStor
 			return fmt.Errorf("count the seat of %s: %w", nm.UID, err)
 		}
 	}
+	if ch.CloseRequest {
+		if err := tx.Delete(reqRef); err != nil {
+			return fmt.Errorf("close %s: %w", reqRef.Path, err)
+		}
+	}
 	if r := ch.Request; r != nil {
 		if err := tx.Create(reqRef, joinRequestDoc{TenantID: r.TenantID, UID: r.UID, Email: r.Email, Domain: r.Domain, Reason: r.Reason, CreatedAt: r.CreatedAt}); err != nil {
 			return fmt.Errorf("file the join request of %s: %w", r.UID, err)
@@ -215,4 +228,26 @@ func (s *DomainsStore) writeEnrollment(tx *firestore.Transaction, m *MembersStor
 		return err
 	}
 	return createOutbox(tx, s.fs, ch.Outbox...)
+}
+
+func toJoinRequest(d joinRequestDoc) domains.JoinRequest {
+	return domains.JoinRequest{TenantID: d.TenantID, UID: d.UID, Email: d.Email, Domain: d.Domain, Reason: d.Reason, CreatedAt: d.CreatedAt}
+}
+
+// JoinRequests implements domains.Store.
+func (s *DomainsStore) JoinRequests(ctx context.Context, tenantID string) ([]domains.JoinRequest, error) {
+	snaps, err := s.fs.Collection(colJoinRequests).Where("tenantId", "==", tenantID).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("list the join requests of %s: %w", tenantID, err)
+	}
+	out := make([]domains.JoinRequest, 0, len(snaps))
+	for _, snap := range snaps {
+		var d joinRequestDoc
+		if err := snap.DataTo(&d); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
+		}
+		out = append(out, toJoinRequest(d))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
 }
