@@ -11,28 +11,6 @@ import (
 // Domain capture at signup, through the one signup function (here reached lazily, by the user's
 // first authenticated request).
 
-// firstRequest signs u's first request (me) and returns the tenants it is a member of.
-func (s *testServer) firstRequest(t testing.TB, u testenv.User) map[string]string {
-	t.Helper()
-	st, data, errs := s.gql(t, u.IDToken, `{ me { memberships { role tenant { id } } } }`, nil)
-	var d struct {
-		Me struct {
-			Memberships []struct {
-				Role   string `json:"role"`
-				Tenant struct {
-					ID string `json:"id"`
-				} `json:"tenant"`
-			} `json:"memberships"`
-		} `json:"me"`
-	}
-	mustData(t, st, data, errs, &d)
-	out := map[string]string{}
-	for _, m := range d.Me.Memberships {
-		out[m.Tenant.ID] = m.Role
-	}
-	return out
-}
-
 // joinRequest reads joinRequests/{tenantId}_{uid}; nil when there is none.
 func joinRequest(t testing.TB, tenantID, uid string) map[string]any {
 	t.Helper()
@@ -59,8 +37,8 @@ func TestDomainEnrollmentAtSignup(t *testing.T) {
 
 	t.Run("an unverified email never joins", func(t *testing.T) {
 		u := env.NewUser(t, testenv.UserOptions{Email: testenv.UniqueID("unverified-") + "@" + name})
-		if got := s.firstRequest(t, u); len(got) != 0 {
-			t.Fatalf("memberships %v; an unverified address must not join by its domain", got)
+		if got := roleIn(t, s, u.IDToken, tenantID); got != "" {
+			t.Fatalf("role %q; an unverified address must not join by its domain", got)
 		}
 		if doc(t, "tenants/"+tenantID+"/members/"+u.UID) != nil || joinRequest(t, tenantID, u.UID) != nil {
 			t.Fatal("an unverified signup left a membership or a join request")
@@ -68,18 +46,18 @@ func TestDomainEnrollmentAtSignup(t *testing.T) {
 	})
 	t.Run("AUTOMATIC: a verified email joins as a member", func(t *testing.T) {
 		u := verifiedUser(t, testenv.UniqueID("ada-")+"@"+name)
-		if got := s.firstRequest(t, u); got[tenantID] != "MEMBER" {
-			t.Fatalf("memberships %v; want MEMBER of %s", got, tenantID)
+		if got := roleIn(t, s, u.IDToken, tenantID); got != "MEMBER" {
+			t.Fatalf("role %q; want MEMBER of %s", got, tenantID)
 		}
-		if again := s.firstRequest(t, u); len(again) != 1 {
-			t.Fatalf("memberships on the next request %v", again)
+		if seats, _ := counters(t, tenantID); seats != 2 {
+			t.Fatalf("seatsUsed %d, want 2 (the owner and the new member)", seats)
 		}
 	})
 	t.Run("REQUEST: a join request, no membership", func(t *testing.T) {
 		mustDomain(t)(s.domainCall(t, owner.IDToken, "setDomainEnrollment", `mutation($id: ID!) { setDomainEnrollment(id: $id, enrollment: REQUEST) { `+domainFields+` } }`, map[string]any{"id": name}))
 		u := verifiedUser(t, testenv.UniqueID("req-")+"@"+name)
-		if got := s.firstRequest(t, u); len(got) != 0 {
-			t.Fatalf("memberships %v; REQUEST joins nobody", got)
+		if got := roleIn(t, s, u.IDToken, tenantID); got != "" {
+			t.Fatalf("role %q; REQUEST joins nobody", got)
 		}
 		if r := joinRequest(t, tenantID, u.UID); r == nil || r["reason"] != "approval" {
 			t.Fatalf("join request %v; want one waiting for approval", r)
@@ -88,16 +66,16 @@ func TestDomainEnrollmentAtSignup(t *testing.T) {
 	t.Run("SUGGEST: nothing", func(t *testing.T) {
 		mustDomain(t)(s.domainCall(t, owner.IDToken, "setDomainEnrollment", `mutation($id: ID!) { setDomainEnrollment(id: $id, enrollment: SUGGEST) { `+domainFields+` } }`, map[string]any{"id": name}))
 		u := verifiedUser(t, testenv.UniqueID("sug-")+"@"+name)
-		if got := s.firstRequest(t, u); len(got) != 0 || joinRequest(t, tenantID, u.UID) != nil {
-			t.Fatalf("memberships %v; SUGGEST joins nobody and files nothing", got)
+		if got := roleIn(t, s, u.IDToken, tenantID); got != "" || joinRequest(t, tenantID, u.UID) != nil {
+			t.Fatalf("role %q; SUGGEST joins nobody and files nothing", got)
 		}
 	})
 	t.Run("a pending domain routes nobody", func(t *testing.T) {
 		other, otherTenant := ownerAndTenant(t, s)
 		pending := mustDomain(t)(s.addDomain(t, other.IDToken, otherTenant, uniqueDomain(), "AUTOMATIC"))
 		u := verifiedUser(t, testenv.UniqueID("p-")+"@"+pending.Domain)
-		if got := s.firstRequest(t, u); len(got) != 0 {
-			t.Fatalf("memberships %v; a PENDING domain joins nobody", got)
+		if got := roleIn(t, s, u.IDToken, otherTenant); got != "" {
+			t.Fatalf("role %q; a PENDING domain joins nobody", got)
 		}
 	})
 }
@@ -120,7 +98,7 @@ func TestDomainEnrollmentKeepsTheSeatCap(t *testing.T) {
 	joined := 0
 	for _, u := range users {
 		wg.Go(func() {
-			if s.firstRequest(t, u)[tenantID] == "MEMBER" {
+			if roleIn(t, s, u.IDToken, tenantID) == "MEMBER" {
 				mu.Lock()
 				joined++
 				mu.Unlock()
@@ -153,8 +131,8 @@ func TestJoinRequests(t *testing.T) {
 	name := s.verifiedDomain(t, dns, owner.IDToken, tenantID, "REQUEST")
 	ada := verifiedUser(t, testenv.UniqueID("ada-")+"@"+name)
 	bob := verifiedUser(t, testenv.UniqueID("bob-")+"@"+name)
-	s.firstRequest(t, ada)
-	s.firstRequest(t, bob)
+	roleIn(t, s, ada.IDToken, tenantID) // their first requests run the signup logic
+	roleIn(t, s, bob.IDToken, tenantID)
 
 	st, data, errs := s.gql(t, owner.IDToken, `query($id: ID!) { tenant(id: $id) { joinRequests { id email domain reason } } }`, map[string]any{"id": tenantID})
 	var q struct {
@@ -184,8 +162,8 @@ func TestJoinRequests(t *testing.T) {
 		ApproveJoinRequest struct{ Role string } `json:"approveJoinRequest"`
 	}
 	mustData(t, st, data, errs, &a)
-	if got := s.firstRequest(t, ada); a.ApproveJoinRequest.Role != "MEMBER" || got[tenantID] != "MEMBER" {
-		t.Fatalf("after approval: %+v, memberships %v", a, got)
+	if got := roleIn(t, s, ada.IDToken, tenantID); a.ApproveJoinRequest.Role != "MEMBER" || got != "MEMBER" {
+		t.Fatalf("after approval: %+v, role %q", a, got)
 	}
 	if now, _ := counters(t, tenantID); now != seats+1 || joinRequest(t, tenantID, ada.UID) != nil {
 		t.Fatalf("seatsUsed %d (want %d) and the request must be gone", now, seats+1)
@@ -195,7 +173,7 @@ func TestJoinRequests(t *testing.T) {
 
 	st, data, errs = s.gql(t, owner.IDToken, `mutation($id: ID!) { declineJoinRequest(id: $id) }`, map[string]any{"id": bobID})
 	mustData(t, st, data, errs, &map[string]bool{})
-	if joinRequest(t, tenantID, bob.UID) != nil || len(s.firstRequest(t, bob)) != 0 {
+	if joinRequest(t, tenantID, bob.UID) != nil || roleIn(t, s, bob.IDToken, tenantID) != "" {
 		t.Fatal("a declined request must be gone, and bob no member")
 	}
 }

@@ -118,11 +118,8 @@ func (s *DomainsStore) ChangeDomain(ctx context.Context, name string, decide fun
 
 // TenantDomains implements domains.Store.
 func (s *DomainsStore) TenantDomains(ctx context.Context, tenantID string) ([]domains.Domain, error) {
-	snaps, err := s.fs.Collection(colDomainClaims).Where("tenantId", "==", tenantID).Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("list the domains of %s: %w", tenantID, err)
-	}
-	out, err := decodeDomains(snaps)
+	q := s.fs.Collection(colDomainClaims).Where("tenantId", "==", tenantID)
+	out, err := queryAll(ctx, decodeWith(toDomain), q, "the domains of "+tenantID)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, err
 }
@@ -130,24 +127,9 @@ func (s *DomainsStore) TenantDomains(ctx context.Context, tenantID string) ([]do
 // DueDomains implements domains.Store. It needs the composite index (status ASC, nextCheckAt
 // ASC) declared in firestore.indexes.json.
 func (s *DomainsStore) DueDomains(ctx context.Context, st domains.Status, cutoff time.Time, limit int) ([]domains.Domain, error) {
-	snaps, err := s.fs.Collection(colDomainClaims).Where("status", "==", string(st)).Where("nextCheckAt", "<=", cutoff).
-		OrderBy("nextCheckAt", firestore.Asc).Limit(limit).Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("list %s domains due by %s: %w", st, cutoff.Format(time.RFC3339), err)
-	}
-	return decodeDomains(snaps)
-}
-
-func decodeDomains(snaps []*firestore.DocumentSnapshot) ([]domains.Domain, error) {
-	out := make([]domains.Domain, 0, len(snaps))
-	for _, snap := range snaps {
-		var d domainDoc
-		if err := snap.DataTo(&d); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
-		}
-		out = append(out, toDomain(snap.Ref.ID, d))
-	}
-	return out, nil
+	q := s.fs.Collection(colDomainClaims).Where("status", "==", string(st)).Where("nextCheckAt", "<=", cutoff).
+		OrderBy("nextCheckAt", firestore.Asc).Limit(limit)
+	return queryAll(ctx, decodeWith(toDomain), q, string(st)+" domains due by "+cutoff.Format(time.RFC3339))
 }
 
 // TenantName implements domains.Store.
@@ -184,11 +166,9 @@ func (s *DomainsStore) ChangeEnrollment(ctx context.Context, tenantID, uid strin
 		}
 		st := domains.EnrollState{Tenant: t.Tenant, Member: snaps[1].Exists(), Requested: snaps[2].Exists()}
 		if st.Requested {
-			var d joinRequestDoc
-			if err := snaps[2].DataTo(&d); err != nil {
-				return fmt.Errorf("decode %s: %w", reqRef.Path, err)
+			if st.Request, err = decodeWith(toJoinRequest)(snaps[2]); err != nil {
+				return err
 			}
-			st.Request = toJoinRequest(d)
 		}
 		ch, err := decide(st)
 		if err != nil {
@@ -230,24 +210,14 @@ func (s *DomainsStore) writeEnrollment(tx *firestore.Transaction, m *MembersStor
 	return createOutbox(tx, s.fs, ch.Outbox...)
 }
 
-func toJoinRequest(d joinRequestDoc) domains.JoinRequest {
+func toJoinRequest(_ string, d joinRequestDoc) domains.JoinRequest {
 	return domains.JoinRequest{TenantID: d.TenantID, UID: d.UID, Email: d.Email, Domain: d.Domain, Reason: d.Reason, CreatedAt: d.CreatedAt}
 }
 
 // JoinRequests implements domains.Store.
 func (s *DomainsStore) JoinRequests(ctx context.Context, tenantID string) ([]domains.JoinRequest, error) {
-	snaps, err := s.fs.Collection(colJoinRequests).Where("tenantId", "==", tenantID).Documents(ctx).GetAll()
-	if err != nil {
-		return nil, fmt.Errorf("list the join requests of %s: %w", tenantID, err)
-	}
-	out := make([]domains.JoinRequest, 0, len(snaps))
-	for _, snap := range snaps {
-		var d joinRequestDoc
-		if err := snap.DataTo(&d); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
-		}
-		out = append(out, toJoinRequest(d))
-	}
+	q := s.fs.Collection(colJoinRequests).Where("tenantId", "==", tenantID)
+	out, err := queryAll(ctx, decodeWith(toJoinRequest), q, "the join requests of "+tenantID)
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
-	return out, nil
+	return out, err
 }
