@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,13 @@ func TestVerifyDomainsJob(t *testing.T) {
 	owner := auth.WithPrincipal(ctx, auth.Principal{UID: testenv.UniqueID("owner-"), Email: box.Address("owner"), EmailVerified: true})
 	p, err := a.Tenancy.ProvisionSelfServe(owner, tenancy.SelfServeInput{IdempotencyKey: uniqueKey(), OrganizationName: "Job Org"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// An admin, who hears about domains as the owner does.
+	adminEmail := box.Address("admin")
+	if _, err := a.Firestore().Doc("tenants/"+p.Tenant.ID+"/members/"+testenv.UniqueID("admin-")).Set(ctx, map[string]any{
+		"role": "admin", "email": adminEmail, "joinedAt": clk.Now(),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	late, err := a.Domains.Add(owner, p.Tenant.ID, uniqueDomain(), domains.EnrollAutomatic)
@@ -90,7 +98,10 @@ func TestVerifyDomainsJob(t *testing.T) {
 		if rt, err := a.Domains.RouteSignup(ctx, "ada@"+never.Name); err != nil || rt != nil {
 			t.Errorf("RouteSignup for a FAILED domain = %+v, %v; want nil", rt, err)
 		}
-		wantMail(t, a, box, never.Name+" could not be verified")
+		m := wantMail(t, a, box, never.Name+" could not be verified")
+		if to := fmt.Sprint(m.To); !strings.Contains(to, box.Address("owner")) || !strings.Contains(to, adminEmail) {
+			t.Errorf("the email went to %s; want the owner and the admin", to)
+		}
 	})
 
 	t.Run("a verified domain that loses its record is flagged to the owner", func(t *testing.T) {
@@ -121,24 +132,24 @@ func TestVerifyDomainsJob(t *testing.T) {
 }
 
 // wantMail delivers the outbox and waits for one email to box whose subject contains subject.
-func wantMail(t *testing.T, a *app.App, box testenv.Mailbox, subject string) {
+func wantMail(t *testing.T, a *app.App, box testenv.Mailbox, subject string) testenv.MailMessage {
 	t.Helper()
 	if _, err := a.Outbox.RunPass(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n := 0
+		var found []testenv.MailMessage
 		for _, m := range box.Messages() {
 			if strings.Contains(m.Subject, subject) {
-				n++
+				found = append(found, m)
 			}
 		}
-		if n == 1 {
-			return
+		if n := len(found); n == 1 {
+			return found[0]
 		}
-		if n > 1 || time.Now().After(deadline) {
-			t.Fatalf("%d emails with %q in the subject reached @%s; want 1", n, subject, box.Domain)
+		if len(found) > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d emails with %q in the subject reached @%s; want 1", len(found), subject, box.Domain)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

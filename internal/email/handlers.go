@@ -23,6 +23,7 @@ var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.Tri
 type Contacts struct {
 	Name   string
 	Owners []string // the owners' email addresses
+	Admins []string // the admins' email addresses (not the owners')
 }
 
 // Directory looks tenants up. It returns errs.ErrNotFound for a tenant that does not exist.
@@ -144,7 +145,7 @@ func (m *Mailer) domainProblem(ctx context.Context, d outbox.Delivery, p kinds.D
 	if p.Domain == "" {
 		return outbox.Permanentf("payload has no domain")
 	}
-	return m.toOwners(ctx, d, TemplateDomainProblem, func(c Contacts, tenantID string) any {
+	return m.toOwnersAndAdmins(ctx, d, TemplateDomainProblem, func(c Contacts, tenantID string) any {
 		return DomainProblemData{
 			Common:           m.common(m.link(nil, "tenants", tenantID, "domains")),
 			OrganizationName: c.Name, Domain: p.Domain, Failed: p.Problem == kinds.DomainProblemFailed,
@@ -157,7 +158,7 @@ func (m *Mailer) joinRequest(ctx context.Context, d outbox.Delivery, p kinds.Joi
 	if p.Requester == "" {
 		return outbox.Permanentf("payload has no requester")
 	}
-	return m.toOwners(ctx, d, TemplateJoinRequest, func(c Contacts, tenantID string) any {
+	return m.toOwnersAndAdmins(ctx, d, TemplateJoinRequest, func(c Contacts, tenantID string) any {
 		return JoinRequestData{
 			Common:           m.common(m.link(nil, "tenants", tenantID, "members")),
 			OrganizationName: c.Name, Domain: p.Domain, Requester: p.Requester, SeatLimit: p.SeatLimit,
@@ -171,11 +172,22 @@ var errNoRecipient = outbox.Permanentf("payload has no recipient (\"to\")")
 // toOwners sends template t to the owners of the entry's tenant; fill makes the template's data
 // from the tenant's contacts and id.
 func (m *Mailer) toOwners(ctx context.Context, d outbox.Delivery, t Template, fill func(c Contacts, tenantID string) any) error {
+	return m.toContacts(ctx, d, t, func(c Contacts) []string { return c.Owners }, fill)
+}
+
+// toOwnersAndAdmins is toOwners with the admins among the recipients too: for what owners and
+// admins both manage (domains, join requests).
+func (m *Mailer) toOwnersAndAdmins(ctx context.Context, d outbox.Delivery, t Template, fill func(c Contacts, tenantID string) any) error {
+	return m.toContacts(ctx, d, t, func(c Contacts) []string { return append(c.Owners, c.Admins...) }, fill)
+}
+
+// toContacts sends template t to the recipients among the entry's tenant's contacts.
+func (m *Mailer) toContacts(ctx context.Context, d outbox.Delivery, t Template, recipients func(Contacts) []string, fill func(c Contacts, tenantID string) any) error {
 	c, err := m.contacts(ctx, d.Entry)
 	if err != nil {
 		return err
 	}
-	return m.send(ctx, d, c.Owners, t, fill(c, kinds.TenantOf(d.Entry)))
+	return m.send(ctx, d, recipients(c), t, fill(c, kinds.TenantOf(d.Entry)))
 }
 
 // contacts looks up the entry's tenant; a tenant that is gone, or has no owner with an address,
