@@ -49,6 +49,7 @@ var entryPoints = map[string]string{
 	"PurgeIdempotencyRecords": "purge-idempotency-records",
 	"ExpireTrials":            "expire-trials",
 	"ExpireInvitations":       "expire-invitations",
+	"VerifyDomains":           "verify-domains",
 }
 
 func init() {

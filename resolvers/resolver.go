@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"github.com/tenantry/tenantry/internal/billing"
+	"github.com/tenantry/tenantry/internal/domains"
 	"github.com/tenantry/tenantry/internal/members"
 	"github.com/tenantry/tenantry/internal/tenancy"
 )
@@ -19,4 +20,7 @@ type Resolver struct {
 	Membership *members.Service
 	// Billing is the Stripe billing domain (Checkout, the portal, Tenant.billing).
 	Billing *billing.Service
+	// DomainCapture is the email-domain domain (addDomain, verifyDomain, signupRouting); not
+	// "Domains", which would collide with the Tenant.domains field resolver.
+	DomainCapture *domains.Service
 }

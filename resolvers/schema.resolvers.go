@@ -190,6 +190,52 @@ func (r *mutationResolver) CreateBillingPortalSession(ctx context.Context, tenan
 	return &model.BillingPortalSession{URL: u}, nil
 }
 
+// AddDomain is the resolver for the addDomain field.
+func (r *mutationResolver) AddDomain(ctx context.Context, tenantID string, domain string, enrollment *model.DomainEnrollment) (*model.Domain, error) {
+	d, err := r.DomainCapture.Add(ctx, tenantID, domain, fromGraphEnrollment(enrollment))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphDomain(d), nil
+}
+
+// VerifyDomain is the resolver for the verifyDomain field.
+func (r *mutationResolver) VerifyDomain(ctx context.Context, id string) (*model.Domain, error) {
+	d, err := r.DomainCapture.Verify(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toGraphDomain(d), nil
+}
+
+// SetDomainEnrollment is the resolver for the setDomainEnrollment field.
+func (r *mutationResolver) SetDomainEnrollment(ctx context.Context, id string, enrollment model.DomainEnrollment) (*model.Domain, error) {
+	d, err := r.DomainCapture.SetEnrollment(ctx, id, fromGraphEnrollment(&enrollment))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphDomain(d), nil
+}
+
+// RemoveDomain is the resolver for the removeDomain field.
+func (r *mutationResolver) RemoveDomain(ctx context.Context, id string) (bool, error) {
+	return r.DomainCapture.Remove(ctx, id)
+}
+
+// ApproveJoinRequest is the resolver for the approveJoinRequest field.
+func (r *mutationResolver) ApproveJoinRequest(ctx context.Context, id string) (*model.Member, error) {
+	m, err := r.DomainCapture.ApproveJoinRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toGraphMember(m), nil
+}
+
+// DeclineJoinRequest is the resolver for the declineJoinRequest field.
+func (r *mutationResolver) DeclineJoinRequest(ctx context.Context, id string) (bool, error) {
+	return r.DomainCapture.DeclineJoinRequest(ctx, id)
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)
@@ -237,6 +283,15 @@ func (r *queryResolver) Tenants(ctx context.Context, filter *model.TenantFilter,
 		return nil, err
 	}
 	return r.toGraphTenantConnection(page), nil
+}
+
+// SignupRouting is the resolver for the signupRouting field.
+func (r *queryResolver) SignupRouting(ctx context.Context, email string) (*model.SignupRouting, error) {
+	rt, err := r.DomainCapture.RouteSignup(ctx, email)
+	if err != nil || rt == nil {
+		return nil, err
+	}
+	return &model.SignupRouting{TenantName: rt.TenantName, Enrollment: toGraphEnrollment(rt.Enrollment)}, nil
 }
 
 // PendingInvitations is the resolver for the pendingInvitations field.
@@ -321,6 +376,32 @@ func (r *tenantResolver) Billing(ctx context.Context, obj *model.Tenant) (*model
 		return nil, err
 	}
 	return r.toGraphBilling(v), nil
+}
+
+// Domains is the resolver for the domains field.
+func (r *tenantResolver) Domains(ctx context.Context, obj *model.Tenant) ([]*model.Domain, error) {
+	list, err := r.DomainCapture.List(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Domain, len(list))
+	for i, d := range list {
+		out[i] = toGraphDomain(d)
+	}
+	return out, nil
+}
+
+// JoinRequests is the resolver for the joinRequests field.
+func (r *tenantResolver) JoinRequests(ctx context.Context, obj *model.Tenant) ([]*model.JoinRequest, error) {
+	list, err := r.DomainCapture.JoinRequests(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.JoinRequest, len(list))
+	for i, jr := range list {
+		out[i] = &model.JoinRequest{ID: jr.ID(), Email: jr.Email, Domain: jr.Domain, Reason: jr.Reason, CreatedAt: jr.CreatedAt}
+	}
+	return out, nil
 }
 
 // Invitation returns graph.InvitationResolver implementation.

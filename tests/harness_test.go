@@ -37,7 +37,7 @@ var contractCodes = map[string]bool{
 	"UNAUTHENTICATED": true, "FORBIDDEN": true, "NOT_FOUND": true, "BAD_USER_INPUT": true,
 	"IDEMPOTENCY_KEY_REUSED": true, "SUBDOMAIN_TAKEN": true, "TENANT_READ_ONLY": true,
 	"TENANT_SUSPENDED": true, "SEAT_LIMIT_REACHED": true, "INVITATION_LIMIT_REACHED": true,
-	"INVALID_TRANSITION": true, "RATE_LIMITED": true, "INTERNAL": true,
+	"INVALID_TRANSITION": true, "RATE_LIMITED": true, "INTERNAL": true, "DOMAIN_TAKEN": true,
 }
 
 // ---------------------------------------------------------------------------------------------

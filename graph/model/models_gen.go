@@ -85,6 +85,21 @@ type ContractActor struct {
 	PlatformRole *PlatformRole `json:"platformRole,omitempty"`
 }
 
+// An email domain an organization claims. It is PENDING until the TXT record txtRecordName with the
+// value txtRecordValue is found in DNS (verifyDomain, or the verify-domains job, which retries with
+// backoff for 72 hours and then marks it FAILED). One organization per domain. The id is the
+// domain's normalized name (punycode, lowercase).
+type Domain struct {
+	ID             string           `json:"id"`
+	Domain         string           `json:"domain"`
+	Status         DomainStatus     `json:"status"`
+	Enrollment     DomainEnrollment `json:"enrollment"`
+	TxtRecordName  string           `json:"txtRecordName"`
+	TxtRecordValue string           `json:"txtRecordValue"`
+	VerifiedAt     *time.Time       `json:"verifiedAt,omitempty"`
+	LastCheckedAt  *time.Time       `json:"lastCheckedAt,omitempty"`
+}
+
 type Invitation struct {
 	// The invitation's document id (tenants/{tenantId}/invitations/{id}); it starts with the tenant id.
 	ID string `json:"id"`
@@ -116,6 +131,17 @@ type InviteMembersInput struct {
 	Role   Role     `json:"role"`
 	// App roles for every address, as in InviteMemberInput.appRoles.
 	AppRoles []string `json:"appRoles,omitempty"`
+}
+
+// A verified signup at one of the organization's domains waiting for an owner or admin: the
+// domain's enrollment is REQUEST, or it is AUTOMATIC and no seat was free. (Addition to the
+// contract.) reason is "approval" or "seat_limit".
+type JoinRequest struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Domain    string    `json:"domain"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 type Member struct {
@@ -191,6 +217,12 @@ type ProvisionTenantPayload struct {
 type Query struct {
 }
 
+// Where a signup at a verified domain goes: the organization's name and what joining does.
+type SignupRouting struct {
+	TenantName string           `json:"tenantName"`
+	Enrollment DomainEnrollment `json:"enrollment"`
+}
+
 type Tenant struct {
 	ID        string       `json:"id"`
 	Name      string       `json:"name"`
@@ -228,7 +260,11 @@ type Tenant struct {
 	// The tenant's billing, for its owner only, in every status but CANCELLED. For anyone else it is
 	// null with an error (FORBIDDEN for other members, TENANT_SUSPENDED once cancelled), so the rest
 	// of the tenant still answers. (Addition to the contract.)
-	Billing            *TenantBilling `json:"billing,omitempty"`
+	Billing *TenantBilling `json:"billing,omitempty"`
+	// The organization's claimed email domains, by name, for owners and admins.
+	Domains []*Domain `json:"domains"`
+	// Join requests from signups at the organization's domains, oldest first, for owners and admins. (Addition to the contract.)
+	JoinRequests       []*JoinRequest `json:"joinRequests"`
 	PendingExpiryFloor time.Time      `json:"-"`
 }
 
@@ -304,6 +340,120 @@ type Viewer struct {
 	User         *User         `json:"user"`
 	PlatformRole *PlatformRole `json:"platformRole,omitempty"`
 	Memberships  []*Membership `json:"memberships"`
+}
+
+type DomainEnrollment string
+
+const (
+	DomainEnrollmentAutomatic DomainEnrollment = "AUTOMATIC"
+	DomainEnrollmentRequest   DomainEnrollment = "REQUEST"
+	DomainEnrollmentSuggest   DomainEnrollment = "SUGGEST"
+)
+
+var AllDomainEnrollment = []DomainEnrollment{
+	DomainEnrollmentAutomatic,
+	DomainEnrollmentRequest,
+	DomainEnrollmentSuggest,
+}
+
+func (e DomainEnrollment) IsValid() bool {
+	switch e {
+	case DomainEnrollmentAutomatic, DomainEnrollmentRequest, DomainEnrollmentSuggest:
+		return true
+	}
+	return false
+}
+
+func (e DomainEnrollment) String() string {
+	return string(e)
+}
+
+func (e *DomainEnrollment) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DomainEnrollment(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DomainEnrollment", str)
+	}
+	return nil
+}
+
+func (e DomainEnrollment) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DomainEnrollment) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DomainEnrollment) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type DomainStatus string
+
+const (
+	DomainStatusPending  DomainStatus = "PENDING"
+	DomainStatusVerified DomainStatus = "VERIFIED"
+	DomainStatusFailed   DomainStatus = "FAILED"
+)
+
+var AllDomainStatus = []DomainStatus{
+	DomainStatusPending,
+	DomainStatusVerified,
+	DomainStatusFailed,
+}
+
+func (e DomainStatus) IsValid() bool {
+	switch e {
+	case DomainStatusPending, DomainStatusVerified, DomainStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e DomainStatus) String() string {
+	return string(e)
+}
+
+func (e *DomainStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DomainStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DomainStatus", str)
+	}
+	return nil
+}
+
+func (e DomainStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DomainStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DomainStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type InvitationStatus string

@@ -19,6 +19,7 @@ import (
 	"github.com/tenantry/tenantry/internal/billing"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
+	"github.com/tenantry/tenantry/internal/domains"
 	"github.com/tenantry/tenantry/internal/identity"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/members"
@@ -54,6 +55,7 @@ type App struct {
 	Metrics *server.Metrics
 	Outbox  *outbox.Dispatcher // outbox dispatcher with its handlers (background.go)
 	Billing *billing.Service   // Stripe billing: setup handler, webhook, Checkout and portal (billing.go)
+	Domains *domains.Service   // domain capture: claims, DNS challenges, signup routing (domains.go)
 	bg      *background
 	// Declaration is the application's data model (tenantry.app.yaml); nil without one.
 	Declaration *appdecl.Declaration
@@ -115,10 +117,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Metrics: metrics, Declaration: decl}
+	dom, err := wireDomains(cfg, st, svc, clk, kick)
+	if err != nil {
+		return nil, err
+	}
+	mw.svc.SetDomainEnroller(dom)
+	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Domains: dom, Metrics: metrics, Declaration: decl}
 	a.handler = a.newHandler(st, idw, mw, webhook)
 	a.Jobs = jobs.NewRegistry(tenancyJobs(cfg, svc)...)
 	a.Jobs.Add(mw.expireJob())
+	a.Jobs.Add(verifyDomainsJob(dom))
 	if err := a.wireBackground(st, clk, kick, opts); err != nil {
 		return nil, err
 	}
@@ -140,7 +148,7 @@ func wireTenancy(cfg config.Config, st *store.Store, catalog *plans.Catalog, clk
 // blocking functions, the lazy signup hook and the Stripe webhook.
 func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, webhook server.StripeWebhook) http.Handler {
 	cfg := a.cfg
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: a.Tenancy, Membership: a.Members, Billing: a.Billing}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: a.Tenancy, Membership: a.Members, Billing: a.Billing, DomainCapture: a.Domains}})
 	return server.NewHandler(server.Deps{
 		Schema:       schema,
 		Verifier:     idw.verifier,

@@ -116,6 +116,15 @@ type Config struct {
 	// (config/console.go): the project's Web API key and its auth domain.
 	FirebaseAPIKey     string `env:"TENANTRY_FIREBASE_API_KEY"`
 	FirebaseAuthDomain string `env:"TENANTRY_FIREBASE_AUTH_DOMAIN"`
+	// Domain capture (config/domains.go): the DNS server of the TXT challenges ("" is the
+	// system's resolver), the timeout of one lookup, the pending period before FAILED, how often
+	// a verified domain is checked again, and signupRouting's limit per client address.
+	DNSResolver           string        `env:"TENANTRY_DNS_RESOLVER"`
+	DNSTimeout            time.Duration `env:"TENANTRY_DNS_TIMEOUT" envDefault:"3s"`
+	DomainPendingFor      time.Duration `env:"TENANTRY_DOMAIN_PENDING_FOR" envDefault:"72h"`
+	DomainRecheck         time.Duration `env:"TENANTRY_DOMAIN_RECHECK" envDefault:"24h"`
+	SignupRoutingBurst    int           `env:"TENANTRY_SIGNUP_ROUTING_BURST" envDefault:"20"`
+	SignupRoutingInterval time.Duration `env:"TENANTRY_SIGNUP_ROUTING_INTERVAL" envDefault:"3s"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -195,6 +204,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateIdentity()...)
 	problems = append(problems, c.validateBilling()...)
 	problems = append(problems, c.validateConsole()...)
+	problems = append(problems, c.validateDomains()...)
 	return errors.Join(problems...)
 }
 

@@ -27,6 +27,9 @@ func TestEveryTemplateRenders(t *testing.T) {
 		TemplateTrialEnding:   TrialEndingData{Common: c, OrganizationName: "Acme", TrialEndsAt: day},
 		TemplateTrialExpired:  TrialExpiredData{Common: c, OrganizationName: "Acme", TrialEndedAt: day},
 		TemplatePaymentFailed: PaymentFailedData{Common: c, OrganizationName: "Acme", Amount: "49.00 USD"},
+		TemplateDomainProblem: DomainProblemData{Common: c, OrganizationName: "Acme", Domain: "acme.test", Failed: true,
+			TXTRecordName: "_tenantry-challenge.acme.test", TXTRecordValue: "tenantry-verification=abc"},
+		TemplateJoinRequest: JoinRequestData{Common: c, OrganizationName: "Acme", Domain: "acme.test", Requester: "bob@acme.test", SeatLimit: true},
 	}
 	if len(data) != len(Templates) {
 		t.Fatalf("test data for %d templates, %d exist", len(data), len(Templates))
@@ -50,7 +53,11 @@ func TestEveryTemplateRenders(t *testing.T) {
 			t.Errorf("%s: a field is missing from the data", name)
 		}
 	}
-	r, _ := Render(TemplateTrialExpired, TrialExpiredData{Common: c, OrganizationName: "Acme"})
+	r, _ := Render(TemplateDomainProblem, DomainProblemData{Common: c, OrganizationName: "Acme", Domain: "acme.test"})
+	if !strings.Contains(r.Subject, "missing") || !strings.Contains(r.Text, "no longer there") {
+		t.Errorf("the email about a missing record says:\n%s\n%s", r.Subject, r.Text)
+	}
+	r, _ = Render(TemplateTrialExpired, TrialExpiredData{Common: c, OrganizationName: "Acme"})
 	if strings.Contains(r.Text, "0001") {
 		t.Errorf("an unknown trial end is printed as a date:\n%s", r.Text)
 	}

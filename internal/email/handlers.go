@@ -17,12 +17,13 @@ import (
 )
 
 // Kinds lists the outbox kinds this package handles (Register).
-var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{})
+var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{}, kinds.DomainEmail{}, kinds.JoinRequestEmail{})
 
 // Contacts is what the emails about a tenant need to know of it.
 type Contacts struct {
 	Name   string
 	Owners []string // the owners' email addresses
+	Admins []string // the admins' email addresses (not the owners')
 }
 
 // Directory looks tenants up. It returns errs.ErrNotFound for a tenant that does not exist.
@@ -58,6 +59,8 @@ func (m *Mailer) Register(d *outbox.Dispatcher) {
 	kinds.Handle(d, m.trialEnding)
 	kinds.Handle(d, m.trialExpired)
 	kinds.Handle(d, m.paymentFailed)
+	kinds.Handle(d, m.domainProblem)
+	kinds.Handle(d, m.joinRequest)
 }
 
 // link builds an absolute link into the SPA from escaped path segments and a query.
@@ -138,17 +141,53 @@ func (m *Mailer) paymentFailed(ctx context.Context, d outbox.Delivery, p kinds.P
 	})
 }
 
+func (m *Mailer) domainProblem(ctx context.Context, d outbox.Delivery, p kinds.DomainEmail) error {
+	if p.Domain == "" {
+		return outbox.Permanentf("payload has no domain")
+	}
+	return m.toOwnersAndAdmins(ctx, d, TemplateDomainProblem, func(c Contacts, tenantID string) any {
+		return DomainProblemData{
+			Common:           m.common(m.link(nil, "tenants", tenantID, "domains")),
+			OrganizationName: c.Name, Domain: p.Domain, Failed: p.Problem == kinds.DomainProblemFailed,
+			TXTRecordName: p.TXTRecordName, TXTRecordValue: p.TXTRecordValue,
+		}
+	})
+}
+
+func (m *Mailer) joinRequest(ctx context.Context, d outbox.Delivery, p kinds.JoinRequestEmail) error {
+	if p.Requester == "" {
+		return outbox.Permanentf("payload has no requester")
+	}
+	return m.toOwnersAndAdmins(ctx, d, TemplateJoinRequest, func(c Contacts, tenantID string) any {
+		return JoinRequestData{
+			Common:           m.common(m.link(nil, "tenants", tenantID, "members")),
+			OrganizationName: c.Name, Domain: p.Domain, Requester: p.Requester, SeatLimit: p.SeatLimit,
+		}
+	})
+}
+
 // errNoRecipient: an email without an address cannot be sent however often we try.
 var errNoRecipient = outbox.Permanentf("payload has no recipient (\"to\")")
 
 // toOwners sends template t to the owners of the entry's tenant; fill makes the template's data
 // from the tenant's contacts and id.
 func (m *Mailer) toOwners(ctx context.Context, d outbox.Delivery, t Template, fill func(c Contacts, tenantID string) any) error {
+	return m.toContacts(ctx, d, t, func(c Contacts) []string { return c.Owners }, fill)
+}
+
+// toOwnersAndAdmins is toOwners with the admins among the recipients too: for what owners and
+// admins both manage (domains, join requests).
+func (m *Mailer) toOwnersAndAdmins(ctx context.Context, d outbox.Delivery, t Template, fill func(c Contacts, tenantID string) any) error {
+	return m.toContacts(ctx, d, t, func(c Contacts) []string { return append(c.Owners, c.Admins...) }, fill)
+}
+
+// toContacts sends template t to the recipients among the entry's tenant's contacts.
+func (m *Mailer) toContacts(ctx context.Context, d outbox.Delivery, t Template, recipients func(Contacts) []string, fill func(c Contacts, tenantID string) any) error {
 	c, err := m.contacts(ctx, d.Entry)
 	if err != nil {
 		return err
 	}
-	return m.send(ctx, d, c.Owners, t, fill(c, kinds.TenantOf(d.Entry)))
+	return m.send(ctx, d, recipients(c), t, fill(c, kinds.TenantOf(d.Entry)))
 }
 
 // contacts looks up the entry's tenant; a tenant that is gone, or has no owner with an address,

@@ -21,10 +21,12 @@ const (
 	TemplateTrialEnding   Template = "trial_ending"
 	TemplateTrialExpired  Template = "trial_expired"
 	TemplatePaymentFailed Template = "payment_failed"
+	TemplateDomainProblem Template = "domain_problem"
+	TemplateJoinRequest   Template = "join_request"
 )
 
 // Templates lists every template.
-var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed}
+var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed, TemplateDomainProblem, TemplateJoinRequest}
 
 //go:embed templates/*.txt templates/*.html
 var templateFS embed.FS
@@ -69,6 +71,25 @@ type PaymentFailedData struct {
 	Common
 	OrganizationName string
 	Amount           string // e.g. "49.00 USD"; "" when unknown
+}
+
+// DomainProblemData fills the email about a domain that failed verification or lost its record.
+type DomainProblemData struct {
+	Common
+	OrganizationName string
+	Domain           string
+	Failed           bool // true: never verified within the pending period; false: the record is gone
+	TXTRecordName    string
+	TXTRecordValue   string
+}
+
+// JoinRequestData fills the email about a signup at the organization's domain asking to join.
+type JoinRequestData struct {
+	Common
+	OrganizationName string
+	Domain           string
+	Requester        string
+	SeatLimit        bool // the domain joins automatically, but every seat was taken
 }
 
 // Rendered is a rendered email.

@@ -26,6 +26,7 @@ var (
 	ErrInvitationLimitReached = errors.New("the plan's limit on pending invitations is reached; revoke an invitation or wait for one to be accepted")
 	ErrInvalidTransition      = errors.New("the organization's lifecycle does not allow that status change")
 	ErrRateLimited            = errors.New("too many requests; wait a minute and try again")
+	ErrDomainTaken            = errors.New("another organization has claimed that domain; if it is yours, ask that organization to remove it, or contact support")
 )
 
 // ValidationError reports one invalid input field. It matches ErrInvalidInput with errors.Is.

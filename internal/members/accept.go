@@ -195,7 +195,8 @@ type SignupResult struct {
 // OnSignup is the one signup function, for a new or returning user, whichever way it is reached
 // (the blocking functions, the user.create background function, or the first authenticated
 // request). It accepts every pending invitation addressed to the user's verified email, each in
-// its own transaction, then records users/{uid}. It is idempotent: a replay finds the invitations
+// its own transaction, then routes the user by the email's domain (domain capture, when plugged
+// in: SetDomainEnroller), then records users/{uid}. It is idempotent: a replay finds the invitations
 // accepted by this user and changes nothing. An unverified email accepts nothing, because anyone
 // can sign up with any address: the invitation waits until the address is verified (the next
 // sign-in, or the next request, runs this again).
@@ -230,6 +231,9 @@ func (s *Service) OnSignup(ctx context.Context, u User) (SignupResult, error) {
 			default:
 				problems = append(problems, fmt.Errorf("accept invitation %s: %w", inv.ID, err))
 			}
+		}
+		if err := s.enrollByDomain(ctx, u); err != nil {
+			problems = append(problems, err)
 		}
 	}
 	if len(problems) > 0 {

@@ -77,6 +77,7 @@ type Service struct {
 	cfg      Config
 	newID    func() string
 	newToken func() (string, error)
+	domains  DomainEnroller // domain capture at signup (domainhook.go); nil: none
 }
 
 // NewService builds the members domain on top of the tenant domain, whose Authorize it uses for

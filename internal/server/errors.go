@@ -26,6 +26,7 @@ const (
 	CodeInvitationLimitReached = "INVITATION_LIMIT_REACHED"
 	CodeInvalidTransition      = "INVALID_TRANSITION"
 	CodeRateLimited            = "RATE_LIMITED"
+	CodeDomainTaken            = "DOMAIN_TAKEN"
 	CodeInternal               = "INTERNAL"
 )
 
@@ -46,6 +47,7 @@ var errorCodes = []struct {
 	{errs.ErrInvitationLimitReached, CodeInvitationLimitReached},
 	{errs.ErrInvalidTransition, CodeInvalidTransition},
 	{errs.ErrRateLimited, CodeRateLimited},
+	{errs.ErrDomainTaken, CodeDomainTaken},
 }
 
 // CodeOf returns the contract code of a domain error, or CodeInternal.

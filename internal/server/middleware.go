@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -45,11 +46,15 @@ var validClientRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 // withRequestID gives every request an id of the server's own, which the domain records in
 // history and audit entries (reqctx), so an operator can trust it: a client cannot choose it. A
 // sane X-Request-Id from the client or a proxy is kept as a correlation id beside it (logged as
-// client_request_id and echoed in X-Client-Request-Id); anything else is dropped.
+// client_request_id and echoed in X-Client-Request-Id); anything else is dropped. The peer's
+// address goes along too (reqctx.ClientIP), for the limits on public operations.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := rand.Text()[:16]
 		ctx := reqctx.WithRequestID(context.WithValue(r.Context(), requestIDKey{}, id), id)
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ctx = reqctx.WithClientIP(ctx, host)
+		}
 		w.Header().Set("X-Request-Id", id)
 		if client := r.Header.Get("X-Request-Id"); validClientRequestID.MatchString(client) {
 			ctx = context.WithValue(ctx, clientRequestIDKey{}, client)

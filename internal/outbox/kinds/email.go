@@ -145,3 +145,56 @@ func (PaymentFailedEmail) decode(s map[string]any) PaymentFailedEmail {
 	}
 	return p
 }
+
+// Problems a DomainEmail reports.
+const (
+	DomainProblemFailed        = "failed"         // the challenge was never found within the pending period
+	DomainProblemRecordMissing = "record_missing" // a verified domain's record is gone
+)
+
+// DomainEmail tells the owners that a domain of theirs needs attention (package domains: the
+// verify-domains job). Stored as {"tenantId", "domain", "problem", "txtRecordName",
+// "txtRecordValue"}.
+type DomainEmail struct {
+	Domain         string
+	Problem        string // DomainProblemFailed or DomainProblemRecordMissing
+	TXTRecordName  string
+	TXTRecordValue string
+}
+
+// Kind implements Payload.
+func (DomainEmail) Kind() string { return "email.domain_problem" }
+
+func (p DomainEmail) encode(tenantID string) map[string]any {
+	return map[string]any{
+		"tenantId": tenantID, "domain": p.Domain, "problem": p.Problem,
+		"txtRecordName": p.TXTRecordName, "txtRecordValue": p.TXTRecordValue,
+	}
+}
+
+func (DomainEmail) decode(s map[string]any) DomainEmail {
+	return DomainEmail{
+		Domain: str(s, "domain"), Problem: str(s, "problem"),
+		TXTRecordName: str(s, "txtRecordName"), TXTRecordValue: str(s, "txtRecordValue"),
+	}
+}
+
+// JoinRequestEmail tells the owners that a verified signup at their domain asks to join
+// (package domains). Stored as {"tenantId", "domain", "requester", "seatLimit"}.
+type JoinRequestEmail struct {
+	Domain    string
+	Requester string // the signup's email address
+	SeatLimit bool   // true: the domain joins automatically, but no seat was free
+}
+
+// Kind implements Payload.
+func (JoinRequestEmail) Kind() string { return "email.join_request" }
+
+func (p JoinRequestEmail) encode(tenantID string) map[string]any {
+	return map[string]any{"tenantId": tenantID, "domain": p.Domain, "requester": p.Requester, "seatLimit": p.SeatLimit}
+}
+
+func (JoinRequestEmail) decode(s map[string]any) JoinRequestEmail {
+	seatLimit, _ := s["seatLimit"].(bool)
+	return JoinRequestEmail{Domain: str(s, "domain"), Requester: str(s, "requester"), SeatLimit: seatLimit}
+}

@@ -92,6 +92,33 @@ export type ContractActor = {
   userId: Scalars['ID']['output'];
 };
 
+/**
+ * An email domain an organization claims. It is PENDING until the TXT record txtRecordName with the
+ * value txtRecordValue is found in DNS (verifyDomain, or the verify-domains job, which retries with
+ * backoff for 72 hours and then marks it FAILED). One organization per domain. The id is the
+ * domain's normalized name (punycode, lowercase).
+ */
+export type Domain = {
+  domain: Scalars['String']['output'];
+  enrollment: DomainEnrollment;
+  id: Scalars['ID']['output'];
+  lastCheckedAt: Maybe<Scalars['Time']['output']>;
+  status: DomainStatus;
+  txtRecordName: Scalars['String']['output'];
+  txtRecordValue: Scalars['String']['output'];
+  verifiedAt: Maybe<Scalars['Time']['output']>;
+};
+
+export type DomainEnrollment =
+  | 'AUTOMATIC'
+  | 'REQUEST'
+  | 'SUGGEST';
+
+export type DomainStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'VERIFIED';
+
 export type Invitation = {
   /** The app roles the membership gets on acceptance, sorted. (Addition to the contract.) */
   appRoles: Array<Scalars['String']['output']>;
@@ -133,6 +160,19 @@ export type InviteMembersInput = {
   tenantId: Scalars['ID']['input'];
 };
 
+/**
+ * A verified signup at one of the organization's domains waiting for an owner or admin: the
+ * domain's enrollment is REQUEST, or it is AUTOMATIC and no seat was free. (Addition to the
+ * contract.) reason is "approval" or "seat_limit".
+ */
+export type JoinRequest = {
+  createdAt: Scalars['Time']['output'];
+  domain: Scalars['String']['output'];
+  email: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  reason: Scalars['String']['output'];
+};
+
 export type Member = {
   /**
    * The application's roles (tenantry.app.yaml) the member holds besides role, sorted; they only
@@ -155,6 +195,17 @@ export type Mutation = {
    * must be the invited address. Accepting again returns the same membership.
    */
   acceptInvitation: Membership;
+  /**
+   * Claims an email domain for the tenant (owners and admins) and issues its DNS challenge.
+   * enrollment defaults to SUGGEST. Public suffixes (co.uk) and public email providers (gmail.com)
+   * are BAD_USER_INPUT; a domain another organization holds is DOMAIN_TAKEN.
+   */
+  addDomain: Domain;
+  /**
+   * Lets a join request's signup in as MEMBER (owners and admins), within the seat cap
+   * (SEAT_LIMIT_REACHED). (Addition to the contract.)
+   */
+  approveJoinRequest: Member;
   /** Owners and admins; not for the owner (see transferOwnership), and never above your own role. */
   changeMemberRole: Member;
   /**
@@ -171,6 +222,8 @@ export type Mutation = {
    * to ACTIVE. (Addition to the contract.)
    */
   createCheckoutSession: CheckoutSession;
+  /** Deletes a join request (owners and admins). (Addition to the contract.) */
+  declineJoinRequest: Scalars['Boolean']['output'];
   /**
    * Sets the end of a tenant's trial (platform roles SUPER_ADMIN and SALES); a TRIAL_EXPIRED tenant
    * goes back to TRIAL. trialEndsAt must be in the future and at most 365 days ahead; reason (3 to
@@ -209,12 +262,16 @@ export type Mutation = {
    */
   provisionContractTenant: ProvisionTenantPayload;
   provisionTenant: ProvisionTenantPayload;
+  /** Gives the domain up; another organization may claim it afterwards. */
+  removeDomain: Scalars['Boolean']['output'];
   /** Owners and admins remove members (never the owner); any other member may remove themself. */
   removeMember: Scalars['Boolean']['output'];
   /** Emails a new link with a new expiry; the previous link stops working. Rate limited per invitation. */
   resendInvitation: Invitation;
   /** Revokes a pending invitation and frees its seat; its link stops working. */
   revokeInvitation: Invitation;
+  /** Changes what a signup at the domain does (owners and admins). */
+  setDomainEnrollment: Domain;
   /** Sets how many days new invitations stay valid (1 to 30); owners and admins. (Addition to the contract.) */
   setInvitationExpiryDays: Tenant;
   /**
@@ -237,11 +294,25 @@ export type Mutation = {
   setTenantStatus: Tenant;
   /** The owner makes another member the owner and becomes an admin, atomically. */
   transferOwnership: Tenant;
+  /** Looks the challenge up in DNS now; VERIFIED once found, otherwise unchanged (lastCheckedAt moves). */
+  verifyDomain: Domain;
 };
 
 
 export type MutationAcceptInvitationArgs = {
   token: Scalars['String']['input'];
+};
+
+
+export type MutationAddDomainArgs = {
+  domain: Scalars['String']['input'];
+  enrollment: InputMaybe<DomainEnrollment>;
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationApproveJoinRequestArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -260,6 +331,11 @@ export type MutationCreateBillingPortalSessionArgs = {
 export type MutationCreateCheckoutSessionArgs = {
   planId: Scalars['ID']['input'];
   tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationDeclineJoinRequestArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -296,6 +372,11 @@ export type MutationProvisionTenantArgs = {
 };
 
 
+export type MutationRemoveDomainArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationRemoveMemberArgs = {
   tenantId: Scalars['ID']['input'];
   userId: Scalars['ID']['input'];
@@ -308,6 +389,12 @@ export type MutationResendInvitationArgs = {
 
 
 export type MutationRevokeInvitationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetDomainEnrollmentArgs = {
+  enrollment: DomainEnrollment;
   id: Scalars['ID']['input'];
 };
 
@@ -335,6 +422,11 @@ export type MutationSetTenantStatusArgs = {
 export type MutationTransferOwnershipArgs = {
   tenantId: Scalars['ID']['input'];
   userId: Scalars['ID']['input'];
+};
+
+
+export type MutationVerifyDomainArgs = {
+  id: Scalars['ID']['input'];
 };
 
 export type PageInfo = {
@@ -404,6 +496,11 @@ export type ProvisioningSource =
 export type Query = {
   me: Viewer;
   plans: Array<Plan>;
+  /**
+   * Public: the organization that owns the email's domain, once that domain is VERIFIED; null
+   * otherwise (unknown, PENDING or FAILED). Rate limited per client address (RATE_LIMITED).
+   */
+  signupRouting: Maybe<SignupRouting>;
   tenant: Maybe<Tenant>;
   /**
    * Every tenant, newest first, for platform staff (SUPER_ADMIN, SALES, SUPPORT); FORBIDDEN for
@@ -411,6 +508,11 @@ export type Query = {
    * (Addition to the contract.)
    */
   tenants: TenantConnection;
+};
+
+
+export type QuerySignupRoutingArgs = {
+  email: Scalars['String']['input'];
 };
 
 
@@ -431,6 +533,12 @@ export type Role =
   | 'MEMBER'
   | 'OWNER'
   | 'VIEWER';
+
+/** Where a signup at a verified domain goes: the organization's name and what joining does. */
+export type SignupRouting = {
+  enrollment: DomainEnrollment;
+  tenantName: Scalars['String']['output'];
+};
 
 export type Tenant = {
   access: TenantAccess;
@@ -454,6 +562,8 @@ export type Tenant = {
    */
   contract: Maybe<Contract>;
   createdAt: Scalars['Time']['output'];
+  /** The organization's claimed email domains, by name, for owners and admins. */
+  domains: Array<Domain>;
   id: Scalars['ID']['output'];
   /** How many days a new invitation stays valid: the tenant's setting (1 to 30), 7 by default. (Addition to the contract.) */
   invitationExpiryDays: Scalars['Int']['output'];
@@ -463,6 +573,8 @@ export type Tenant = {
    * EXPIRED even before the expire-invitations job has run.
    */
   invitations: Array<Invitation>;
+  /** Join requests from signups at the organization's domains, oldest first, for owners and admins. (Addition to the contract.) */
+  joinRequests: Array<JoinRequest>;
   members: Array<Member>;
   name: Scalars['String']['output'];
   /** Pending invitations that have not expired, counted as of now (each holds a seat). */
