@@ -145,31 +145,11 @@ func (f *appFixture) try(c appCell) (bool, error) {
 		token = f.users[c.caller.name].IDToken
 	}
 	col := "tenants/" + f.tenants[c.sit.name] + "/" + c.collection
-	body := encodeDoc(validDocs[c.collection])
-	var (
-		status int
-		resp   []byte
-		err    error
-	)
-	switch c.op {
-	case "read":
-		status, resp, err = f.env.TryFirestoreREST(http.MethodGet, col+"/seed", token, nil)
-	case "create":
-		status, resp, err = f.env.TryFirestoreREST(http.MethodPost, col+"?documentId=new-"+c.caller.name, token, body)
-	case "update":
-		status, resp, err = f.env.TryFirestoreREST(http.MethodPatch, col+"/upd-"+c.caller.name+"?currentDocument.exists=true", token, body)
-	case "delete":
-		status, resp, err = f.env.TryFirestoreREST(http.MethodDelete, col+"/del-"+c.caller.name+"?currentDocument.exists=true", token, nil)
-	}
-	switch {
-	case err != nil:
+	ok, err := tryOp(f.env, c.op, col, c.caller.name, token, encodeDoc(validDocs[c.collection]), "")
+	if err != nil {
 		return false, fmt.Errorf("%s: %w", c, err)
-	case status == http.StatusOK:
-		return true, nil
-	case status == http.StatusForbidden:
-		return false, nil
 	}
-	return false, fmt.Errorf("%s: unexpected HTTP %d: %s", c, status, resp)
+	return ok, nil
 }
 
 // encodeDoc encodes a document for the REST API.

@@ -148,40 +148,50 @@ func deleteTenants(fs *firestore.Client, ids []string) {
 }
 
 // try performs a cell as that caller over the emulator's REST API, so the emulator evaluates the
-// rules with the caller's real ID token, and says whether it was allowed. Anything but 200 or
-// 403 is an error: a 404 or 400 would mean the probe itself is broken. It does not touch a
-// testing.T, so cells can run concurrently.
+// rules with the caller's real ID token, and says whether it was allowed (see tryOp).
 func (f *matrixFixture) try(c cell) (bool, error) {
 	token := ""
 	if c.caller.name != "anonymous" {
 		token = f.users[c.caller.name].IDToken
 	}
 	notes := "tenants/" + f.tenants[c.sit.name] + "/notes"
-	body := fields("text", "written by "+c.caller.name)
+	ok, err := tryOp(f.env, c.op, notes, c.caller.name, token, fields("text", "written by "+c.caller.name), "updateMask.fieldPaths=text&")
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", c, err)
+	}
+	return ok, nil
+}
+
+// tryOp performs op (read, create, update, delete) as token on collection: read reads "seed",
+// create writes "new-<caller>", update and delete target "upd-<caller>" and "del-<caller>", which
+// must exist (updateQuery adds to the update's query, e.g. an update mask). It says whether the
+// rules allowed it: anything but 200 or 403 is an error, since a 404 or 400 would mean the probe
+// itself is broken. It does not touch a testing.T, so cells can run concurrently.
+func tryOp(env testenv.Env, op, collection, caller, token string, body any, updateQuery string) (bool, error) {
 	var (
 		status int
 		resp   []byte
 		err    error
 	)
-	switch c.op {
+	switch op {
 	case "read":
-		status, resp, err = f.env.TryFirestoreREST(http.MethodGet, notes+"/seed", token, nil)
+		status, resp, err = env.TryFirestoreREST(http.MethodGet, collection+"/seed", token, nil)
 	case "create":
-		status, resp, err = f.env.TryFirestoreREST(http.MethodPost, notes+"?documentId=new-"+c.caller.name, token, body)
+		status, resp, err = env.TryFirestoreREST(http.MethodPost, collection+"?documentId=new-"+caller, token, body)
 	case "update":
-		status, resp, err = f.env.TryFirestoreREST(http.MethodPatch, notes+"/upd-"+c.caller.name+"?updateMask.fieldPaths=text&currentDocument.exists=true", token, body)
+		status, resp, err = env.TryFirestoreREST(http.MethodPatch, collection+"/upd-"+caller+"?"+updateQuery+"currentDocument.exists=true", token, body)
 	case "delete":
-		status, resp, err = f.env.TryFirestoreREST(http.MethodDelete, notes+"/del-"+c.caller.name+"?currentDocument.exists=true", token, nil)
+		status, resp, err = env.TryFirestoreREST(http.MethodDelete, collection+"/del-"+caller+"?currentDocument.exists=true", token, nil)
 	}
 	switch {
 	case err != nil:
-		return false, fmt.Errorf("%s: %w", c, err)
+		return false, err
 	case status == http.StatusOK:
 		return true, nil
 	case status == http.StatusForbidden:
 		return false, nil
 	}
-	return false, fmt.Errorf("%s: unexpected HTTP %d: %s", c, status, resp)
+	return false, fmt.Errorf("unexpected HTTP %d: %s", status, resp)
 }
 
 // tryAll performs every cell, eight at a time (the calls wait on the network, not the CPU), and
