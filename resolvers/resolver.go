@@ -7,7 +7,9 @@ package resolvers
 
 import (
 	"github.com/tenantry/tenantry/internal/billing"
+	"github.com/tenantry/tenantry/internal/dataimport"
 	"github.com/tenantry/tenantry/internal/members"
+	"github.com/tenantry/tenantry/internal/servicetokens"
 	"github.com/tenantry/tenantry/internal/tenancy"
 )
 
@@ -19,4 +21,7 @@ type Resolver struct {
 	Membership *members.Service
 	// Billing is the Stripe billing domain (Checkout, the portal, Tenant.billing).
 	Billing *billing.Service
+	// ServiceTokens and Import are the service tokens' and the data import's domains.
+	ServiceTokens *servicetokens.Service
+	Import        *dataimport.Service
 }

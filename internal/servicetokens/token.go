@@ -66,7 +66,9 @@ type Token struct {
 func (t Token) Revoked() bool { return !t.RevokedAt.IsZero() }
 
 // ExpiredAt reports whether the token has expired at now.
-func (t Token) ExpiredAt(now time.Time) bool { return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) }
+func (t Token) ExpiredAt(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
 
 // newSecret returns a new token id and secret, and the bearer token that carries both:
 // "tnt_<id>_<secret>". The id lets a request's token be found with one point read; the secret

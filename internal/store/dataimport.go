@@ -81,7 +81,9 @@ func toImportRecord(id string, d importRecordDoc) dataimport.Stored {
 	}
 }
 
-func (im *Imports) tenantRef(id string) *firestore.DocumentRef { return im.fs.Collection(colTenants).Doc(id) }
+func (im *Imports) tenantRef(id string) *firestore.DocumentRef {
+	return im.fs.Collection(colTenants).Doc(id)
+}
 
 // Access implements dataimport.Store.
 func (im *Imports) Access(ctx context.Context, tenantID, uid string) (servicetokens.Access, error) {
