@@ -17,7 +17,7 @@ func (r Result) Summary(o Options) string {
 	if s := r.Elapsed.Seconds(); s > 0 {
 		rate = float64(r.Records) / s
 	}
-	fmt.Fprintf(&b, "%s %s into %s of tenant %s: %d records in %d calls", o.File, mode, o.Collection, o.TenantID, r.Records, r.Calls)
+	fmt.Fprintf(&b, "%s %s into %s of tenant %s: %d records, %d calls", o.File, mode, o.Collection, o.TenantID, r.Records, r.Calls)
 	if resumed := r.Calls - r.Sent; resumed > 0 {
 		fmt.Fprintf(&b, " (%d completed before this run resumed)", resumed)
 	}
