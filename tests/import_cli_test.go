@@ -47,6 +47,16 @@ func clinicFiles(t *testing.T) (clientsFile, practitionersFile, appointmentsFile
 	return clientsFile, practitionersFile, appointmentsFile
 }
 
+// clinicMigration is a fresh clinic tenant, a service token with the import scope, and the
+// migration's files.
+func clinicMigration(t *testing.T) (tn importTenant, token, clientsFile, practitionersFile, appointmentsFile string) {
+	t.Helper()
+	tn = seedImportTenant(t, clinic(t), rules.StatusTrial)
+	token, _ = tn.token(t, "import")
+	clientsFile, practitionersFile, appointmentsFile = clinicFiles(t)
+	return tn, token, clientsFile, practitionersFile, appointmentsFile
+}
+
 func writeNDJSON(t *testing.T, path string, records []map[string]any) string {
 	t.Helper()
 	var b strings.Builder
@@ -91,11 +101,7 @@ func mustCLIImport(t *testing.T, tn importTenant, token, file, collection string
 // fix; a rerun writes nothing and counts the other 3,193 as already imported.
 func TestImportClinicMigration(t *testing.T) {
 	t.Parallel()
-	srv := clinic(t)
-	tn := seedImportTenant(t, srv, rules.StatusTrial)
-	token, _ := tn.token(t, "import")
-	clientsFile, practitionersFile, appointmentsFile := clinicFiles(t)
-
+	tn, token, clientsFile, practitionersFile, appointmentsFile := clinicMigration(t)
 	if r := mustCLIImport(t, tn, token, clientsFile, "clients"); r.Accepted != 400 || r.Rejected != 0 || r.Calls != 1 {
 		t.Fatalf("clients: %+v", r)
 	}
@@ -183,10 +189,7 @@ func (k *killAfter) RoundTrip(r *http.Request) (*http.Response, error) {
 // totals, the stored documents and the rejections file have no duplicate.
 func TestImportResumesAfterInterruption(t *testing.T) {
 	t.Parallel()
-	srv := clinic(t)
-	tn := seedImportTenant(t, srv, rules.StatusTrial)
-	token, _ := tn.token(t, "import")
-	clientsFile, practitionersFile, appointmentsFile := clinicFiles(t)
+	tn, token, clientsFile, practitionersFile, appointmentsFile := clinicMigration(t)
 	mustCLIImport(t, tn, token, clientsFile, "clients")
 	mustCLIImport(t, tn, token, practitionersFile, "practitioners")
 

@@ -2,7 +2,6 @@ package tests
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,30 +14,18 @@ import (
 // clinicApp is the example declaration the import tests run the server with (TENANTRY_APP).
 const clinicApp = "../examples/clinic/tenantry.app.yaml"
 
-var (
-	clinicOnce sync.Once
-	clinicSrv  *testServer
-	clinicErr  error
-)
+var clinicSrv lazyServer
 
 // clinic is a server started with the clinic's declaration, shared by the import tests.
 func clinic(t testing.TB) *testServer {
 	t.Helper()
 	cfg := testConfig(t)
-	clinicOnce.Do(func() {
-		cfg.AppFile = clinicApp
-		var stop func()
-		clinicSrv, stop, clinicErr = startServer(cfg, app.Options{})
-		if clinicErr == nil {
-			closersMu.Lock()
-			closers = append(closers, stop)
-			closersMu.Unlock()
-		}
-	})
-	if clinicErr != nil {
-		t.Fatalf("start the clinic app: %v", clinicErr)
+	cfg.AppFile = clinicApp
+	s, err := clinicSrv.get(cfg)
+	if err != nil {
+		t.Fatalf("start the clinic app: %v", err)
 	}
-	return clinicSrv
+	return s
 }
 
 // clinicServer starts a clinic server of its own, with mutate applied to its configuration.

@@ -1,12 +1,10 @@
 package tests
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -283,7 +281,7 @@ func TestServiceTokenRateLimit(t *testing.T) {
 func TestServiceTokenNeverLogged(t *testing.T) {
 	previous := slog.Default()
 	t.Cleanup(func() { slog.SetDefault(previous) })
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	srv := clinicServer(t, nil, app.Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	tn := seedImportTenant(t, srv, rules.StatusTrial)
 	token, id := tn.token(t, "import")
@@ -301,22 +299,4 @@ func TestServiceTokenNeverLogged(t *testing.T) {
 	if strings.Contains(out, secret) || strings.Contains(out, secret[:20]) {
 		t.Error("a token's secret is in the logs")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server's logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -185,7 +187,7 @@ func encodeRecord(rec map[string]any, reason string) []byte {
 	if id, ok := rec["id"]; ok {
 		add("id", id)
 	}
-	for _, k := range sortedKeys(rec) {
+	for _, k := range slices.Sorted(maps.Keys(rec)) {
 		if k != "id" {
 			add(k, rec[k])
 		}

@@ -2,7 +2,6 @@ package importclient
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -29,13 +28,4 @@ func (r Result) Summary(o Options) string {
 		fmt.Fprintf(&b, "The rejected records are in %s, each with the reason in %q: fix them and import that file.\n", r.RejectionsFile, ErrorField)
 	}
 	return b.String()
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

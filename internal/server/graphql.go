@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -79,7 +80,7 @@ func serviceGate(ops map[string][]string) graphql.RootFieldMiddleware {
 		scopes, listed := ops[name]
 		switch {
 		case !listed:
-			graphql.AddError(ctx, errs.Detail(errs.ErrForbidden, "a service token may call only %s; sign in as an owner or admin for %s", strings.Join(sortedKeys(ops), ", "), name))
+			graphql.AddError(ctx, errs.Detail(errs.ErrForbidden, "a service token may call only %s; sign in as an owner or admin for %s", strings.Join(slices.Sorted(maps.Keys(ops)), ", "), name))
 			return graphql.Null
 		case !slices.ContainsFunc(scopes, svc.HasScope):
 			graphql.AddError(ctx, errs.Detail(errs.ErrForbidden, "this service token's scopes (%s) do not open %s, which needs one of: %s; ask an owner or admin for a token with that scope",
@@ -88,15 +89,6 @@ func serviceGate(ops map[string][]string) graphql.RootFieldMiddleware {
 		}
 		return next(ctx)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // depthLimit refuses operations nested deeper than max, before any resolver runs. Complexity
