@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -194,4 +196,44 @@ func TestImportByMembers(t *testing.T) {
 	importErr(t, srv, member.IDToken, call(), "FORBIDDEN", "")
 	importErr(t, srv, stranger.IDToken, call(), "NOT_FOUND", "")
 	importErr(t, srv, "", call(), "UNAUTHENTICATED", "")
+}
+
+// Only an authenticated request made of importRecords alone may be larger than
+// TENANTRY_MAX_BODY_BYTES (500 appointments are about 100 KiB, over the default 64 KiB).
+func TestImportBodyLimit(t *testing.T) {
+	t.Parallel()
+	srv := clinic(t)
+	tn := seedImportTenant(t, srv, rules.StatusTrial)
+	token, _ := tn.token(t, "import")
+	mustImport(t, srv, token, importCall{tenantID: tn.id, collection: "practitioners", key: uniqueKey(), records: []map[string]any{practitioner("p-1")}})
+	appts := make([]map[string]any, 500)
+	for i := range appts {
+		appts[i] = appointment(fmt.Sprintf("a-%d", i), "c-0", "p-1")
+		appts[i]["notes"] = strings.Repeat("n", 150)
+	}
+	call := importCall{tenantID: tn.id, collection: "appointments", key: uniqueKey(), records: appts}
+	body, _ := json.Marshal(map[string]any{"query": importMutation, "variables": call.vars()})
+	if len(body) <= 64<<10 {
+		t.Fatalf("the body is %d bytes; the test needs one over the default limit", len(body))
+	}
+	if r := mustImport(t, srv, token, call); r.Received != 500 {
+		t.Errorf("a 500-record call: %+v", r)
+	}
+	both, _ := json.Marshal(map[string]any{"query": strings.Replace(importMutation, "importRecords(", "me { user { id } } importRecords(", 1), "variables": call.vars()})
+	for name, c := range map[string]struct {
+		token string
+		body  []byte
+	}{
+		"anonymous":                {"", body},
+		"importRecords and more":   {token, both},
+		"an owner's other request": {tn.owner.IDToken, both},
+	} {
+		r, err := srv.post(c.token, c.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s: HTTP %d %s, want 413", name, r.Status, r.Codes())
+		}
+	}
 }
