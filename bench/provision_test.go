@@ -30,11 +30,17 @@ type benchServer struct {
 	app   *app.App
 }
 
-func startServer(b *testing.B) benchServer {
+func startServer(b *testing.B) benchServer { return startServerWith(b, nil) }
+
+// startServerWith starts the app with mutate applied to its configuration.
+func startServerWith(b *testing.B, mutate func(*config.Config)) benchServer {
 	env := testenv.Require(b)
 	cfg, err := config.Load(nil)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if mutate != nil {
+		mutate(&cfg)
 	}
 	// The benchmark measures the server, not the per-user rate limit.
 	cfg.ProvisionBurst = 1 << 30

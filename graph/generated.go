@@ -97,6 +97,21 @@ type ComplexityRoot struct {
 		VerifiedAt     func(childComplexity int) int
 	}
 
+	ImportRejection struct {
+		Field  func(childComplexity int) int
+		Index  func(childComplexity int) int
+		Reason func(childComplexity int) int
+	}
+
+	ImportReport struct {
+		Accepted        func(childComplexity int) int
+		AlreadyImported func(childComplexity int) int
+		Collection      func(childComplexity int) int
+		DryRun          func(childComplexity int) int
+		Received        func(childComplexity int) int
+		Rejected        func(childComplexity int) int
+	}
+
 	Invitation struct {
 		AppRoles  func(childComplexity int) int
 		Email     func(childComplexity int) int
@@ -134,8 +149,10 @@ type ComplexityRoot struct {
 		ChangeMemberRole           func(childComplexity int, tenantID string, userID string, role model.Role) int
 		CreateBillingPortalSession func(childComplexity int, tenantID string) int
 		CreateCheckoutSession      func(childComplexity int, tenantID string, planID string) int
+		CreateServiceToken         func(childComplexity int, input model.CreateServiceTokenInput) int
 		DeclineJoinRequest         func(childComplexity int, id string) int
 		ExtendTrial                func(childComplexity int, tenantID string, trialEndsAt time.Time, reason string) int
+		ImportRecords              func(childComplexity int, input model.ImportRecordsInput) int
 		InviteMember               func(childComplexity int, input model.InviteMemberInput) int
 		InviteMembers              func(childComplexity int, input model.InviteMembersInput) int
 		LiftSuspension             func(childComplexity int, tenantID string, reason string) int
@@ -145,6 +162,7 @@ type ComplexityRoot struct {
 		RemoveMember               func(childComplexity int, tenantID string, userID string) int
 		ResendInvitation           func(childComplexity int, id string) int
 		RevokeInvitation           func(childComplexity int, id string) int
+		RevokeServiceToken         func(childComplexity int, id string) int
 		SetDomainEnrollment        func(childComplexity int, id string, enrollment model.DomainEnrollment) int
 		SetInvitationExpiryDays    func(childComplexity int, tenantID string, days int) int
 		SetMemberAppRoles          func(childComplexity int, tenantID string, userID string, appRoles []string) int
@@ -180,6 +198,21 @@ type ComplexityRoot struct {
 		Tenants       func(childComplexity int, filter *model.TenantFilter, first *int, after *string) int
 	}
 
+	ServiceToken struct {
+		CreatedAt  func(childComplexity int) int
+		ExpiresAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		LastUsedAt func(childComplexity int) int
+		Name       func(childComplexity int) int
+		RevokedAt  func(childComplexity int) int
+		Scopes     func(childComplexity int) int
+	}
+
+	ServiceTokenSecret struct {
+		ServiceToken func(childComplexity int) int
+		Token        func(childComplexity int) int
+	}
+
 	SignupRouting struct {
 		Enrollment func(childComplexity int) int
 		TenantName func(childComplexity int) int
@@ -202,6 +235,7 @@ type ComplexityRoot struct {
 		Plan                 func(childComplexity int) int
 		SeatCap              func(childComplexity int) int
 		SeatsUsed            func(childComplexity int) int
+		ServiceTokens        func(childComplexity int) int
 		Source               func(childComplexity int) int
 		Status               func(childComplexity int) int
 		StatusHistory        func(childComplexity int, first *int) int
@@ -288,6 +322,9 @@ type MutationResolver interface {
 	RemoveDomain(ctx context.Context, id string) (bool, error)
 	ApproveJoinRequest(ctx context.Context, id string) (*model.Member, error)
 	DeclineJoinRequest(ctx context.Context, id string) (bool, error)
+	CreateServiceToken(ctx context.Context, input model.CreateServiceTokenInput) (*model.ServiceTokenSecret, error)
+	RevokeServiceToken(ctx context.Context, id string) (*model.ServiceToken, error)
+	ImportRecords(ctx context.Context, input model.ImportRecordsInput) (*model.ImportReport, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Viewer, error)
@@ -308,6 +345,7 @@ type TenantResolver interface {
 	Billing(ctx context.Context, obj *model.Tenant) (*model.TenantBilling, error)
 	Domains(ctx context.Context, obj *model.Tenant) ([]*model.Domain, error)
 	JoinRequests(ctx context.Context, obj *model.Tenant) ([]*model.JoinRequest, error)
+	ServiceTokens(ctx context.Context, obj *model.Tenant) ([]*model.ServiceToken, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -540,6 +578,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Domain.VerifiedAt(childComplexity), true
 
+	case "ImportRejection.field":
+		if e.ComplexityRoot.ImportRejection.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRejection.Field(childComplexity), true
+	case "ImportRejection.index":
+		if e.ComplexityRoot.ImportRejection.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRejection.Index(childComplexity), true
+	case "ImportRejection.reason":
+		if e.ComplexityRoot.ImportRejection.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRejection.Reason(childComplexity), true
+
+	case "ImportReport.accepted":
+		if e.ComplexityRoot.ImportReport.Accepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.Accepted(childComplexity), true
+	case "ImportReport.alreadyImported":
+		if e.ComplexityRoot.ImportReport.AlreadyImported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.AlreadyImported(childComplexity), true
+	case "ImportReport.collection":
+		if e.ComplexityRoot.ImportReport.Collection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.Collection(childComplexity), true
+	case "ImportReport.dryRun":
+		if e.ComplexityRoot.ImportReport.DryRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.DryRun(childComplexity), true
+	case "ImportReport.received":
+		if e.ComplexityRoot.ImportReport.Received == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.Received(childComplexity), true
+	case "ImportReport.rejected":
+		if e.ComplexityRoot.ImportReport.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportReport.Rejected(childComplexity), true
+
 	case "Invitation.appRoles":
 		if e.ComplexityRoot.Invitation.AppRoles == nil {
 			break
@@ -718,6 +812,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCheckoutSession(childComplexity, args["tenantId"].(string), args["planId"].(string)), true
+	case "Mutation.createServiceToken":
+		if e.ComplexityRoot.Mutation.CreateServiceToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createServiceToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateServiceToken(childComplexity, args["input"].(model.CreateServiceTokenInput)), true
 	case "Mutation.declineJoinRequest":
 		if e.ComplexityRoot.Mutation.DeclineJoinRequest == nil {
 			break
@@ -740,6 +845,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ExtendTrial(childComplexity, args["tenantId"].(string), args["trialEndsAt"].(time.Time), args["reason"].(string)), true
+	case "Mutation.importRecords":
+		if e.ComplexityRoot.Mutation.ImportRecords == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importRecords_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportRecords(childComplexity, args["input"].(model.ImportRecordsInput)), true
 	case "Mutation.inviteMember":
 		if e.ComplexityRoot.Mutation.InviteMember == nil {
 			break
@@ -839,6 +955,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeInvitation(childComplexity, args["id"].(string)), true
+	case "Mutation.revokeServiceToken":
+		if e.ComplexityRoot.Mutation.RevokeServiceToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeServiceToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeServiceToken(childComplexity, args["id"].(string)), true
 	case "Mutation.setDomainEnrollment":
 		if e.ComplexityRoot.Mutation.SetDomainEnrollment == nil {
 			break
@@ -1015,6 +1142,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Tenants(childComplexity, args["filter"].(*model.TenantFilter), args["first"].(*int), args["after"].(*string)), true
 
+	case "ServiceToken.createdAt":
+		if e.ComplexityRoot.ServiceToken.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceToken.CreatedAt(childComplexity), true
+	case "ServiceToken.expiresAt":
+		if e.ComplexityRoot.ServiceToken.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceToken.ExpiresAt(childComplexity), true
+	case "ServiceToken.id":
+		if e.ComplexityRoot.ServiceToken.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceToken.ID(childComplexity), true
+	case "ServiceToken.lastUsedAt":
+		if e.ComplexityRoot.ServiceToken.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceToken.LastUsedAt(childComplexity), true
+	case "ServiceToken.name":
+		if e.ComplexityRoot.ServiceToken.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceToken.Name(childComplexity), true
+	case "ServiceToken.revokedAt":
+		if e.ComplexityRoot.ServiceToken.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceToken.RevokedAt(childComplexity), true
+	case "ServiceToken.scopes":
+		if e.ComplexityRoot.ServiceToken.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceToken.Scopes(childComplexity), true
+
+	case "ServiceTokenSecret.serviceToken":
+		if e.ComplexityRoot.ServiceTokenSecret.ServiceToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTokenSecret.ServiceToken(childComplexity), true
+	case "ServiceTokenSecret.token":
+		if e.ComplexityRoot.ServiceTokenSecret.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceTokenSecret.Token(childComplexity), true
+
 	case "SignupRouting.enrollment":
 		if e.ComplexityRoot.SignupRouting.Enrollment == nil {
 			break
@@ -1134,6 +1317,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.SeatsUsed(childComplexity), true
+	case "Tenant.serviceTokens":
+		if e.ComplexityRoot.Tenant.ServiceTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.ServiceTokens(childComplexity), true
 	case "Tenant.source":
 		if e.ComplexityRoot.Tenant.Source == nil {
 			break
@@ -1343,6 +1532,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ContactInput", ec.unmarshalInputContactInput),
+			graphql.NewInputUnmarshaler("CreateServiceTokenInput", ec.unmarshalInputCreateServiceTokenInput),
+			graphql.NewInputUnmarshaler("ImportRecordsInput", ec.unmarshalInputImportRecordsInput),
 			graphql.NewInputUnmarshaler("InviteMemberInput", ec.unmarshalInputInviteMemberInput),
 			graphql.NewInputUnmarshaler("InviteMembersInput", ec.unmarshalInputInviteMembersInput),
 			graphql.NewInputUnmarshaler("ProvisionContractTenantInput", ec.unmarshalInputProvisionContractTenantInput),
@@ -1559,7 +1750,8 @@ type AuditEntry {
   tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
   member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
   member.role_changed, member.app_roles_changed, member.removed, member.left,
-  member.ownership_transferred.
+  member.ownership_transferred, service_token.created, service_token.revoked, data.imported,
+  data.import_dry_run.
   """
   action: String!
   at: Time!
@@ -1884,6 +2076,109 @@ extend type Mutation {
   "Deletes a join request (owners and admins). (Addition to the contract.)"
   declineJoinRequest(id: ID!): Boolean!
 }
+
+# ---------------------------------------------------------------------------------------------
+# Service tokens and data import (contract, second wave; issue 14). Kept together here, as
+# extensions, so other additions to Tenant and Mutation do not interleave with them.
+# ---------------------------------------------------------------------------------------------
+
+"Any JSON value: here, a record to import, an object with an id and the document's fields."
+scalar JSON
+
+"""
+A tenant-scoped service token, for integrations such as a data migration. Its secret is shown
+once, by createServiceToken; only a hash of it is stored.
+"""
+type ServiceToken {
+  "The token's id, also part of the token itself (tnt_<id>_<secret>)."
+  id: ID!
+  name: String!
+  "import (importRecords) and validate (importRecords with dryRun only)."
+  scopes: [String!]!
+  createdAt: Time!
+  "Null: valid until revoked."
+  expiresAt: Time
+  "When the token was last used, to the minute."
+  lastUsedAt: Time
+  revokedAt: Time
+}
+
+type ServiceTokenSecret {
+  "Starts with tnt_; shown once: store it in your secret manager now."
+  token: String!
+  serviceToken: ServiceToken!
+}
+
+input CreateServiceTokenInput {
+  tenantId: ID!
+  "1 to 100 characters: what the token is for."
+  name: String!
+  "One or more of import, validate; anything else is BAD_USER_INPUT (field scopes)."
+  scopes: [String!]!
+  "In the future, at most two years ahead; null for a token valid until revoked."
+  expiresAt: Time
+}
+
+"Why the record at index (0-based, in the call's records) was not imported."
+type ImportRejection {
+  index: Int!
+  "The document field the reason is about (id for the id; a dotted path for nested fields); null for the record as a whole."
+  field: String
+  reason: String!
+}
+
+type ImportReport {
+  collection: String!
+  received: Int!
+  "Records created by this call (in a dry run: that would be)."
+  accepted: Int!
+  "Records whose document was already there, with the same fields: nothing written."
+  alreadyImported: Int!
+  rejected: [ImportRejection!]!
+  dryRun: Boolean!
+}
+
+input ImportRecordsInput {
+  tenantId: ID!
+  "A collection of the application's declaration (tenantry.app.yaml)."
+  collection: String!
+  "At most 500 records, each an object with an id (a document id: no '/') and the document's fields, at most 64 KiB as JSON."
+  records: [JSON!]!
+  "8 to 255 characters; a retry with the same key and records answers the same report."
+  idempotencyKey: String!
+  "Check everything, write nothing."
+  dryRun: Boolean
+}
+
+extend type Tenant {
+  "The tenant's service tokens, newest first (at most 200), for owners and admins while the tenant is readable, and platform staff."
+  serviceTokens: [ServiceToken!]!
+}
+
+extend type Mutation {
+  """
+  Creates a service token for the tenant (owners and admins, while the tenant is writable) and
+  returns its secret, once. A service token may call only importRecords, in its own tenant,
+  within its scopes, while the tenant's status allows writes; every call is in the audit log.
+  """
+  createServiceToken(input: CreateServiceTokenInput!): ServiceTokenSecret!
+  """
+  Revokes a service token at once, on every replica (owners and admins, while the tenant is
+  readable, so a read-only tenant can still revoke a leaked token). Revoking again returns it
+  unchanged.
+  """
+  revokeServiceToken(id: ID!): ServiceToken!
+  """
+  Imports records into a collection of the application's declaration: each is checked against
+  the collection's JSON Schema and every declared reference (to a document already in the
+  tenant, or, for a reference to the same collection, to an accepted record of this call), then
+  created; a document that is already there with the same fields counts as already imported, a
+  different one rejects its record (nothing is overwritten). Nothing is written for a rejected
+  record. For a service token with the import scope (validate: dry runs only) and for owners and
+  admins, while the tenant is writable. Needs TENANTRY_APP on the server.
+  """
+  importRecords(input: ImportRecordsInput!): ImportReport!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2008,6 +2303,36 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Domain", field.Name)
 }
 
+func (ec *executionContext) childFields_ImportRejection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_ImportRejection_index(ctx, field)
+	case "field":
+		return ec.fieldContext_ImportRejection_field(ctx, field)
+	case "reason":
+		return ec.fieldContext_ImportRejection_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportRejection", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "collection":
+		return ec.fieldContext_ImportReport_collection(ctx, field)
+	case "received":
+		return ec.fieldContext_ImportReport_received(ctx, field)
+	case "accepted":
+		return ec.fieldContext_ImportReport_accepted(ctx, field)
+	case "alreadyImported":
+		return ec.fieldContext_ImportReport_alreadyImported(ctx, field)
+	case "rejected":
+		return ec.fieldContext_ImportReport_rejected(ctx, field)
+	case "dryRun":
+		return ec.fieldContext_ImportReport_dryRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportReport", field.Name)
+}
+
 func (ec *executionContext) childFields_Invitation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2106,6 +2431,36 @@ func (ec *executionContext) childFields_ProvisionTenantPayload(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type ProvisionTenantPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ServiceToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ServiceToken_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ServiceToken_name(ctx, field)
+	case "scopes":
+		return ec.fieldContext_ServiceToken_scopes(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ServiceToken_createdAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ServiceToken_expiresAt(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_ServiceToken_lastUsedAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_ServiceToken_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceToken", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceTokenSecret(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_ServiceTokenSecret_token(ctx, field)
+	case "serviceToken":
+		return ec.fieldContext_ServiceTokenSecret_serviceToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceTokenSecret", field.Name)
+}
+
 func (ec *executionContext) childFields_SignupRouting(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "tenantName":
@@ -2160,6 +2515,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_domains(ctx, field)
 	case "joinRequests":
 		return ec.fieldContext_Tenant_joinRequests(ctx, field)
+	case "serviceTokens":
+		return ec.fieldContext_Tenant_serviceTokens(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -2498,6 +2855,20 @@ func (ec *executionContext) field_Mutation_createCheckoutSession_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createServiceToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateServiceTokenInput, error) {
+			return ec.unmarshalNCreateServiceTokenInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐCreateServiceTokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_declineJoinRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2539,6 +2910,20 @@ func (ec *executionContext) field_Mutation_extendTrial_args(ctx context.Context,
 		return nil, err
 	}
 	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_importRecords_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ImportRecordsInput, error) {
+			return ec.unmarshalNImportRecordsInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRecordsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -2671,6 +3056,20 @@ func (ec *executionContext) field_Mutation_resendInvitation_args(ctx context.Con
 }
 
 func (ec *executionContext) field_Mutation_revokeInvitation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeServiceToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -3828,6 +4227,222 @@ func (ec *executionContext) _Domain_lastCheckedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Domain_lastCheckedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Domain", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ImportRejection_index(ctx context.Context, field graphql.CollectedField, obj *model.ImportRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRejection_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRejection_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportRejection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportRejection_field(ctx context.Context, field graphql.CollectedField, obj *model.ImportRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRejection_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRejection_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportRejection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ImportRejection_reason(ctx context.Context, field graphql.CollectedField, obj *model.ImportRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRejection_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRejection_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportRejection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ImportReport_collection(ctx context.Context, field graphql.CollectedField, obj *model.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_collection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Collection, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_collection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _ImportReport_received(ctx context.Context, field graphql.CollectedField, obj *model.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_received(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Received, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_received(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportReport_accepted(ctx context.Context, field graphql.CollectedField, obj *model.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_accepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_accepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportReport_alreadyImported(ctx context.Context, field graphql.CollectedField, obj *model.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_alreadyImported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AlreadyImported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_alreadyImported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportReport_rejected(ctx context.Context, field graphql.CollectedField, obj *model.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_rejected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rejected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ImportRejection) graphql.Marshaler {
+			return ec.marshalNImportRejection2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRejectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_rejected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportRejection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportReport_dryRun(ctx context.Context, field graphql.CollectedField, obj *model.ImportReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportReport_dryRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DryRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportReport_dryRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportReport", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Invitation_id(ctx context.Context, field graphql.CollectedField, obj *model.Invitation) (ret graphql.Marshaler) {
@@ -5283,6 +5898,138 @@ func (ec *executionContext) fieldContext_Mutation_declineJoinRequest(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createServiceToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createServiceToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateServiceToken(ctx, fc.Args["input"].(model.CreateServiceTokenInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceTokenSecret) graphql.Marshaler {
+			return ec.marshalNServiceTokenSecret2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐServiceTokenSecret(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createServiceToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceTokenSecret(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createServiceToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeServiceToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeServiceToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeServiceToken(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceToken) graphql.Marshaler {
+			return ec.marshalNServiceToken2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐServiceToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeServiceToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceToken(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeServiceToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importRecords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportRecords(ctx, fc.Args["input"].(model.ImportRecordsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportReport) graphql.Marshaler {
+			return ec.marshalNImportReport2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importRecords(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importRecords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5789,6 +6536,222 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceToken_id(ctx context.Context, field graphql.CollectedField, obj *model.ServiceToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceToken_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceToken_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceToken", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ServiceToken_name(ctx context.Context, field graphql.CollectedField, obj *model.ServiceToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceToken_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceToken_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceToken_scopes(ctx context.Context, field graphql.CollectedField, obj *model.ServiceToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceToken_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceToken_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceToken", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceToken_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ServiceToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceToken_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceToken_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceToken_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.ServiceToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceToken_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceToken_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceToken_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *model.ServiceToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceToken_lastUsedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceToken_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceToken_revokedAt(ctx context.Context, field graphql.CollectedField, obj *model.ServiceToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceToken_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceToken_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceToken", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceTokenSecret_token(ctx context.Context, field graphql.CollectedField, obj *model.ServiceTokenSecret) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTokenSecret_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTokenSecret_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceTokenSecret", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceTokenSecret_serviceToken(ctx context.Context, field graphql.CollectedField, obj *model.ServiceTokenSecret) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceTokenSecret_serviceToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceToken) graphql.Marshaler {
+			return ec.marshalNServiceToken2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐServiceToken(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceTokenSecret_serviceToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServiceTokenSecret",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceToken(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6444,6 +7407,38 @@ func (ec *executionContext) fieldContext_Tenant_joinRequests(_ context.Context, 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_JoinRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_serviceTokens(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_serviceTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tenant().ServiceTokens(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServiceToken) graphql.Marshaler {
+			return ec.marshalNServiceToken2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐServiceTokenᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_serviceTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tenant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceToken(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8223,6 +9218,139 @@ func UnmarshalContactInput(ctx context.Context, raw any) (model.ContactInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateServiceTokenInput(ctx context.Context, obj any) (model.CreateServiceTokenInput, error) {
+	var it model.CreateServiceTokenInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"tenantId", "name", "scopes", "expiresAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "tenantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "scopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopes"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scopes = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateServiceTokenInput unmarshals raw into the CreateServiceTokenInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateServiceTokenInput(ctx context.Context, raw any) (model.CreateServiceTokenInput, error) {
+	var out model.CreateServiceTokenInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateServiceTokenInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputImportRecordsInput(ctx context.Context, obj any) (model.ImportRecordsInput, error) {
+	var it model.ImportRecordsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"tenantId", "collection", "records", "idempotencyKey", "dryRun"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "tenantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantID = data
+		case "collection":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("collection"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Collection = data
+		case "records":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("records"))
+			data, err := ec.unmarshalNJSON2ᚕinterfaceᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Records = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "dryRun":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DryRun = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportRecordsInput unmarshals raw into the ImportRecordsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportRecordsInput(ctx context.Context, raw any) (model.ImportRecordsInput, error) {
+	var out model.ImportRecordsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportRecordsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputInviteMemberInput(ctx context.Context, obj any) (model.InviteMemberInput, error) {
 	var it model.InviteMemberInput
 	if obj == nil {
@@ -8968,6 +10096,107 @@ func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var importRejectionImplementors = []string{"ImportRejection"}
+
+func (ec *executionContext) _ImportRejection(ctx context.Context, sel ast.SelectionSet, obj *model.ImportRejection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importRejectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportRejection")
+		case "index":
+			out.Values[i] = ec._ImportRejection_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "field":
+			out.Values[i] = ec._ImportRejection_field(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ImportRejection_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var importReportImplementors = []string{"ImportReport"}
+
+func (ec *executionContext) _ImportReport(ctx context.Context, sel ast.SelectionSet, obj *model.ImportReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportReport")
+		case "collection":
+			out.Values[i] = ec._ImportReport_collection(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "received":
+			out.Values[i] = ec._ImportReport_received(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accepted":
+			out.Values[i] = ec._ImportReport_accepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alreadyImported":
+			out.Values[i] = ec._ImportReport_alreadyImported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejected":
+			out.Values[i] = ec._ImportReport_rejected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dryRun":
+			out.Values[i] = ec._ImportReport_dryRun(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var invitationImplementors = []string{"Invitation"}
 
 func (ec *executionContext) _Invitation(ctx context.Context, sel ast.SelectionSet, obj *model.Invitation) graphql.Marshaler {
@@ -9351,6 +10580,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createServiceToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createServiceToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeServiceToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeServiceToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importRecords":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importRecords(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9582,6 +10832,107 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var serviceTokenImplementors = []string{"ServiceToken"}
+
+func (ec *executionContext) _ServiceToken(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceToken) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceTokenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceToken")
+		case "id":
+			out.Values[i] = ec._ServiceToken_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ServiceToken_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scopes":
+			out.Values[i] = ec._ServiceToken_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ServiceToken_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ServiceToken_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastUsedAt":
+			out.Values[i] = ec._ServiceToken_lastUsedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokedAt":
+			out.Values[i] = ec._ServiceToken_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceTokenSecretImplementors = []string{"ServiceTokenSecret"}
+
+func (ec *executionContext) _ServiceTokenSecret(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceTokenSecret) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceTokenSecretImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceTokenSecret")
+		case "token":
+			out.Values[i] = ec._ServiceTokenSecret_token(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serviceToken":
+			out.Values[i] = ec._ServiceTokenSecret_serviceToken(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var signupRoutingImplementors = []string{"SignupRouting"}
 
 func (ec *executionContext) _SignupRouting(ctx context.Context, sel ast.SelectionSet, obj *model.SignupRouting) graphql.Marshaler {
@@ -9745,6 +11096,12 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_joinRequests(ctx, field, obj)
+				})
+		case "serviceTokens":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tenant_serviceTokens(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10534,6 +11891,11 @@ func (ec *executionContext) marshalNContractActor2ᚖgithubᚗcomᚋtenantryᚋt
 	return ec._ContractActor(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateServiceTokenInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐCreateServiceTokenInput(ctx context.Context, v any) (model.CreateServiceTokenInput, error) {
+	res, err := ec.unmarshalInputCreateServiceTokenInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNDomain2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐDomainᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Domain) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -10592,6 +11954,43 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNImportRecordsInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRecordsInput(ctx context.Context, v any) (model.ImportRecordsInput, error) {
+	res, err := ec.unmarshalInputImportRecordsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportRejection2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRejectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ImportRejection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNImportRejection2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRejection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNImportRejection2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRejection(ctx context.Context, sel ast.SelectionSet, v *model.ImportRejection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportRejection!")
+		return graphql.Null
+	}
+	return ec._ImportRejection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNImportReport2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportReport(ctx context.Context, sel ast.SelectionSet, v *model.ImportReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportReport!")
+		return graphql.Null
+	}
+	return ec._ImportReport(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10648,6 +12047,53 @@ func (ec *executionContext) unmarshalNInviteMemberInput2githubᚗcomᚋtenantry�
 func (ec *executionContext) unmarshalNInviteMembersInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐInviteMembersInput(ctx context.Context, v any) (model.InviteMembersInput, error) {
 	res, err := ec.unmarshalInputInviteMembersInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNJSON2interface(ctx context.Context, v any) (any, error) {
+	res, err := graphql.UnmarshalAny(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJSON2interface(ctx context.Context, sel ast.SelectionSet, v any) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JSON!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalAny(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "JSON!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNJSON2ᚕinterfaceᚄ(ctx context.Context, v any) ([]any, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]any, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNJSON2interface(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNJSON2ᚕinterfaceᚄ(ctx context.Context, sel ast.SelectionSet, v []any) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNJSON2interface(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNJoinRequest2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐJoinRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JoinRequest) graphql.Marshaler {
@@ -10790,6 +12236,38 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋtenantryᚋtenantryᚋ
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNServiceToken2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐServiceTokenᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServiceToken) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceToken2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐServiceToken(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceToken2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐServiceToken(ctx context.Context, sel ast.SelectionSet, v *model.ServiceToken) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceToken!")
+		return graphql.Null
+	}
+	return ec._ServiceToken(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceTokenSecret2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐServiceTokenSecret(ctx context.Context, sel ast.SelectionSet, v *model.ServiceTokenSecret) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceTokenSecret!")
+		return graphql.Null
+	}
+	return ec._ServiceTokenSecret(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {

@@ -7,8 +7,10 @@ package resolvers
 
 import (
 	"github.com/tenantry/tenantry/internal/billing"
+	"github.com/tenantry/tenantry/internal/dataimport"
 	"github.com/tenantry/tenantry/internal/domains"
 	"github.com/tenantry/tenantry/internal/members"
+	"github.com/tenantry/tenantry/internal/servicetokens"
 	"github.com/tenantry/tenantry/internal/tenancy"
 )
 
@@ -23,4 +25,7 @@ type Resolver struct {
 	// DomainCapture is the email-domain domain (addDomain, verifyDomain, signupRouting); not
 	// "Domains", which would collide with the Tenant.domains field resolver.
 	DomainCapture *domains.Service
+	// ServiceTokens and Import are the service tokens' and the data import's domains.
+	ServiceTokens *servicetokens.Service
+	Import        *dataimport.Service
 }

@@ -11,8 +11,10 @@ import (
 
 	"github.com/tenantry/tenantry/graph"
 	"github.com/tenantry/tenantry/graph/model"
+	"github.com/tenantry/tenantry/internal/dataimport"
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/members"
+	"github.com/tenantry/tenantry/internal/servicetokens"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -236,6 +238,38 @@ func (r *mutationResolver) DeclineJoinRequest(ctx context.Context, id string) (b
 	return r.DomainCapture.DeclineJoinRequest(ctx, id)
 }
 
+// CreateServiceToken is the resolver for the createServiceToken field.
+func (r *mutationResolver) CreateServiceToken(ctx context.Context, input model.CreateServiceTokenInput) (*model.ServiceTokenSecret, error) {
+	c, err := r.ServiceTokens.Create(ctx, servicetokens.CreateInput{
+		TenantID: input.TenantID, Name: input.Name, Scopes: input.Scopes, ExpiresAt: derefTime(input.ExpiresAt),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &model.ServiceTokenSecret{Token: c.Bearer, ServiceToken: toGraphServiceToken(c.Token)}, nil
+}
+
+// RevokeServiceToken is the resolver for the revokeServiceToken field.
+func (r *mutationResolver) RevokeServiceToken(ctx context.Context, id string) (*model.ServiceToken, error) {
+	t, err := r.ServiceTokens.Revoke(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toGraphServiceToken(t), nil
+}
+
+// ImportRecords is the resolver for the importRecords field.
+func (r *mutationResolver) ImportRecords(ctx context.Context, input model.ImportRecordsInput) (*model.ImportReport, error) {
+	rep, err := r.Import.Import(ctx, dataimport.Input{
+		TenantID: input.TenantID, Collection: input.Collection, Records: input.Records,
+		IdempotencyKey: input.IdempotencyKey, DryRun: input.DryRun != nil && *input.DryRun,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toGraphImportReport(rep), nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)
@@ -400,6 +434,19 @@ func (r *tenantResolver) JoinRequests(ctx context.Context, obj *model.Tenant) ([
 	out := make([]*model.JoinRequest, len(list))
 	for i, jr := range list {
 		out[i] = &model.JoinRequest{ID: jr.ID(), Email: jr.Email, Domain: jr.Domain, Reason: jr.Reason, CreatedAt: jr.CreatedAt}
+	}
+	return out, nil
+}
+
+// ServiceTokens is the resolver for the serviceTokens field.
+func (r *tenantResolver) ServiceTokens(ctx context.Context, obj *model.Tenant) ([]*model.ServiceToken, error) {
+	list, err := r.Resolver.ServiceTokens.List(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ServiceToken, 0, len(list))
+	for _, t := range list {
+		out = append(out, toGraphServiceToken(t))
 	}
 	return out, nil
 }

@@ -52,6 +52,9 @@ var handActions = []handAction{
 	{rules.ManageBilling, needBilling, []rules.Role{rules.RoleOwner}},
 	{rules.TransferOwnership, needWrite, []rules.Role{rules.RoleOwner}},
 	{rules.ReadAuditLog, needRead, []rules.Role{rules.RoleOwner, rules.RoleAdmin}},
+	{rules.ManageServiceTokens, needWrite, []rules.Role{rules.RoleOwner, rules.RoleAdmin}},
+	{rules.ReadServiceTokens, needRead, []rules.Role{rules.RoleOwner, rules.RoleAdmin}},
+	{rules.ImportData, needWrite, []rules.Role{rules.RoleOwner, rules.RoleAdmin}},
 }
 
 func handActionOf(a rules.Action) handAction {

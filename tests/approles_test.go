@@ -22,12 +22,6 @@ const setAppRolesMutation = `mutation($t: ID!, $u: ID!, $r: [String!]!) {
 	setMemberAppRoles(tenantId: $t, userId: $u, appRoles: $r) { user { id } role appRoles }
 }`
 
-// clinicServer is an app of its own that loads the clinic's declaration.
-func clinicServer(t *testing.T) *testServer {
-	t.Helper()
-	return newServer(t, func(c *config.Config) { c.AppFile = clinicApp }, app.Options{})
-}
-
 // clinicTenant provisions a tenant with room for a few members on s.
 func clinicTenant(t *testing.T, s *testServer) (ownerToken, ownerUID, tenantID string) {
 	t.Helper()
@@ -136,7 +130,7 @@ func wantRoles(t testing.TB, what string, got []string, want ...string) {
 // log.
 func TestAppRolesGrantedOnAcceptance(t *testing.T) {
 	t.Parallel()
-	s := clinicServer(t)
+	s := clinicServer(t, nil, app.Options{})
 	ownerToken, ownerUID, tenantID := clinicTenant(t, s)
 
 	t.Run("acceptInvitation", func(t *testing.T) {
@@ -201,7 +195,7 @@ func TestAppRolesGrantedOnAcceptance(t *testing.T) {
 // Who may grant app roles, and which: owners and admins, declared roles only.
 func TestSetMemberAppRoles(t *testing.T) {
 	t.Parallel()
-	s := clinicServer(t)
+	s := clinicServer(t, nil, app.Options{})
 	ownerToken, ownerUID, tenantID := clinicTenant(t, s)
 	admin := join(t, s, ownerToken, tenantID, "ADMIN")
 	manager := join(t, s, ownerToken, tenantID, "MANAGER")
@@ -280,7 +274,7 @@ func TestSetMemberAppRoles(t *testing.T) {
 // Inviting with app roles: declared ones only, and only by those who manage members.
 func TestInviteWithAppRolesPolicy(t *testing.T) {
 	t.Parallel()
-	s := clinicServer(t)
+	s := clinicServer(t, nil, app.Options{})
 	ownerToken, _, tenantID := clinicTenant(t, s)
 	manager := join(t, s, ownerToken, tenantID, "MANAGER")
 
@@ -314,7 +308,7 @@ func TestInviteWithAppRolesPolicy(t *testing.T) {
 // The status table applies to setMemberAppRoles like to every member change.
 func TestSetMemberAppRolesInClosedTenants(t *testing.T) {
 	t.Parallel()
-	s := clinicServer(t)
+	s := clinicServer(t, nil, app.Options{})
 	inClosedTenants(t, func(t *testing.T, status, code string) {
 		ownerToken, _, tenantID := clinicTenant(t, s)
 		member := join(t, s, ownerToken, tenantID, "MEMBER")

@@ -51,13 +51,33 @@ type testServer struct {
 }
 
 var (
-	sharedOnce sync.Once
-	sharedSrv  *testServer
-	sharedErr  error
+	sharedSrv lazyServer // the default configuration
 
 	closersMu sync.Mutex
 	closers   []func()
 )
+
+// lazyServer is an app started on first use and shared by the package's tests until TestMain
+// ends.
+type lazyServer struct {
+	once sync.Once
+	srv  *testServer
+	err  error
+}
+
+// get starts the app with cfg once (later calls get the same one).
+func (l *lazyServer) get(cfg config.Config) (*testServer, error) {
+	l.once.Do(func() {
+		var stop func()
+		l.srv, stop, l.err = startServer(cfg, app.Options{})
+		if l.err == nil {
+			closersMu.Lock()
+			closers = append(closers, stop)
+			closersMu.Unlock()
+		}
+	})
+	return l.srv, l.err
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -146,25 +166,11 @@ func newServer(t testing.TB, mutate func(*config.Config), opts app.Options) *tes
 // shared is the app most tests use, with the default configuration; it lives for the package.
 func shared(t testing.TB) *testServer {
 	t.Helper()
-	sharedOnce.Do(func() {
-		cfg, err := config.Load(nil)
-		if err != nil {
-			sharedErr = err
-			return
-		}
-		var stop func()
-		sharedSrv, stop, sharedErr = startServer(cfg, app.Options{})
-		if sharedErr == nil {
-			closersMu.Lock()
-			closers = append(closers, stop)
-			closersMu.Unlock()
-		}
-	})
-	if sharedErr != nil {
-		testConfig(t) // a clearer message when the environment is missing
-		t.Fatalf("start shared app: %v", sharedErr)
+	s, err := sharedSrv.get(testConfig(t))
+	if err != nil {
+		t.Fatalf("start shared app: %v", err)
 	}
-	return sharedSrv
+	return s
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -103,24 +102,6 @@ func TestJobsCLI(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reading test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // The built binary, as an operator runs it: `jobs run outbox --loop` delivers what arrives and
 // stops cleanly on SIGINT.
 func TestJobsRunOutboxLoopBinary(t *testing.T) {
@@ -131,7 +112,7 @@ func TestJobsRunOutboxLoopBinary(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "jobs", "run", "outbox", "--loop", "--interval", "100ms")
 	cmd.Env = os.Environ()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

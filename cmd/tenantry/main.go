@@ -37,6 +37,9 @@ Usage:
                                        print the firestore.rules for the application's declaration
                                        (TENANTRY_APP, or tenantry.app.yaml here), or list what they
                                        cannot check
+  tenantry import --file F --collection C --tenant T --token tnt_… [--dry-run] [--url URL]
+                                       import an NDJSON or CSV file through the API, in calls of
+                                       500, resumable; rejected records go to F's .rejected file
   tenantry admin reindex-search        write missing staff search tokens (tenants provisioned
                                        before staff search existed)
 
@@ -59,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return adminCmd(args[1:], stdout, stderr)
 	case "rules":
 		return rulesCmd(args[1:], stdout, stderr)
+	case "import":
+		return importCmd(context.Background(), args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -24,7 +24,8 @@ type AuditEntry struct {
 	// tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
 	// member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
 	// member.role_changed, member.app_roles_changed, member.removed, member.left,
-	// member.ownership_transferred.
+	// member.ownership_transferred, service_token.created, service_token.revoked, data.imported,
+	// data.import_dry_run.
 	Action string    `json:"action"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`
@@ -85,6 +86,16 @@ type ContractActor struct {
 	PlatformRole *PlatformRole `json:"platformRole,omitempty"`
 }
 
+type CreateServiceTokenInput struct {
+	TenantID string `json:"tenantId"`
+	// 1 to 100 characters: what the token is for.
+	Name string `json:"name"`
+	// One or more of import, validate; anything else is BAD_USER_INPUT (field scopes).
+	Scopes []string `json:"scopes"`
+	// In the future, at most two years ahead; null for a token valid until revoked.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
 // An email domain an organization claims. It is PENDING until the TXT record txtRecordName with the
 // value txtRecordValue is found in DNS (verifyDomain, or the verify-domains job, which retries with
 // backoff for 72 hours and then marks it FAILED). One organization per domain. The id is the
@@ -98,6 +109,37 @@ type Domain struct {
 	TxtRecordValue string           `json:"txtRecordValue"`
 	VerifiedAt     *time.Time       `json:"verifiedAt,omitempty"`
 	LastCheckedAt  *time.Time       `json:"lastCheckedAt,omitempty"`
+}
+
+type ImportRecordsInput struct {
+	TenantID string `json:"tenantId"`
+	// A collection of the application's declaration (tenantry.app.yaml).
+	Collection string `json:"collection"`
+	// At most 500 records, each an object with an id (a document id: no '/') and the document's fields, at most 64 KiB as JSON.
+	Records []any `json:"records"`
+	// 8 to 255 characters; a retry with the same key and records answers the same report.
+	IdempotencyKey string `json:"idempotencyKey"`
+	// Check everything, write nothing.
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
+// Why the record at index (0-based, in the call's records) was not imported.
+type ImportRejection struct {
+	Index int `json:"index"`
+	// The document field the reason is about (id for the id; a dotted path for nested fields); null for the record as a whole.
+	Field  *string `json:"field,omitempty"`
+	Reason string  `json:"reason"`
+}
+
+type ImportReport struct {
+	Collection string `json:"collection"`
+	Received   int    `json:"received"`
+	// Records created by this call (in a dry run: that would be).
+	Accepted int `json:"accepted"`
+	// Records whose document was already there, with the same fields: nothing written.
+	AlreadyImported int                `json:"alreadyImported"`
+	Rejected        []*ImportRejection `json:"rejected"`
+	DryRun          bool               `json:"dryRun"`
 }
 
 type Invitation struct {
@@ -217,6 +259,28 @@ type ProvisionTenantPayload struct {
 type Query struct {
 }
 
+// A tenant-scoped service token, for integrations such as a data migration. Its secret is shown
+// once, by createServiceToken; only a hash of it is stored.
+type ServiceToken struct {
+	// The token's id, also part of the token itself (tnt_<id>_<secret>).
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// import (importRecords) and validate (importRecords with dryRun only).
+	Scopes    []string  `json:"scopes"`
+	CreatedAt time.Time `json:"createdAt"`
+	// Null: valid until revoked.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// When the token was last used, to the minute.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+}
+
+type ServiceTokenSecret struct {
+	// Starts with tnt_; shown once: store it in your secret manager now.
+	Token        string        `json:"token"`
+	ServiceToken *ServiceToken `json:"serviceToken"`
+}
+
 // Where a signup at a verified domain goes: the organization's name and what joining does.
 type SignupRouting struct {
 	TenantName string           `json:"tenantName"`
@@ -264,8 +328,10 @@ type Tenant struct {
 	// The organization's claimed email domains, by name, for owners and admins.
 	Domains []*Domain `json:"domains"`
 	// Join requests from signups at the organization's domains, oldest first, for owners and admins. (Addition to the contract.)
-	JoinRequests       []*JoinRequest `json:"joinRequests"`
-	PendingExpiryFloor time.Time      `json:"-"`
+	JoinRequests []*JoinRequest `json:"joinRequests"`
+	// The tenant's service tokens, newest first (at most 200), for owners and admins while the tenant is readable, and platform staff.
+	ServiceTokens      []*ServiceToken `json:"serviceTokens"`
+	PendingExpiryFloor time.Time       `json:"-"`
 }
 
 // What the caller may do in a tenant right now, from the same policy table the Firestore rules use.

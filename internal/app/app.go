@@ -27,6 +27,7 @@ import (
 	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/ratelimit"
 	"github.com/tenantry/tenantry/internal/server"
+	"github.com/tenantry/tenantry/internal/servicetokens"
 	"github.com/tenantry/tenantry/internal/store"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/resolvers"
@@ -123,7 +124,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	}
 	mw.svc.SetDomainEnroller(dom)
 	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Domains: dom, Metrics: metrics, Declaration: decl}
-	a.handler = a.newHandler(st, idw, mw, webhook)
+	a.handler = a.newHandler(st, idw, mw, webhook, wireImport(cfg, st, svc, decl, clk))
 	a.Jobs = jobs.NewRegistry(tenancyJobs(cfg, svc)...)
 	a.Jobs.Add(mw.expireJob())
 	a.Jobs.Add(verifyDomainsJob(dom))
@@ -146,9 +147,12 @@ func wireTenancy(cfg config.Config, st *store.Store, catalog *plans.Catalog, clk
 
 // newHandler is the HTTP surface over the wired domain: GraphQL, health, metrics, the Auth
 // blocking functions, the lazy signup hook and the Stripe webhook.
-func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, webhook server.StripeWebhook) http.Handler {
+func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, webhook server.StripeWebhook, iw importWiring) http.Handler {
 	cfg := a.cfg
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Tenancy: a.Tenancy, Membership: a.Members, Billing: a.Billing, DomainCapture: a.Domains}})
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{
+		Tenancy: a.Tenancy, Membership: a.Members, Billing: a.Billing, DomainCapture: a.Domains,
+		ServiceTokens: iw.tokens, Import: iw.imp,
+	}})
 	return server.NewHandler(server.Deps{
 		Schema:       schema,
 		Verifier:     idw.verifier,
@@ -162,7 +166,8 @@ func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, 
 			MaxComplexity: cfg.MaxQueryComplexity,
 			Metrics:       a.Metrics,
 			// A query writes nothing, so each tenant's policy inputs are read once per query.
-			QueryContext: tenancy.WithTenantViewMemo,
+			QueryContext:      tenancy.WithTenantViewMemo,
+			ServiceOperations: servicetokens.Operations,
 		},
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		AllowedOrigin: originAllowList(cfg.AllowedOrigins),
@@ -171,6 +176,10 @@ func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, 
 		Signup:        mw.lazy.Ensure,
 		StripeWebhook: webhook,
 		Console:       consoleConfig(cfg.FirebaseWeb()),
+		ServiceTokens: iw.tokens,
+		// importRecords takes up to 500 records a call; tenantry import sends at most 8 MiB.
+		BulkBodyBytes:  cfg.ImportMaxBodyBytes,
+		BulkOperations: []string{"importRecords"},
 	})
 }
 

@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/tenantry/tenantry/rules"
 )
@@ -181,3 +184,33 @@ func brief(v any) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// Violation names what a ValidateDocument error is about: the document's field (a dotted path
+// such as "address.city", "" for the document as a whole) and a one-line reason, from the first
+// of the deepest causes. An error that is not a schema violation gives "" and its text.
+func Violation(err error) (field, reason string) {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return "", err.Error()
+	}
+	for len(ve.Causes) > 0 {
+		ve = ve.Causes[0]
+	}
+	path := slices.Clone(ve.InstanceLocation)
+	reason = ve.ErrorKind.LocalizedString(englishPrinter)
+	switch k := ve.ErrorKind.(type) {
+	case *kind.Required:
+		if len(k.Missing) > 0 {
+			path = append(path, k.Missing[0])
+			reason = "required: add it"
+		}
+	case *kind.AdditionalProperties:
+		if len(k.Properties) > 0 {
+			path = append(path, k.Properties[0])
+			reason = "not a field of this collection's schema: remove it, or declare it in the schema"
+		}
+	}
+	return strings.Join(path, "."), reason
+}
+
+var englishPrinter = message.NewPrinter(language.English)

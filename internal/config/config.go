@@ -108,6 +108,12 @@ type Config struct {
 	InviteBatchMax       int           `env:"TENANTRY_INVITE_BATCH_MAX" envDefault:"100"`
 	PublicURL            string        `env:"TENANTRY_PUBLIC_URL"`
 
+	// Service tokens and the data import (config/dataimport.go): requests per token (a burst,
+	// then one per interval) and the body limit of importRecords calls.
+	ServiceTokenBurst    int           `env:"TENANTRY_SERVICE_TOKEN_BURST" envDefault:"60"`
+	ServiceTokenInterval time.Duration `env:"TENANTRY_SERVICE_TOKEN_INTERVAL" envDefault:"100ms"`
+	ImportMaxBodyBytes   int64         `env:"TENANTRY_IMPORT_MAX_BODY_BYTES" envDefault:"16777216"`
+
 	// StaffDomains, when set, are the only email domains whose accounts a platform role gives
 	// power to (config/identity.go).
 	StaffDomains []string `env:"TENANTRY_STAFF_DOMAINS" envSeparator:","`
@@ -205,6 +211,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateBilling()...)
 	problems = append(problems, c.validateConsole()...)
 	problems = append(problems, c.validateDomains()...)
+	problems = append(problems, c.validateImport()...)
 	return errors.Join(problems...)
 }
 

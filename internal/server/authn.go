@@ -31,6 +31,40 @@ type authenticator struct {
 	// only unsigned tokens are let through).
 	emulator bool
 	staff    auth.StaffPolicy // which accounts a platform role gives power to
+	services ServiceAuthenticator
+}
+
+// servicePrefix starts a service token (servicetokens.Prefix); a Firebase ID token, a JWT,
+// never does.
+const servicePrefix = "tnt_"
+
+// ServiceAuthenticator checks service tokens (servicetokens.Service): the service caller, or
+// errs.ErrUnauthenticated, errs.ErrRateLimited or another error.
+type ServiceAuthenticator interface {
+	Authenticate(ctx context.Context, bearer string) (auth.Service, error)
+}
+
+// authenticateService checks a service token and returns its caller, or answers the request and
+// returns false. The token is never logged or repeated.
+func (a authenticator) authenticateService(w http.ResponseWriter, r *http.Request, token string) (auth.Service, bool) {
+	if a.services == nil {
+		writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Service tokens are not accepted by this server; sign in with a Firebase ID token.")
+		return auth.Service{}, false
+	}
+	svc, err := a.services.Authenticate(r.Context(), token)
+	if err == nil {
+		return svc, true
+	}
+	switch code := CodeOf(err); code {
+	case CodeUnauthenticated:
+		writeError(w, http.StatusUnauthorized, code, publicMessage(err))
+	case CodeRateLimited:
+		writeError(w, http.StatusTooManyRequests, code, publicMessage(err))
+	default:
+		slog.ErrorContext(r.Context(), "service token could not be checked", "error", err.Error())
+		writeError(w, http.StatusServiceUnavailable, CodeInternal, "Your service token could not be checked right now; try again in a moment.")
+	}
+	return auth.Service{}, false
 }
 
 // withAuthentication verifies the bearer token, if any, and puts the Principal into the context.
@@ -49,8 +83,12 @@ func withAuthentication(a authenticator, next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Send the Firebase ID token as 'Authorization: Bearer <token>'.")
 			return
 		}
-		if strings.HasPrefix(token, "tnt_") {
-			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, "Service tokens are not accepted by this server version; sign in with a Firebase ID token.")
+		if strings.HasPrefix(token, servicePrefix) {
+			svc, ok := a.authenticateService(w, r, token)
+			if !ok {
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(auth.WithService(r.Context(), svc)))
 			return
 		}
 		p, ok := a.authenticate(w, r, token)

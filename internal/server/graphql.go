@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,6 +15,9 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/errs"
 )
 
 // GraphQLOptions are the hardening settings of the GraphQL endpoint.
@@ -24,6 +29,9 @@ type GraphQLOptions struct {
 	// QueryContext, if set, prepares the context of every query operation (never a mutation),
 	// e.g. with a memo of what the operation has already read.
 	QueryContext func(context.Context) context.Context
+	// ServiceOperations are the root fields a service token may call, each with the scopes
+	// that open it (servicetokens.Operations); a service token is refused every other one.
+	ServiceOperations map[string][]string
 }
 
 // NewGraphQLHandler builds the GraphQL endpoint from explicit parts, as gqlgen recommends for
@@ -50,9 +58,37 @@ func NewGraphQLHandler(es graphql.ExecutableSchema, o GraphQLOptions) *handler.S
 			return next(ctx)
 		})
 	}
+	srv.AroundRootFields(serviceGate(o.ServiceOperations))
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	return srv
+}
+
+// serviceGate refuses a service token every root field that ops does not list, and those it
+// lists when the token holds none of their scopes: the service tokens' row of the actors table,
+// enforced before any resolver runs. Requests without a service token pass.
+func serviceGate(ops map[string][]string) graphql.RootFieldMiddleware {
+	return func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		svc, ok := auth.ServiceFromContext(ctx)
+		if !ok {
+			return next(ctx)
+		}
+		name := graphql.GetRootFieldContext(ctx).Field.Name
+		if name == "__typename" {
+			return next(ctx)
+		}
+		scopes, listed := ops[name]
+		switch {
+		case !listed:
+			graphql.AddError(ctx, errs.Detail(errs.ErrForbidden, "a service token may call only %s; sign in as an owner or admin for %s", strings.Join(slices.Sorted(maps.Keys(ops)), ", "), name))
+			return graphql.Null
+		case !slices.ContainsFunc(scopes, svc.HasScope):
+			graphql.AddError(ctx, errs.Detail(errs.ErrForbidden, "this service token's scopes (%s) do not open %s, which needs one of: %s; ask an owner or admin for a token with that scope",
+				strings.Join(svc.Scopes, ", "), name, strings.Join(scopes, ", ")))
+			return graphql.Null
+		}
+		return next(ctx)
+	}
 }
 
 // depthLimit refuses operations nested deeper than max, before any resolver runs. Complexity

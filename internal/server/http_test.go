@@ -39,7 +39,7 @@ func TestSelectionDepth(t *testing.T) {
 
 func TestJSONBodyGuard(t *testing.T) {
 	var reached atomic.Int32
-	h := withJSONBody(1024, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := withJSONBody(bodyLimits{max: 1024}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)
 		b, _ := io.ReadAll(r.Body)
 		_, _ = w.Write(b)

@@ -12,9 +12,14 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/reqctx"
 )
 
@@ -144,9 +149,56 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	})
 }
 
+// bodyLimits bound request bodies: max for every request; bulk, when larger, for an
+// authenticated caller's request whose every root field is one of bulkOps (importRecords takes
+// up to 500 records a call).
+type bodyLimits struct {
+	max     int64
+	bulk    int64
+	bulkOps []string
+}
+
+// readLimit is how much of r's body may be read: bulk for an authenticated caller (a service
+// token or a verified ID token), so an anonymous request never costs more than max.
+func (l bodyLimits) readLimit(r *http.Request) int64 {
+	_, user := auth.FromContext(r.Context())
+	_, service := auth.ServiceFromContext(r.Context())
+	if l.bulk > l.max && (user || service) {
+		return l.bulk
+	}
+	return l.max
+}
+
+// allows reports whether a body of this size may go on: up to max always, beyond only when
+// every root field of every operation in it is a bulk operation.
+func (l bodyLimits) allows(body []byte) bool {
+	if int64(len(body)) <= l.max {
+		return true
+	}
+	var req struct {
+		Query string `json:"query"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return false
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: req.Query})
+	if err != nil || len(doc.Operations) == 0 {
+		return false
+	}
+	for _, op := range doc.Operations {
+		for _, sel := range op.SelectionSet {
+			f, ok := sel.(*ast.Field)
+			if !ok || !slices.Contains(l.bulkOps, f.Name) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // withJSONBody bounds the body and rejects what is not a JSON value before gqlgen sees it, so an
 // oversized or malformed request gets a clear, coded answer and costs no more than the limit.
-func withJSONBody(limit int64, next http.Handler) http.Handler {
+func withJSONBody(limits bodyLimits, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
@@ -160,7 +212,10 @@ func withJSONBody(limit int64, next http.Handler) http.Handler {
 			writeError(w, http.StatusUnsupportedMediaType, CodeBadUserInput, "Send the request with Content-Type application/json.")
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limits.readLimit(r)))
+		if err == nil && !limits.allows(body) {
+			err = &http.MaxBytesError{Limit: limits.max}
+		}
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {

@@ -39,6 +39,13 @@ type Deps struct {
 	StripeWebhook StripeWebhook
 	// Console is the Firebase configuration of the sales console at /playground (playground.go).
 	Console ConsoleConfig
+	// ServiceTokens checks `tnt_` bearer tokens (nil: refused); GraphQL.ServiceOperations says
+	// what they may call.
+	ServiceTokens ServiceAuthenticator
+	// BulkBodyBytes, when above MaxBodyBytes, is the body limit of an authenticated request
+	// whose root fields are all BulkOperations (importRecords).
+	BulkBodyBytes  int64
+	BulkOperations []string
 }
 
 // NewHandler builds the routes of the contract.
@@ -47,7 +54,8 @@ func NewHandler(d Deps) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", d.Metrics.instrument("/graphql",
-		withCORS(d.AllowedOrigin, withJSONBody(d.MaxBodyBytes, withAuthentication(authenticator{d.Verifier, d.AuthEmulator, d.Staff}, withSignup(d.Signup, gql))))))
+		withCORS(d.AllowedOrigin, withAuthentication(authenticator{d.Verifier, d.AuthEmulator, d.Staff, d.ServiceTokens},
+			withJSONBody(bodyLimits{max: d.MaxBodyBytes, bulk: d.BulkBodyBytes, bulkOps: d.BulkOperations}, withSignup(d.Signup, gql))))))
 	mux.Handle("OPTIONS /graphql", withCORS(d.AllowedOrigin, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})))

@@ -23,6 +23,7 @@ const (
 	FieldContractRef      = "contractReference"
 	FieldContactName      = "adminContact.name"
 	FieldReason           = "reason"
+	FieldName             = "name"
 )
 
 const (
@@ -37,6 +38,7 @@ const (
 	maxContactName      = 100 // runes
 	minReason           = 3   // runes
 	maxReason           = 500 // runes
+	maxName             = 100 // runes
 )
 
 // OrganizationName trims surrounding white space and accepts 1–100 characters of valid UTF-8
@@ -71,6 +73,14 @@ func ContactName(s string) (string, error) {
 func Reason(s string) (string, error) {
 	const reason = "give a reason of 3 to 500 characters; it is kept in the organization's history and audit log"
 	return visibleText(FieldReason, reason, s, minReason, maxReason, true)
+}
+
+// Name trims the name of something an owner creates (a service token) and accepts 1–100
+// visible characters (as OrganizationName): it is what the owner recognises it by in lists and
+// the audit log.
+func Name(s string) (string, error) {
+	const reason = "use 1 to 100 visible characters that say what it is for, e.g. Migration from the old CRM"
+	return visibleText(FieldName, reason, s, 1, maxName, false)
 }
 
 // visibleText trims s and accepts minLen–maxLen runes of valid UTF-8 with no invisible rune

@@ -12,6 +12,8 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
+  /** Any JSON value: here, a record to import, an object with an id and the document's fields. */
+  JSON: { input: unknown; output: unknown; }
   Time: { input: string; output: string; }
 };
 
@@ -29,7 +31,8 @@ export type AuditEntry = {
    * tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
    * member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
    * member.role_changed, member.app_roles_changed, member.removed, member.left,
-   * member.ownership_transferred.
+   * member.ownership_transferred, service_token.created, service_token.revoked, data.imported,
+   * data.import_dry_run.
    */
   action: Scalars['String']['output'];
   /** The actor's platform role when they acted. */
@@ -92,6 +95,16 @@ export type ContractActor = {
   userId: Scalars['ID']['output'];
 };
 
+export type CreateServiceTokenInput = {
+  /** In the future, at most two years ahead; null for a token valid until revoked. */
+  expiresAt?: InputMaybe<Scalars['Time']['input']>;
+  /** 1 to 100 characters: what the token is for. */
+  name: Scalars['String']['input'];
+  /** One or more of import, validate; anything else is BAD_USER_INPUT (field scopes). */
+  scopes: Array<Scalars['String']['input']>;
+  tenantId: Scalars['ID']['input'];
+};
+
 /**
  * An email domain an organization claims. It is PENDING until the TXT record txtRecordName with the
  * value txtRecordValue is found in DNS (verifyDomain, or the verify-domains job, which retries with
@@ -118,6 +131,37 @@ export type DomainStatus =
   | 'FAILED'
   | 'PENDING'
   | 'VERIFIED';
+
+export type ImportRecordsInput = {
+  /** A collection of the application's declaration (tenantry.app.yaml). */
+  collection: Scalars['String']['input'];
+  /** Check everything, write nothing. */
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
+  /** 8 to 255 characters; a retry with the same key and records answers the same report. */
+  idempotencyKey: Scalars['String']['input'];
+  /** At most 500 records, each an object with an id (a document id: no '/') and the document's fields, at most 64 KiB as JSON. */
+  records: Array<Scalars['JSON']['input']>;
+  tenantId: Scalars['ID']['input'];
+};
+
+/** Why the record at index (0-based, in the call's records) was not imported. */
+export type ImportRejection = {
+  /** The document field the reason is about (id for the id; a dotted path for nested fields); null for the record as a whole. */
+  field: Maybe<Scalars['String']['output']>;
+  index: Scalars['Int']['output'];
+  reason: Scalars['String']['output'];
+};
+
+export type ImportReport = {
+  /** Records created by this call (in a dry run: that would be). */
+  accepted: Scalars['Int']['output'];
+  /** Records whose document was already there, with the same fields: nothing written. */
+  alreadyImported: Scalars['Int']['output'];
+  collection: Scalars['String']['output'];
+  dryRun: Scalars['Boolean']['output'];
+  received: Scalars['Int']['output'];
+  rejected: Array<ImportRejection>;
+};
 
 export type Invitation = {
   /** The app roles the membership gets on acceptance, sorted. (Addition to the contract.) */
@@ -222,6 +266,12 @@ export type Mutation = {
    * to ACTIVE. (Addition to the contract.)
    */
   createCheckoutSession: CheckoutSession;
+  /**
+   * Creates a service token for the tenant (owners and admins, while the tenant is writable) and
+   * returns its secret, once. A service token may call only importRecords, in its own tenant,
+   * within its scopes, while the tenant's status allows writes; every call is in the audit log.
+   */
+  createServiceToken: ServiceTokenSecret;
   /** Deletes a join request (owners and admins). (Addition to the contract.) */
   declineJoinRequest: Scalars['Boolean']['output'];
   /**
@@ -230,6 +280,16 @@ export type Mutation = {
    * 500 characters) is kept in the history and the audit log.
    */
   extendTrial: Tenant;
+  /**
+   * Imports records into a collection of the application's declaration: each is checked against
+   * the collection's JSON Schema and every declared reference (to a document already in the
+   * tenant, or, for a reference to the same collection, to an accepted record of this call), then
+   * created; a document that is already there with the same fields counts as already imported, a
+   * different one rejects its record (nothing is overwritten). Nothing is written for a rejected
+   * record. For a service token with the import scope (validate: dry runs only) and for owners and
+   * admins, while the tenant is writable. Needs TENANTRY_APP on the server.
+   */
+  importRecords: ImportReport;
   /**
    * Invites an address (owners and admins: any role but OWNER; managers: MEMBER and VIEWER). The
    * invitation holds a seat until it is accepted, revoked or expires: SEAT_LIMIT_REACHED when active
@@ -270,6 +330,12 @@ export type Mutation = {
   resendInvitation: Invitation;
   /** Revokes a pending invitation and frees its seat; its link stops working. */
   revokeInvitation: Invitation;
+  /**
+   * Revokes a service token at once, on every replica (owners and admins, while the tenant is
+   * readable, so a read-only tenant can still revoke a leaked token). Revoking again returns it
+   * unchanged.
+   */
+  revokeServiceToken: ServiceToken;
   /** Changes what a signup at the domain does (owners and admins). */
   setDomainEnrollment: Domain;
   /** Sets how many days new invitations stay valid (1 to 30); owners and admins. (Addition to the contract.) */
@@ -334,6 +400,11 @@ export type MutationCreateCheckoutSessionArgs = {
 };
 
 
+export type MutationCreateServiceTokenArgs = {
+  input: CreateServiceTokenInput;
+};
+
+
 export type MutationDeclineJoinRequestArgs = {
   id: Scalars['ID']['input'];
 };
@@ -343,6 +414,11 @@ export type MutationExtendTrialArgs = {
   reason: Scalars['String']['input'];
   tenantId: Scalars['ID']['input'];
   trialEndsAt: Scalars['Time']['input'];
+};
+
+
+export type MutationImportRecordsArgs = {
+  input: ImportRecordsInput;
 };
 
 
@@ -389,6 +465,11 @@ export type MutationResendInvitationArgs = {
 
 
 export type MutationRevokeInvitationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeServiceTokenArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -534,6 +615,30 @@ export type Role =
   | 'OWNER'
   | 'VIEWER';
 
+/**
+ * A tenant-scoped service token, for integrations such as a data migration. Its secret is shown
+ * once, by createServiceToken; only a hash of it is stored.
+ */
+export type ServiceToken = {
+  createdAt: Scalars['Time']['output'];
+  /** Null: valid until revoked. */
+  expiresAt: Maybe<Scalars['Time']['output']>;
+  /** The token's id, also part of the token itself (tnt_<id>_<secret>). */
+  id: Scalars['ID']['output'];
+  /** When the token was last used, to the minute. */
+  lastUsedAt: Maybe<Scalars['Time']['output']>;
+  name: Scalars['String']['output'];
+  revokedAt: Maybe<Scalars['Time']['output']>;
+  /** import (importRecords) and validate (importRecords with dryRun only). */
+  scopes: Array<Scalars['String']['output']>;
+};
+
+export type ServiceTokenSecret = {
+  serviceToken: ServiceToken;
+  /** Starts with tnt_; shown once: store it in your secret manager now. */
+  token: Scalars['String']['output'];
+};
+
 /** Where a signup at a verified domain goes: the organization's name and what joining does. */
 export type SignupRouting = {
   enrollment: DomainEnrollment;
@@ -582,6 +687,8 @@ export type Tenant = {
   plan: Plan;
   seatCap: Scalars['Int']['output'];
   seatsUsed: Scalars['Int']['output'];
+  /** The tenant's service tokens, newest first (at most 200), for owners and admins while the tenant is readable, and platform staff. */
+  serviceTokens: Array<ServiceToken>;
   source: ProvisioningSource;
   status: TenantStatus;
   /**
