@@ -182,12 +182,15 @@ func objectChecks(path string, s *Schema) []string {
 	return parts
 }
 
+// rulesTypes maps JSON Schema types to the rules' type names.
+var rulesTypes = map[string]string{
+	"object": "map", "string": "string", "number": "number", "integer": "int",
+	"boolean": "bool", "array": "list",
+}
+
 // typeCheck is the rules' type test for a JSON Schema type.
 func typeCheck(path, t string) string {
-	rulesType := map[string]string{
-		"object": "map", "string": "string", "number": "number", "integer": "int",
-		"boolean": "bool", "array": "list",
-	}[t]
+	rulesType := rulesTypes[t]
 	switch {
 	case t == "null":
 		return path + " == null"

@@ -23,13 +23,7 @@ func (s *Store) ListTenants(ctx context.Context, q tenancy.TenantQuery, after te
 		return s.searchTenants(ctx, q, after, limit)
 	}
 	query := s.fs.Collection(colTenants).Query
-	if q.Status != "" {
-		query = query.Where("status", "==", string(q.Status))
-	}
-	if q.Source != "" {
-		query = query.Where("source", "==", string(q.Source))
-	}
-	query = query.OrderBy("createdAt", firestore.Desc).OrderBy(firestore.DocumentID, firestore.Desc)
+	query = filterNewestFirst(query, q)
 	if after.ID != "" {
 		query = query.StartAfter(after.CreatedAt, after.ID)
 	}
@@ -40,18 +34,24 @@ func (s *Store) ListTenants(ctx context.Context, q tenancy.TenantQuery, after te
 	return decodeTenants(snaps, q)
 }
 
-// searchTenants finds the staff records whose searchTokens contain the term (with their copies of
-// status and source as the filters), in the tenants' order, then reads their tenants. The
-// records' paths (tenants/{id}/private/staff) order as their tenants' ids do.
-func (s *Store) searchTenants(ctx context.Context, q tenancy.TenantQuery, after tenancy.TenantCursor, limit int) ([]tenancy.Tenant, error) {
-	query := s.fs.CollectionGroup(colPrivate).Where("searchTokens", "array-contains", q.SearchToken)
+// filterNewestFirst applies the staff listing's filters (status, source) and its order, newest
+// first, to a query on tenants or on their staff records (which copy both fields).
+func filterNewestFirst(query firestore.Query, q tenancy.TenantQuery) firestore.Query {
 	if q.Status != "" {
 		query = query.Where("status", "==", string(q.Status))
 	}
 	if q.Source != "" {
 		query = query.Where("source", "==", string(q.Source))
 	}
-	query = query.OrderBy("createdAt", firestore.Desc).OrderBy(firestore.DocumentID, firestore.Desc)
+	return query.OrderBy("createdAt", firestore.Desc).OrderBy(firestore.DocumentID, firestore.Desc)
+}
+
+// searchTenants finds the staff records whose searchTokens contain the term (with their copies of
+// status and source as the filters), in the tenants' order, then reads their tenants. The
+// records' paths (tenants/{id}/private/staff) order as their tenants' ids do.
+func (s *Store) searchTenants(ctx context.Context, q tenancy.TenantQuery, after tenancy.TenantCursor, limit int) ([]tenancy.Tenant, error) {
+	query := s.fs.CollectionGroup(colPrivate).Where("searchTokens", "array-contains", q.SearchToken)
+	query = filterNewestFirst(query, q)
 	if after.ID != "" {
 		query = query.StartAfter(after.CreatedAt, staffRef(s.fs.Collection(colTenants).Doc(after.ID)))
 	}

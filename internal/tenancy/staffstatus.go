@@ -116,7 +116,7 @@ func (s *Service) decideStaffStatus(t Tenant, row StaffStatusRow, to rules.Statu
 		return errs.Detail(errs.ErrInvalidTransition,
 			"this organization is %s and not in a staff suspension, so there is nothing to lift; use setTenantStatus to change its status", enum(t.Status))
 	}
-	if !CanTransition(t.Status, to) && !(to == rules.StatusTrial && t.Status == rules.StatusTrial) {
+	if !CanTransition(t.Status, to) {
 		return invalidTransition(t.Status, to)
 	}
 	if slices.Contains(row.May, to) {
