@@ -21,7 +21,7 @@ func TestEventsSettings(t *testing.T) {
 		t.Errorf("the start-up log shows the secret or the URL's token: %s", logged)
 	}
 	for _, bad := range []map[string]string{
-		{"TENANTRY_EVENTS_URL": "https://app.example.com/hooks"},                                                 // no secret
+		{"TENANTRY_EVENTS_URL": "https://app.example.com/hooks"},                                                  // no secret
 		{"TENANTRY_EVENTS_URL": "https://app.example.com/hooks", "TENANTRY_EVENTS_SECRET": "MfKQ9r8GKYqrTwjUPD8"}, // no whsec_
 		{"TENANTRY_EVENTS_URL": "https://app.example.com/hooks", "TENANTRY_EVENTS_SECRET": "whsec_%%%notbase64"},
 		{"TENANTRY_EVENTS_URL": "https://app.example.com/hooks", "TENANTRY_EVENTS_SECRET": "whsec_c2hvcnQ="}, // 5 bytes
