@@ -142,7 +142,9 @@ func wireTenancy(cfg config.Config, st *store.Store, catalog *plans.Catalog, clk
 		svcOpts = append(svcOpts, tenancy.WithIDGenerator(opts.NewID))
 	}
 	limiter := ratelimit.NewKeyed(cfg.ProvisionInterval, cfg.ProvisionBurst, clk.Now)
-	return tenancy.NewService(kickingStore{st, kick}, catalog, clk, limiter, tenancy.Config{IdempotencyRetention: cfg.IdempotencyRetention}, svcOpts...)
+	return tenancy.NewService(kickingStore{st, kick}, catalog, clk, limiter, tenancy.Config{
+		IdempotencyRetention: cfg.IdempotencyRetention, Events: tenancy.NewEvents(cfg.EventsEnabled()),
+	}, svcOpts...)
 }
 
 // newHandler is the HTTP surface over the wired domain: GraphQL, health, metrics, the Auth

@@ -13,6 +13,7 @@ import (
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/email"
+	"github.com/tenantry/tenantry/internal/events"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/outbox"
 	"github.com/tenantry/tenantry/internal/store"
@@ -85,6 +86,9 @@ func (a *App) wireBackground(st *store.Store, clk clock.Clock, kick *outboxKicke
 		d.Know(email.Kinds...)
 		slog.Warn("SMTP_URL is not set: email outbox entries stay pending until a dispatcher with SMTP runs")
 	}
+	if err := registerEvents(cfg, d, clk); err != nil {
+		return err
+	}
 	a.Outbox = d
 	kick.d.Store(d)
 
@@ -101,6 +105,25 @@ func (a *App) wireBackground(st *store.Store, clk clock.Clock, kick *outboxKicke
 		cfg: cfg, clock: clk, gauge: gauge,
 		scheduler: jobs.NewScheduler(st.JobLeases(), clk, d.Owner(), nil),
 	}
+	return nil
+}
+
+// registerEvents makes d deliver the events to the application when TENANTRY_EVENTS_URL is set.
+// Without it none are made, and any left from when it was set stay pending, known, untouched.
+func registerEvents(cfg config.Config, d *outbox.Dispatcher, clk clock.Clock) error {
+	if !cfg.EventsEnabled() {
+		d.Know(events.Kinds...)
+		return nil
+	}
+	secret, err := events.ParseSecret(cfg.EventsSecret)
+	if err != nil {
+		return fmt.Errorf("TENANTRY_EVENTS_SECRET: %w", err)
+	}
+	sender, err := events.NewSender(events.Config{URL: cfg.EventsURL, Secret: secret, Timeout: cfg.EventsTimeout}, clk)
+	if err != nil {
+		return fmt.Errorf("TENANTRY_EVENTS_URL: %w", err)
+	}
+	sender.Register(d)
 	return nil
 }
 

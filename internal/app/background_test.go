@@ -25,6 +25,7 @@ import (
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/email"
+	"github.com/tenantry/tenantry/internal/events"
 	"github.com/tenantry/tenantry/internal/outbox"
 	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/store"
@@ -144,12 +145,13 @@ func TestEveryOutboxKindHasOneHandler(t *testing.T) {
 		if c.StripeSecretKey == "" {
 			c.StripeSecretKey = "sk_test_kinds"
 		}
+		c.EventsURL, c.EventsSecret = "http://127.0.0.1:9/events", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	})
 	if got, want := f.app.Outbox.Kinds(), kinds.Names(); !slices.Equal(got, want) {
 		t.Errorf("the app handles %v; producers write %v", got, want)
 	}
-	if known := slices.Sorted(slices.Values(slices.Concat(email.Kinds, billing.Kinds))); !slices.Equal(known, kinds.Names()) {
-		t.Errorf("without SMTP and Stripe the app knows %v; producers write %v", known, kinds.Names())
+	if known := slices.Sorted(slices.Values(slices.Concat(email.Kinds, billing.Kinds, events.Kinds))); !slices.Equal(known, kinds.Names()) {
+		t.Errorf("without SMTP, Stripe and an events URL the app knows %v; producers write %v", known, kinds.Names())
 	}
 }
 

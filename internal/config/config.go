@@ -131,6 +131,13 @@ type Config struct {
 	DomainRecheck         time.Duration `env:"TENANTRY_DOMAIN_RECHECK" envDefault:"24h"`
 	SignupRoutingBurst    int           `env:"TENANTRY_SIGNUP_ROUTING_BURST" envDefault:"20"`
 	SignupRoutingInterval time.Duration `env:"TENANTRY_SIGNUP_ROUTING_INTERVAL" envDefault:"3s"`
+
+	// Events to the application (config/events.go, docs/events.md): where they are POSTed, the
+	// Standard Webhooks signing secret (whsec_…) and the timeout of one delivery attempt. Unset
+	// URL: no events are made.
+	EventsURL     string        `env:"TENANTRY_EVENTS_URL"`
+	EventsSecret  string        `env:"TENANTRY_EVENTS_SECRET"`
+	EventsTimeout time.Duration `env:"TENANTRY_EVENTS_TIMEOUT" envDefault:"15s"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -212,6 +219,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateConsole()...)
 	problems = append(problems, c.validateDomains()...)
 	problems = append(problems, c.validateImport()...)
+	problems = append(problems, c.validateEvents()...)
 	return errors.Join(problems...)
 }
 
@@ -255,5 +263,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mailFrom", c.MailFrom), slog.String("appURL", c.AppURL), slog.String("app", c.AppFile),
 		slog.Bool("dispatcher", c.DispatcherOn()), slog.Bool("scheduler", c.SchedulerOn()),
 		slog.String("jobIntervals", c.JobIntervals),
+		slog.String("eventsURL", c.eventsOrigin()), slog.String("eventsSecret", mask(c.EventsSecret)),
 	)
 }

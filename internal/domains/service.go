@@ -65,7 +65,7 @@ func NewService(st Store, ten *tenancy.Service, dns TXTResolver, clk clock.Clock
 	if cfg.RecheckVerified <= 0 {
 		cfg.RecheckVerified = 24 * time.Hour
 	}
-	return &Service{store: st, tenancy: ten, dns: dns, clock: clk, routing: routing, cfg: cfg, newToken: rand.Text}
+	return &Service{store: announcingStore{Store: st, events: ten.Events()}, tenancy: ten, dns: dns, clock: clk, routing: routing, cfg: cfg, newToken: rand.Text}
 }
 
 // Add claims domain for tenantID (addDomain; owners and admins) and issues its challenge.

@@ -94,7 +94,7 @@ func NewService(store Store, ten *tenancy.Service, clk clock.Clock, limits Limit
 	}
 	cfg.AppRoles = slices.Clone(cfg.AppRoles)
 	return &Service{
-		store: store, tenancy: ten, plans: ten.Plans(), clock: clk, limits: limits, cfg: cfg,
+		store: announcingStore{Store: store, events: ten.Events()}, tenancy: ten, plans: ten.Plans(), clock: clk, limits: limits, cfg: cfg,
 		newID: rand.Text, newToken: NewToken,
 	}
 }

@@ -162,4 +162,6 @@ type MembersChange struct {
 	InvitationExpiryDays int
 	// Audit are the entries written to tenants/{id}/audit with the change.
 	Audit []tenancy.AuditEntry
+	// Outbox are the entries written with the change (its events to the application).
+	Outbox []tenancy.OutboxEntry
 }

@@ -492,6 +492,9 @@ func (m *MembersStore) writeMembersChange(tx *firestore.Transaction, tenantID st
 	if err := createAudit(tx, m.tenantRef(tenantID), ch.Audit...); err != nil {
 		return err
 	}
+	if err := createOutbox(tx, m.fs, ch.Outbox...); err != nil {
+		return err
+	}
 	// The tenant is written by every membership change, even a role change that moves no
 	// counter: that write is what makes two concurrent changes conflict (and one of them
 	// retry on fresh reads) instead of both acting on the same stale roles.

@@ -254,7 +254,7 @@ func (s *Service) decideTransition(t Tenant, req transitionRequest, requestID st
 		Action: action, Actor: req.actor, Reason: reason, RequestID: requestID, At: now, Details: details,
 		Before: before, After: after,
 	}
-	ch.Outbox = eventsOf(t, to, now)
+	ch.Outbox = append(eventsOf(t, to, now), s.cfg.Events.Emit(t.ID, statusChanged(t, ch), now)...)
 	return ch, nil
 }
 

@@ -176,6 +176,7 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 	if sp.subdomain != "" {
 		bundle.Subdomain = &SubdomainClaim{Subdomain: sp.subdomain, TenantID: tenantID, ClaimedAt: now}
 	}
+	bundle.Outbox = append(bundle.Outbox, s.provisionedEvents(bundle)...)
 
 	err = s.store.CreateProvisioning(ctx, bundle)
 	if err == nil {
@@ -185,6 +186,20 @@ func (s *Service) provision(ctx context.Context, p auth.Principal, sp spec) (Pro
 		return ProvisionResult{}, fmt.Errorf("provision tenant: %w", err)
 	}
 	return s.resolveConflict(ctx, recordID, paramsHash, sp.subdomain, err)
+}
+
+// provisionedEvents are the events of provisioning b: the tenant, and its owner when the caller
+// is the owner (a contract's admin joins later, by invitation).
+func (s *Service) provisionedEvents(b Provisioning) []OutboxEntry {
+	t, ev := b.Tenant, s.cfg.Events
+	out := ev.Emit(t.ID, TenantProvisioned{
+		TenantID: t.ID, Status: string(t.Status), Name: t.Name, Subdomain: t.Subdomain, PlanID: t.PlanID,
+		Source: string(t.Source), OwnerUID: b.Owner.UID, TrialEndsAt: eventTime(t.TrialEndsAt), CreatedAt: eventTime(t.CreatedAt),
+	}, t.CreatedAt)
+	if b.Owner.UID != "" {
+		out = append(out, ev.Emit(t.ID, MemberJoinedOf(t, b.Owner, JoinedByProvisioning), t.CreatedAt)...)
+	}
+	return out
 }
 
 // newTenant is the tenant a provisioning creates, with its staff record and, for a sales

@@ -18,6 +18,8 @@ type RateLimiter interface {
 type Config struct {
 	// IdempotencyRetention is how long an idempotency record answers replays (at least 24 h).
 	IdempotencyRetention time.Duration
+	// Events makes the events to the application (off: none, when TENANTRY_EVENTS_URL is unset).
+	Events Events
 }
 
 // DefaultIdempotencyRetention keeps records for 48 hours: a client that retries the next day,
@@ -50,6 +52,15 @@ func NewService(store Store, catalog *plans.Catalog, clk clock.Clock, limiter Ra
 		o(s)
 	}
 	return s
+}
+
+// Events makes the events to the application; the members and domains domains emit theirs
+// through it too. A nil Service (unit tests of those domains) makes none.
+func (s *Service) Events() Events {
+	if s == nil {
+		return Events{}
+	}
+	return s.cfg.Events
 }
 
 // Plans returns the catalog the service provisions from.

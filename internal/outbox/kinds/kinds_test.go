@@ -1,6 +1,7 @@
 package kinds
 
 import (
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -41,6 +42,8 @@ var samples = []struct {
 		map[string]any{"tenantId": "t1", "domain": "acme.test", "problem": "failed", "txtRecordName": "_tenantry-challenge.acme.test", "txtRecordValue": "tenantry-verification=abc"}, decodeAs[DomainEmail]},
 	{JoinRequestEmail{Domain: "acme.test", Requester: "bob@acme.test", SeatLimit: true},
 		map[string]any{"tenantId": "t1", "domain": "acme.test", "requester": "bob@acme.test", "seatLimit": true}, decodeAs[JoinRequestEmail]},
+	{AppEvent{Type: "tenant.status_changed", Timestamp: at.Add(123456789), Data: json.RawMessage(`{"tenantId":"t1"}`)},
+		map[string]any{"type": "tenant.status_changed", "timestamp": "2026-06-01T12:30:00.123456789Z", "data": `{"tenantId":"t1"}`}, decodeAs[AppEvent]},
 }
 
 func decodeAs[P Decoder[P]](stored map[string]any) Payload { return Decode[P](stored) }
