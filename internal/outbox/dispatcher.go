@@ -82,6 +82,10 @@ type Dispatcher struct {
 	// lastUnknownSweep throttles the unknown-kind query to once a minute: it almost always finds
 	// nothing, and Run may pass every second.
 	lastUnknownSweep atomic.Int64
+	// unknownCursor is the createdAt of the last entry the sweep looked at, so a backlog of old
+	// entries of known kinds cannot hide an unknown one behind the page limit: each sweep reads
+	// the next page and starts over after a short one.
+	unknownCursor atomic.Int64
 }
 
 // NewDispatcher builds a dispatcher with no handlers.
@@ -182,6 +186,12 @@ func (d *Dispatcher) knownKinds() []string {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return slices.Sorted(maps.Keys(d.known))
+}
+
+func (d *Dispatcher) knows(kind string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.known[kind]
 }
 
 func (d *Dispatcher) handler(kind string) (Handler, bool) {
@@ -458,39 +468,56 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 
 // deadLetterUnknown dead-letters old pending entries of kinds no code here knows (a typo, or a
 // kind from a release that was rolled back), so they show up in outbox-status instead of waiting
-// silently forever.
+// silently forever. Kinds are compared here rather than with a not-in query, which Firestore
+// limits to 10 values.
 func (d *Dispatcher) deadLetterUnknown(ctx context.Context) (int, error) {
-	known := d.knownKinds()
-	// Firestore's not-in takes at most 10 values.
-	if len(known) == 0 || len(known) > 10 {
-		return 0, nil
-	}
 	now := d.clock.Now()
 	if last := d.lastUnknownSweep.Load(); last != 0 && now.Sub(time.Unix(0, last)) < time.Minute {
 		return 0, nil
 	}
 	d.lastUnknownSweep.Store(now.UnixNano())
-	entries, err := d.store.PendingNotOfKinds(ctx, known, d.cfg.BatchSize)
+	entries, err := d.store.PendingCreatedBetween(ctx, time.Unix(0, d.unknownCursor.Load()), now.Add(-d.cfg.UnknownKindGrace), d.cfg.BatchSize)
 	if err != nil {
-		return 0, fmt.Errorf("outbox pass: list entries of unknown kinds: %w", err)
+		return 0, fmt.Errorf("outbox pass: list old pending entries: %w", err)
 	}
+	d.advanceUnknownCursor(entries)
 	n := 0
 	for _, e := range entries {
-		if now.Sub(e.CreatedAt) < d.cfg.UnknownKindGrace {
+		if d.knows(e.Kind) {
 			continue
 		}
-		msg := fmt.Sprintf("no handler for kind %q: this version knows %v; fix the writer, or deploy the handler and run `tenantry jobs outbox-retry %s`", e.Kind, known, e.ID)
-		ok, err := d.store.Settle(ctx, e, Settlement{State: StateDead, At: now, LastError: truncate(msg)})
+		ok, err := d.deadLetterUnknownEntry(ctx, e, now)
 		if err != nil {
-			return n, fmt.Errorf("outbox pass: dead-letter %s: %w", e.ID, err)
+			return n, err
 		}
 		if ok {
 			n++
-			d.log.Warn("outbox entry of unknown kind dead-lettered", "entry", e.ID, "kind", e.Kind)
-			d.observe(e.Kind, "dead", 0)
 		}
 	}
 	return n, nil
+}
+
+// advanceUnknownCursor moves the sweep's cursor past entries, or back to the start after a page
+// shorter than the limit (the end of the backlog).
+func (d *Dispatcher) advanceUnknownCursor(entries []Entry) {
+	if len(entries) < d.cfg.BatchSize {
+		d.unknownCursor.Store(0)
+		return
+	}
+	d.unknownCursor.Store(entries[len(entries)-1].CreatedAt.UnixNano())
+}
+
+func (d *Dispatcher) deadLetterUnknownEntry(ctx context.Context, e Entry, now time.Time) (bool, error) {
+	msg := fmt.Sprintf("no handler for kind %q: this version knows %v; fix the writer, or deploy the handler and run `tenantry jobs outbox-retry %s`", e.Kind, d.knownKinds(), e.ID)
+	ok, err := d.store.Settle(ctx, e, Settlement{State: StateDead, At: now, LastError: truncate(msg)})
+	if err != nil {
+		return false, fmt.Errorf("outbox pass: dead-letter %s: %w", e.ID, err)
+	}
+	if ok {
+		d.log.Warn("outbox entry of unknown kind dead-lettered", "entry", e.ID, "kind", e.Kind)
+		d.observe(e.Kind, "dead", 0)
+	}
+	return ok, nil
 }
 
 func (d *Dispatcher) observe(kind, outcome string, took time.Duration) {

@@ -366,6 +366,40 @@ func TestKindsWithoutHandlerStayPendingAndUnknownKindsAreDeadLettered(t *testing
 	}
 }
 
+// An unknown kind created after a backlog of old entries of known kinds (more than a page) and
+// with more known kinds than Firestore's not-in allows is still found, by a later sweep.
+func TestUnknownKindBehindABacklogIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	clk := clock.NewManual(time.Now())
+	ctx := context.Background()
+	d := outbox.NewDispatcher(f.ob, clk, outbox.Config{Owner: "k", UnknownKindGrace: time.Hour, BatchSize: 4})
+	for i := range 12 {
+		kind := fmt.Sprintf("known.kind-%d", i)
+		d.Know(kind)
+		if err := f.ob.Enqueue(ctx, fmt.Sprintf("backlog-%d", i), kind, "t1", map[string]any{}, clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Second)
+	}
+	if err := f.ob.Enqueue(ctx, "typo-1", "email.typo", "t1", map[string]any{}, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Hour)
+	for sweep := 0; sweep < 4 && f.entry(t, "typo-1").State != outbox.StateDead; sweep++ {
+		if _, err := d.RunPass(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(2 * time.Minute)
+	}
+	if e := f.entry(t, "typo-1"); e.State != outbox.StateDead {
+		t.Fatalf("unknown kind behind 12 known entries, pages of 4: state %s after 4 sweeps, want dead", e.State)
+	}
+	if e := f.entry(t, "backlog-0"); e.State != outbox.StatePending {
+		t.Errorf("known kind without a handler here: state %s, want pending", e.State)
+	}
+}
+
 func TestAbandonedLeaseIsPickedUpAfterItExpires(t *testing.T) {
 	t.Parallel()
 	f := setup(t)

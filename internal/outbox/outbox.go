@@ -103,8 +103,9 @@ type Store interface {
 	// Settle writes s if e is still at e.Version (so only the lease holder can settle) and clears
 	// the lease. ok=false means the lease was lost: someone else claimed or changed the entry.
 	Settle(ctx context.Context, e Entry, s Settlement) (ok bool, err error)
-	// PendingNotOfKinds lists up to limit pending entries whose kind is none of kinds.
-	PendingNotOfKinds(ctx context.Context, kinds []string, limit int) ([]Entry, error)
+	// PendingCreatedBetween lists up to limit pending entries created after `after` and at or
+	// before `before`, oldest first.
+	PendingCreatedBetween(ctx context.Context, after, before time.Time, limit int) ([]Entry, error)
 	// Count counts entries in state s.
 	Count(ctx context.Context, s State) (int, error)
 	// Dead lists up to limit dead-lettered entries, the most recently dead first.
