@@ -131,6 +131,9 @@ type Config struct {
 	DomainRecheck         time.Duration `env:"TENANTRY_DOMAIN_RECHECK" envDefault:"24h"`
 	SignupRoutingBurst    int           `env:"TENANTRY_SIGNUP_ROUTING_BURST" envDefault:"20"`
 	SignupRoutingInterval time.Duration `env:"TENANTRY_SIGNUP_ROUTING_INTERVAL" envDefault:"3s"`
+
+	// Retention of cancelled tenants and exports (config/retention.go).
+	CancelledRetentionSetting string `env:"TENANTRY_CANCELLED_RETENTION" envDefault:"30d"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -212,6 +215,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateConsole()...)
 	problems = append(problems, c.validateDomains()...)
 	problems = append(problems, c.validateImport()...)
+	problems = append(problems, c.validateRetention()...)
 	return errors.Join(problems...)
 }
 

@@ -18,7 +18,13 @@ type RateLimiter interface {
 type Config struct {
 	// IdempotencyRetention is how long an idempotency record answers replays (at least 24 h).
 	IdempotencyRetention time.Duration
+	// CancelledRetention is how long a cancelled tenant is kept, and may be reactivated, before
+	// the purge job deletes it (TENANTRY_CANCELLED_RETENTION; default 30 days).
+	CancelledRetention time.Duration
 }
+
+// DefaultCancelledRetention keeps a cancelled tenant for 30 days.
+const DefaultCancelledRetention = 30 * 24 * time.Hour
 
 // DefaultIdempotencyRetention keeps records for 48 hours: a client that retries the next day,
 // after a laptop slept through the answer, still gets its first result.
@@ -44,6 +50,9 @@ func WithIDGenerator(f func() string) Option { return func(s *Service) { s.newID
 func NewService(store Store, catalog *plans.Catalog, clk clock.Clock, limiter RateLimiter, cfg Config, opts ...Option) *Service {
 	if cfg.IdempotencyRetention < 24*time.Hour {
 		cfg.IdempotencyRetention = DefaultIdempotencyRetention
+	}
+	if cfg.CancelledRetention <= 0 {
+		cfg.CancelledRetention = DefaultCancelledRetention
 	}
 	s := &Service{store: store, plans: catalog, clock: clk, limiter: limiter, newID: NewID, cfg: cfg}
 	for _, o := range opts {
