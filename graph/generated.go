@@ -158,6 +158,7 @@ type ComplexityRoot struct {
 		LiftSuspension             func(childComplexity int, tenantID string, reason string) int
 		ProvisionContractTenant    func(childComplexity int, input model.ProvisionContractTenantInput) int
 		ProvisionTenant            func(childComplexity int, input model.ProvisionTenantInput) int
+		ReactivateTenant           func(childComplexity int, tenantID string, reason string) int
 		RemoveDomain               func(childComplexity int, id string) int
 		RemoveMember               func(childComplexity int, tenantID string, userID string) int
 		ResendInvitation           func(childComplexity int, id string) int
@@ -233,6 +234,7 @@ type ComplexityRoot struct {
 		Name                 func(childComplexity int) int
 		PendingInvitations   func(childComplexity int) int
 		Plan                 func(childComplexity int) int
+		PurgeAfter           func(childComplexity int) int
 		SeatCap              func(childComplexity int) int
 		SeatsUsed            func(childComplexity int) int
 		ServiceTokens        func(childComplexity int) int
@@ -325,6 +327,7 @@ type MutationResolver interface {
 	CreateServiceToken(ctx context.Context, input model.CreateServiceTokenInput) (*model.ServiceTokenSecret, error)
 	RevokeServiceToken(ctx context.Context, id string) (*model.ServiceToken, error)
 	ImportRecords(ctx context.Context, input model.ImportRecordsInput) (*model.ImportReport, error)
+	ReactivateTenant(ctx context.Context, tenantID string, reason string) (*model.Tenant, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Viewer, error)
@@ -911,6 +914,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProvisionTenant(childComplexity, args["input"].(model.ProvisionTenantInput)), true
+	case "Mutation.reactivateTenant":
+		if e.ComplexityRoot.Mutation.ReactivateTenant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reactivateTenant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReactivateTenant(childComplexity, args["tenantId"].(string), args["reason"].(string)), true
 	case "Mutation.removeDomain":
 		if e.ComplexityRoot.Mutation.RemoveDomain == nil {
 			break
@@ -1305,6 +1319,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Plan(childComplexity), true
+	case "Tenant.purgeAfter":
+		if e.ComplexityRoot.Tenant.PurgeAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.PurgeAfter(childComplexity), true
 	case "Tenant.seatCap":
 		if e.ComplexityRoot.Tenant.SeatCap == nil {
 			break
@@ -2179,6 +2199,30 @@ extend type Mutation {
   """
   importRecords(input: ImportRecordsInput!): ImportReport!
 }
+
+# ---------------------------------------------------------------------------------------------
+# Cancellation with retention (issue 16 item 2). Kept together here, as extensions.
+# ---------------------------------------------------------------------------------------------
+
+extend type Tenant {
+  """
+  For a CANCELLED tenant, when the purge-cancelled-tenants job may delete it and everything it
+  holds (TENANTRY_CANCELLED_RETENTION after cancellation, 30 days by default); until then a super
+  admin can reactivate it. Null for every other status. (Addition to the contract.)
+  """
+  purgeAfter: Time
+}
+
+extend type Mutation {
+  """
+  Brings a CANCELLED tenant back, with everything it had, to the status billing and the trial
+  clock say (ACTIVE or PAST_DUE for a live subscription; otherwise TRIAL while the trial runs,
+  ACTIVE with a signed contract, else TRIAL_EXPIRED, from which the owner can pay through
+  Checkout). Super admins only; reason is audited (tenant.reactivate). INVALID_TRANSITION once the
+  retention has ended or the purge has begun. (Addition to the contract.)
+  """
+  reactivateTenant(tenantId: ID!, reason: String!): Tenant!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2517,6 +2561,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_joinRequests(ctx, field)
 	case "serviceTokens":
 		return ec.fieldContext_Tenant_serviceTokens(ctx, field)
+	case "purgeAfter":
+		return ec.fieldContext_Tenant_purgeAfter(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -3002,6 +3048,28 @@ func (ec *executionContext) field_Mutation_provisionTenant_args(ctx context.Cont
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reactivateTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -6030,6 +6098,50 @@ func (ec *executionContext) fieldContext_Mutation_importRecords(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_reactivateTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reactivateTenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReactivateTenant(ctx, fc.Args["tenantId"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Tenant) graphql.Marshaler {
+			return ec.marshalNTenant2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐTenant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reactivateTenant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tenant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reactivateTenant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7442,6 +7554,29 @@ func (ec *executionContext) fieldContext_Tenant_serviceTokens(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_purgeAfter(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_purgeAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurgeAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_purgeAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TenantAccess_canRead(ctx context.Context, field graphql.CollectedField, obj *model.TenantAccess) (ret graphql.Marshaler) {
@@ -10601,6 +10736,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "reactivateTenant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reactivateTenant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11103,6 +11245,11 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_serviceTokens(ctx, field, obj)
 				})
+		case "purgeAfter":
+			out.Values[i] = ec._Tenant_purgeAfter(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

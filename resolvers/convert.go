@@ -63,6 +63,9 @@ func (r *Resolver) toGraphTenant(v tenancy.TenantView) *model.Tenant {
 	if !t.TrialEndsAt.IsZero() {
 		g.TrialEndsAt = &t.TrialEndsAt
 	}
+	if end := r.Tenancy.PurgeAfter(t); !end.IsZero() {
+		g.PurgeAfter = &end
+	}
 	if a.Reason != "" {
 		g.Access.Reason = &a.Reason
 	}

@@ -270,6 +270,15 @@ func (r *mutationResolver) ImportRecords(ctx context.Context, input model.Import
 	return toGraphImportReport(rep), nil
 }
 
+// ReactivateTenant is the resolver for the reactivateTenant field.
+func (r *mutationResolver) ReactivateTenant(ctx context.Context, tenantID string, reason string) (*model.Tenant, error) {
+	v, err := r.Tenancy.Reactivate(ctx, tenantID, reason)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphTenant(v), nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)

@@ -330,8 +330,12 @@ type Tenant struct {
 	// Join requests from signups at the organization's domains, oldest first, for owners and admins. (Addition to the contract.)
 	JoinRequests []*JoinRequest `json:"joinRequests"`
 	// The tenant's service tokens, newest first (at most 200), for owners and admins while the tenant is readable, and platform staff.
-	ServiceTokens      []*ServiceToken `json:"serviceTokens"`
-	PendingExpiryFloor time.Time       `json:"-"`
+	ServiceTokens []*ServiceToken `json:"serviceTokens"`
+	// For a CANCELLED tenant, when the purge-cancelled-tenants job may delete it and everything it
+	// holds (TENANTRY_CANCELLED_RETENTION after cancellation, 30 days by default); until then a super
+	// admin can reactivate it. Null for every other status. (Addition to the contract.)
+	PurgeAfter         *time.Time `json:"purgeAfter,omitempty"`
+	PendingExpiryFloor time.Time  `json:"-"`
 }
 
 // What the caller may do in a tenant right now, from the same policy table the Firestore rules use.

@@ -143,7 +143,8 @@ func wireTenancy(cfg config.Config, st *store.Store, catalog *plans.Catalog, clk
 	}
 	limiter := ratelimit.NewKeyed(cfg.ProvisionInterval, cfg.ProvisionBurst, clk.Now)
 	return tenancy.NewService(kickingStore{st, kick}, catalog, clk, limiter, tenancy.Config{
-		IdempotencyRetention: cfg.IdempotencyRetention, Events: tenancy.NewEvents(cfg.EventsEnabled()),
+		IdempotencyRetention: cfg.IdempotencyRetention, CancelledRetention: cfg.CancelledRetention(),
+		Events: tenancy.NewEvents(cfg.EventsEnabled()),
 	}, svcOpts...)
 }
 
@@ -203,6 +204,16 @@ func tenancyJobs(cfg config.Config, svc *tenancy.Service) []jobs.Job {
 			Interval: 24 * time.Hour,
 			Run: func(ctx context.Context, progress func(string)) (string, error) {
 				r, err := svc.ExpireTrials(ctx, tenancy.ExpireTrialsOptions{}, func(r tenancy.ExpireTrialsResult) { progress(r.String() + " so far") })
+				return r.String(), err
+			},
+		},
+		{
+			Name: "purge-cancelled-tenants",
+			Description: "delete every document of tenants cancelled more than " + cfg.CancelledRetentionSetting +
+				" ago (TENANTRY_CANCELLED_RETENTION) and the records that name them, leaving a tombstone in purgedTenants; resumable; nightly",
+			Interval: 24 * time.Hour,
+			Run: func(ctx context.Context, progress func(string)) (string, error) {
+				r, err := svc.PurgeCancelled(ctx, tenancy.PurgeOptions{}, func(r tenancy.PurgeResult) { progress(r.String() + " so far") })
 				return r.String(), err
 			},
 		},

@@ -138,6 +138,8 @@ type Config struct {
 	EventsURL     string        `env:"TENANTRY_EVENTS_URL"`
 	EventsSecret  string        `env:"TENANTRY_EVENTS_SECRET"`
 	EventsTimeout time.Duration `env:"TENANTRY_EVENTS_TIMEOUT" envDefault:"15s"`
+	// Retention of cancelled tenants and exports (config/retention.go).
+	CancelledRetentionSetting string `env:"TENANTRY_CANCELLED_RETENTION" envDefault:"30d"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -220,6 +222,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateDomains()...)
 	problems = append(problems, c.validateImport()...)
 	problems = append(problems, c.validateEvents()...)
+	problems = append(problems, c.validateRetention()...)
 	return errors.Join(problems...)
 }
 

@@ -53,6 +53,8 @@ type tenantDoc struct {
 	// PendingExpiryFloor is tenancy.Tenant's, kept by whatever adds or closes pending
 	// invitations (the members domain, a contract's owner invitation); absent: unknown.
 	PendingExpiryFloor *time.Time `firestore:"pendingExpiryFloor,omitempty"`
+	// PurgeStartedAt is tenancy.Tenant's, written by StartPurge (purge.go).
+	PurgeStartedAt *time.Time `firestore:"purgeStartedAt,omitempty"`
 }
 
 func toDBTenant(t tenancy.Tenant) tenantDoc {
@@ -95,6 +97,7 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 	if d.PendingExpiryFloor != nil {
 		t.PendingExpiryFloor = *d.PendingExpiryFloor
 	}
+	t.PurgeStartedAt = timeOf(d.PurgeStartedAt)
 	if d.Contract != nil {
 		c := toContract(*d.Contract)
 		t.Contract = &c

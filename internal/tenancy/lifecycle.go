@@ -23,8 +23,9 @@ type Transition struct {
 }
 
 // Transitions is the lifecycle as an explicit table; any change not listed is
-// errs.ErrInvalidTransition. cancelled is terminal: restoring a cancelled customer is a new
-// tenant, so nothing half-deleted ever comes back to life. A trial can be suspended (abusive
+// errs.ErrInvalidTransition. cancelled is terminal for every status change but one:
+// reactivateTenant (retention.go) brings a cancelled tenant back within its retention, before
+// the purge starts, so nothing half-deleted ever comes back to life. A trial can be suspended (abusive
 // signups are the common case), and a suspension lifted back to wherever billing and the trial
 // clock say (Tenant.RestoredStatus).
 var Transitions = []Transition{
@@ -91,6 +92,7 @@ const (
 	AuditConvertContract   = "tenant.convert_contract"   // provisionContractTenant with existingTenantId
 	AuditStatusChange      = "tenant.status_change"      // a job or integration changed the status
 	AuditPlanChange        = "tenant.plan_change"        // the plan and seat cap followed the Stripe subscription's price
+	AuditReactivate        = "tenant.reactivate"         // reactivateTenant: a cancelled tenant back within its retention
 
 	// Member changes (package members), written in the transaction that makes them.
 	AuditMemberInvited              = "member.invited"                   // an invitation was created (one entry per address)
@@ -159,6 +161,8 @@ type transitionRequest struct {
 	// keepStatus allows a change to the tenant's own status: lifting a staff suspension where
 	// billing keeps the tenant suspended changes only the cause.
 	keepStatus bool
+	// reactivate allows leaving cancelled, which the table never does (reactivateTenant).
+	reactivate bool
 	// guard re-checks a precondition on the tenant as read inside the transaction (the job's
 	// "still in trial and due"), so a decision taken on an older read can never be applied. It
 	// may also adjust the request (target status, cause, reason) from that read, on a copy.
@@ -208,7 +212,8 @@ func (s *Service) decideTransition(t Tenant, req transitionRequest, requestID st
 	to, reason := req.to, req.reason
 	extending := to == rules.StatusTrial && t.Status == rules.StatusTrial && !req.trialEndsAt.IsZero()
 	keeping := req.keepStatus && to == t.Status
-	if !extending && !keeping && !CanTransition(t.Status, to) {
+	reactivating := req.reactivate && t.Status == rules.StatusCancelled
+	if !extending && !keeping && !reactivating && !CanTransition(t.Status, to) {
 		return StatusChange{}, invalidTransition(t.Status, to)
 	}
 	if to == rules.StatusTrial {
@@ -283,7 +288,7 @@ func invalidTransition(from, to rules.Status) error {
 	next := NextStatuses(from)
 	if len(next) == 0 {
 		return errs.Detail(errs.ErrInvalidTransition,
-			"an organization that is %s cannot change status any more; provision a new organization instead", enum(from))
+			"an organization that is %s cannot change status any more; a super admin can bring a cancelled one back with reactivateTenant within its retention, otherwise provision a new organization", enum(from))
 	}
 	names := make([]string, len(next))
 	for i, s := range next {

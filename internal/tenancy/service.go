@@ -20,7 +20,13 @@ type Config struct {
 	IdempotencyRetention time.Duration
 	// Events makes the events to the application (off: none, when TENANTRY_EVENTS_URL is unset).
 	Events Events
+	// CancelledRetention is how long a cancelled tenant is kept, and may be reactivated, before
+	// the purge job deletes it (TENANTRY_CANCELLED_RETENTION; default 30 days).
+	CancelledRetention time.Duration
 }
+
+// DefaultCancelledRetention keeps a cancelled tenant for 30 days.
+const DefaultCancelledRetention = 30 * 24 * time.Hour
 
 // DefaultIdempotencyRetention keeps records for 48 hours: a client that retries the next day,
 // after a laptop slept through the answer, still gets its first result.
@@ -46,6 +52,9 @@ func WithIDGenerator(f func() string) Option { return func(s *Service) { s.newID
 func NewService(store Store, catalog *plans.Catalog, clk clock.Clock, limiter RateLimiter, cfg Config, opts ...Option) *Service {
 	if cfg.IdempotencyRetention < 24*time.Hour {
 		cfg.IdempotencyRetention = DefaultIdempotencyRetention
+	}
+	if cfg.CancelledRetention <= 0 {
+		cfg.CancelledRetention = DefaultCancelledRetention
 	}
 	s := &Service{store: store, plans: catalog, clock: clk, limiter: limiter, newID: NewID, cfg: cfg}
 	for _, o := range opts {

@@ -73,14 +73,8 @@ func (s *Service) LiftSuspension(ctx context.Context, tenantID, reason string) (
 // staffStatus authorizes a staff status change and runs it; decide completes the request on the
 // tenant as read inside the transaction.
 func (s *Service) staffStatus(ctx context.Context, tenantID, reason string, decide func(Tenant, StaffStatusRow, *transitionRequest) error) (TenantView, error) {
-	p, v, err := s.staffTarget(ctx, tenantID, staffStatusRoles(), "Changing an organization's status")
+	p, v, reason, err := s.staffAction(ctx, tenantID, staffStatusRoles(), "Changing an organization's status", reason)
 	if err != nil {
-		return TenantView{}, err
-	}
-	if reason, err = validate.Reason(reason); err != nil {
-		return TenantView{}, err
-	}
-	if err := auth.RequireFresh(ctx); err != nil {
 		return TenantView{}, err
 	}
 	row, _ := staffRow(p.PlatformRole)
@@ -93,6 +87,22 @@ func (s *Service) staffStatus(ctx context.Context, tenantID, reason string, deci
 	}
 	v.Tenant = t
 	return v, nil
+}
+
+// staffAction authorizes a staff operation that takes a reason: the caller's platform role (see
+// staffTarget), then the reason, then a fresh token. It returns the reason as validated.
+func (s *Service) staffAction(ctx context.Context, tenantID string, allowed []auth.PlatformRole, what, reason string) (auth.Principal, TenantView, string, error) {
+	p, v, err := s.staffTarget(ctx, tenantID, allowed, what)
+	if err != nil {
+		return auth.Principal{}, TenantView{}, "", err
+	}
+	if reason, err = validate.Reason(reason); err != nil {
+		return auth.Principal{}, TenantView{}, "", err
+	}
+	if err := auth.RequireFresh(ctx); err != nil {
+		return auth.Principal{}, TenantView{}, "", err
+	}
+	return p, v, reason, nil
 }
 
 // decideStaffStatus completes req for a move of t to `to` by a caller with row. On a tenant in a

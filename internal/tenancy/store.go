@@ -36,4 +36,5 @@ type Store interface {
 	StatusHistory(ctx context.Context, tenantID string, limit int) ([]HistoryEntry, error)
 
 	StaffStore // the contract conversion and the staff queries (staff.go)
+	PurgeStore // the purge of cancelled tenants past their retention (purge.go)
 }

@@ -49,6 +49,9 @@ type Tenant struct {
 	// PendingExpiryFloor is at or before the expiry of every pending invitation (zero: unknown).
 	// Until it passes, no pending invitation can have expired and PendingInvitations is exact.
 	PendingExpiryFloor time.Time
+	// PurgeStartedAt is set when the purge of a cancelled tenant past its retention began; from
+	// then on nothing brings it back (see retention.go). Zero otherwise.
+	PurgeStartedAt time.Time
 }
 
 // PendingMayHaveExpired reports whether, at now, one of t's pending invitations may be past its
