@@ -291,11 +291,13 @@ func TestOutboxDeadAndStuck(t *testing.T) {
 func TestClaimsWithoutTheirTenant(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	p := f.provision(t)
+	p, q := f.provision(t), f.provision(t)
 	gone, stray, domain := testenv.UniqueID("gone"), testenv.UniqueID("stray"), testenv.UniqueID("d")+".example"
 	testenv.WriteDocs(t, f.fs, map[string]map[string]any{
 		"subdomains/" + stray:    {"tenantId": gone, "claimedAt": time.Now()},
 		"domainClaims/" + domain: {"tenantId": gone, "status": "verified", "createdAt": time.Now()},
+		// q's subdomain claimed for p, which holds another subdomain.
+		"subdomains/" + q.Subdomain: {"tenantId": p.ID, "claimedAt": time.Now()},
 	})
 	// p's claim moved to another name: p's subdomain is unclaimed, the claim names a tenant that
 	// does not hold it.
@@ -304,12 +306,15 @@ func TestClaimsWithoutTheirTenant(t *testing.T) {
 	if _, err := f.fs.Doc("subdomains/" + p.Subdomain).Delete(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := f.scan(t, true, p.ID, gone)
-	wantKinds(t, r, doctor.KindSubdomainClaim, doctor.KindSubdomainClaim, doctor.KindDomainClaim, doctor.KindSubdomainUnclaimed)
+	r := f.scan(t, true, p.ID, q.ID, gone)
+	wantKinds(t, r, doctor.KindSubdomainClaim, doctor.KindSubdomainClaim, doctor.KindSubdomainClaim, doctor.KindDomainClaim,
+		doctor.KindSubdomainUnclaimed, doctor.KindSubdomainUnclaimed)
 	finding(t, r, doctor.KindSubdomainClaim, "subdomains/"+stray)
 	finding(t, r, doctor.KindSubdomainClaim, "subdomains/"+moved)
+	finding(t, r, doctor.KindSubdomainClaim, "subdomains/"+q.Subdomain)
 	finding(t, r, doctor.KindDomainClaim, "domainClaims/"+domain)
 	finding(t, r, doctor.KindSubdomainUnclaimed, p.path())
+	finding(t, r, doctor.KindSubdomainUnclaimed, q.path())
 }
 
 func TestStatusHistoryReplay(t *testing.T) {
@@ -371,4 +376,40 @@ func TestFullScanFindsEveryKind(t *testing.T) {
 	if r.Clean {
 		t.Error("a corrupted project is clean")
 	}
+}
+
+// racingStore lands a change (before) between the scan's reads and the repair's transaction.
+type racingStore struct {
+	doctor.Store
+	before func()
+}
+
+func (r racingStore) RepairCounters(ctx context.Context, tenantID string, decide func(doctor.CounterState) (doctor.CounterFix, error)) error {
+	r.before()
+	return r.Store.RepairCounters(ctx, tenantID, decide)
+}
+
+// The repair recounts inside its transaction: an invitation created after the scan counted is
+// counted, not overwritten with the scan's number.
+func TestRepairRecountsInsideItsTransaction(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	p := f.provision(t)
+	testenv.UpdateDoc(t, f.fs, p.path(), map[string]any{"seatsUsed": 5})
+	invite := func() {
+		testenv.WriteDocs(t, f.fs, map[string]map[string]any{p.path() + "/invitations/" + p.ID + "_x": {
+			"tenantId": p.ID, "email": "x@example.test", "role": "member", "status": "pending", "expiresAt": time.Now().Add(time.Hour),
+		}})
+		testenv.UpdateDoc(t, f.fs, p.path(), map[string]any{"pendingInvitations": 1})
+	}
+	d := doctor.NewService(racingStore{store.New(f.fs).Doctor(), invite}, clock.System{}, doctor.Config{})
+	r, err := d.Scan(context.Background(), doctor.Options{TenantIDs: []string{p.ID}, Repair: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKinds(t, r, doctor.KindSeatsUsed)
+	if got := f.data(t, p.path()); got["seatsUsed"] != int64(1) || got["pendingInvitations"] != int64(1) {
+		t.Fatalf("after the repair seatsUsed = %v, pendingInvitations = %v; want 1 and 1", got["seatsUsed"], got["pendingInvitations"])
+	}
+	wantKinds(t, f.scan(t, false, p.ID))
 }
