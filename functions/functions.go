@@ -50,6 +50,7 @@ var entryPoints = map[string]string{
 	"ExpireTrials":            "expire-trials",
 	"ExpireInvitations":       "expire-invitations",
 	"VerifyDomains":           "verify-domains",
+	"Doctor":                  "doctor",
 }
 
 func init() {

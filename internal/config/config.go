@@ -131,6 +131,10 @@ type Config struct {
 	DomainRecheck         time.Duration `env:"TENANTRY_DOMAIN_RECHECK" envDefault:"24h"`
 	SignupRoutingBurst    int           `env:"TENANTRY_SIGNUP_ROUTING_BURST" envDefault:"20"`
 	SignupRoutingInterval time.Duration `env:"TENANTRY_SIGNUP_ROUTING_INTERVAL" envDefault:"3s"`
+	// tenantry doctor (and its job): how long a billing record may stay pending, and how long
+	// past its due time a pending outbox entry may wait, before each is reported.
+	DoctorBillingPendingFor time.Duration `env:"TENANTRY_DOCTOR_BILLING_PENDING_FOR" envDefault:"1h"`
+	DoctorOutboxStuckFor    time.Duration `env:"TENANTRY_DOCTOR_OUTBOX_STUCK_FOR" envDefault:"30m"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
