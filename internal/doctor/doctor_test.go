@@ -104,17 +104,10 @@ func finding(t *testing.T, r doctor.Report, kind doctor.Kind, path string) docto
 	return doctor.Finding{}
 }
 
+// auditActions are the tenant's audit entries written by the doctor.
 func (f *fixture) auditActions(t *testing.T, tenantID string) []map[string]any {
 	t.Helper()
-	snaps, err := f.fs.Collection("tenants").Doc(tenantID).Collection("audit").Where("actorSystem", "==", doctor.Actor).Documents(context.Background()).GetAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]map[string]any, len(snaps))
-	for i, s := range snaps {
-		out[i] = s.Data()
-	}
-	return out
+	return testenv.QueryData(t, f.fs.Collection("tenants").Doc(tenantID).Collection("audit").Where("actorSystem", "==", doctor.Actor))
 }
 
 func (f *fixture) data(t *testing.T, path string) map[string]any {

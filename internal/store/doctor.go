@@ -122,17 +122,22 @@ func (d *DoctorStore) TenantPages(ctx context.Context, page int, f func([]doctor
 
 // Tenants implements doctor.Store.
 func (d *DoctorStore) Tenants(ctx context.Context, ids []string) (map[string]doctor.Tenant, error) {
-	refs := make([]*firestore.DocumentRef, 0, len(ids))
-	for _, id := range ids {
-		refs = append(refs, d.fs.Collection(colTenants).Doc(id))
+	return readExisting(ctx, d, d.fs.Collection(colTenants), ids, toDoctorTenant)
+}
+
+// readExisting reads the documents of col named by ids and decodes the ones that exist, by id.
+func readExisting[T any](ctx context.Context, d *DoctorStore, col *firestore.CollectionRef, ids []string, decode func(*firestore.DocumentSnapshot) (T, error)) (map[string]T, error) {
+	refs := make([]*firestore.DocumentRef, len(ids))
+	for i, id := range ids {
+		refs[i] = col.Doc(id)
 	}
-	out := make(map[string]doctor.Tenant, len(ids))
+	out := make(map[string]T, len(ids))
 	err := d.getAll(ctx, refs, func(snap *firestore.DocumentSnapshot) error {
 		if !snap.Exists() {
 			return nil
 		}
-		t, err := toDoctorTenant(snap)
-		out[t.ID] = t
+		v, err := decode(snap)
+		out[snap.Ref.ID] = v
 		return err
 	})
 	return out, err
@@ -213,20 +218,7 @@ func toRef(snap *firestore.DocumentSnapshot) (doctor.Ref, error) {
 
 // SubdomainClaims implements doctor.Store.
 func (d *DoctorStore) SubdomainClaims(ctx context.Context, names []string) (map[string]doctor.Ref, error) {
-	refs := make([]*firestore.DocumentRef, len(names))
-	for i, n := range names {
-		refs[i] = d.fs.Collection(colSubdomains).Doc(n)
-	}
-	out := make(map[string]doctor.Ref, len(names))
-	err := d.getAll(ctx, refs, func(snap *firestore.DocumentSnapshot) error {
-		if !snap.Exists() {
-			return nil
-		}
-		r, err := toRef(snap)
-		out[r.Name] = r
-		return err
-	})
-	return out, err
+	return readExisting(ctx, d, d.fs.Collection(colSubdomains), names, toRef)
 }
 
 // UserLinkPages implements doctor.Store: every user's tenantIds, or the users whose tenantIds
