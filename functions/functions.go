@@ -51,6 +51,7 @@ var entryPoints = map[string]string{
 	"ExpireInvitations":       "expire-invitations",
 	"VerifyDomains":           "verify-domains",
 	"PurgeCancelledTenants":   "purge-cancelled-tenants",
+	"Doctor":                  "doctor",
 }
 
 func init() {

@@ -40,6 +40,9 @@ Usage:
   tenantry import --file F --collection C --tenant T --token tnt_… [--dry-run] [--url URL]
                                        import an NDJSON or CSV file through the API, in calls of
                                        500, resumable; rejected records go to F's .rejected file
+  tenantry doctor [--repair] [--json] [--tenant ID]
+                                       check the invariants across documents (exit 0 only when
+                                       none is broken); --repair fixes counters and user links
   tenantry admin reindex-search        write missing staff search tokens (tenants provisioned
                                        before staff search existed)
 
@@ -64,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return rulesCmd(args[1:], stdout, stderr)
 	case "import":
 		return importCmd(context.Background(), args[1:], stdout, stderr)
+	case "doctor":
+		return doctorCmd(context.Background(), args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

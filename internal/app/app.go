@@ -128,6 +128,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	a.Jobs = jobs.NewRegistry(tenancyJobs(cfg, svc)...)
 	a.Jobs.Add(mw.expireJob())
 	a.Jobs.Add(verifyDomainsJob(dom))
+	a.Jobs.Add(doctorJob(NewDoctor(cfg, st, clk)))
 	if err := a.wireBackground(st, clk, kick, opts); err != nil {
 		return nil, err
 	}

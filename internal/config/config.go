@@ -140,6 +140,10 @@ type Config struct {
 	EventsTimeout time.Duration `env:"TENANTRY_EVENTS_TIMEOUT" envDefault:"15s"`
 	// Retention of cancelled tenants and exports (config/retention.go).
 	CancelledRetentionSetting string `env:"TENANTRY_CANCELLED_RETENTION" envDefault:"30d"`
+	// tenantry doctor (and its job): how long a billing record may stay pending, and how long
+	// past its due time a pending outbox entry may wait, before each is reported.
+	DoctorBillingPendingFor time.Duration `env:"TENANTRY_DOCTOR_BILLING_PENDING_FOR" envDefault:"1h"`
+	DoctorOutboxStuckFor    time.Duration `env:"TENANTRY_DOCTOR_OUTBOX_STUCK_FOR" envDefault:"30m"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and

@@ -548,17 +548,7 @@ func (m *MembersStore) Invitations(ctx context.Context, tenantID string, statuse
 // CountPendingUnexpired implements members.Store with a count aggregation.
 func (m *MembersStore) CountPendingUnexpired(ctx context.Context, tenantID string, now time.Time) (int, error) {
 	q := m.invitations(tenantID).Where("status", "==", string(members.StatusPending)).Where("expiresAt", ">", now)
-	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("count pending invitations of %s: %w", tenantID, err)
-	}
-	var out struct {
-		N int64 `firestore:"n"`
-	}
-	if err := res.DataTo(&out); err != nil {
-		return 0, fmt.Errorf("decode count of pending invitations of %s: %w", tenantID, err)
-	}
-	return int(out.N), nil
+	return count(ctx, q, "pending invitations of "+tenantID)
 }
 
 // PendingInvitationsTo implements members.Store. The query filters on email only (one

@@ -86,18 +86,7 @@ func (o *OutboxStore) Get(ctx context.Context, id string) (outbox.Entry, error) 
 // Count implements outbox.Store with a count aggregation (billed per 1,000 index entries, not per
 // document).
 func (o *OutboxStore) Count(ctx context.Context, s outbox.State) (int, error) {
-	q := o.col().Where("state", "==", string(s))
-	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("count %s outbox entries: %w", s, err)
-	}
-	var out struct {
-		N int64 `firestore:"n"`
-	}
-	if err := res.DataTo(&out); err != nil {
-		return 0, fmt.Errorf("decode count of %s outbox entries: %w", s, err)
-	}
-	return int(out.N), nil
+	return count(ctx, o.col().Where("state", "==", string(s)), string(s)+" outbox entries")
 }
 
 // Claim implements outbox.Store.

@@ -150,6 +150,22 @@ func decodeAll[T any](it *firestore.DocumentIterator, decode func(*firestore.Doc
 	return out, nil
 }
 
+// count runs a count aggregation of q (billed per 1,000 index entries, not per document); what
+// names the query in errors.
+func count(ctx context.Context, q firestore.Query, what string) (int, error) {
+	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count %s: %w", what, err)
+	}
+	var out struct {
+		N int64 `firestore:"n"`
+	}
+	if err := res.DataTo(&out); err != nil {
+		return 0, fmt.Errorf("decode the count of %s: %w", what, err)
+	}
+	return int(out.N), nil
+}
+
 // IdempotencyRecord implements tenancy.Store.
 func (s *Store) IdempotencyRecord(ctx context.Context, id string) (tenancy.IdempotencyRecord, error) {
 	var d idempotencyDoc

@@ -91,15 +91,7 @@ func (f fixture) emails(t testing.TB, id string) int {
 
 func (f fixture) auditEntries(t testing.TB, id string) []map[string]any {
 	t.Helper()
-	snaps, err := f.fs.Collection("tenants").Doc(id).Collection("audit").Documents(context.Background()).GetAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]map[string]any, len(snaps))
-	for i, s := range snaps {
-		out[i] = s.Data()
-	}
-	return out
+	return testenv.QueryData(t, f.fs.Collection("tenants").Doc(id).Collection("audit").Query)
 }
 
 // as returns a context signed in as uid with a platform role, as the server's middleware would

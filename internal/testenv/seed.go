@@ -132,3 +132,18 @@ func UpdateDoc(t testing.TB, fs *firestore.Client, path string, fields map[strin
 		t.Fatalf("testenv: update %s: %v", path, err)
 	}
 }
+
+// QueryData returns the data of every document q finds, in the query's order; any failure fails
+// the test.
+func QueryData(t testing.TB, q firestore.Query) []map[string]any {
+	t.Helper()
+	snaps, err := q.Documents(context.Background()).GetAll()
+	if err != nil {
+		t.Fatalf("testenv: query: %v", err)
+	}
+	out := make([]map[string]any, len(snaps))
+	for i, s := range snaps {
+		out[i] = s.Data()
+	}
+	return out
+}
