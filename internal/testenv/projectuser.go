@@ -51,7 +51,7 @@ func emulatorToken(project string, u User, opts UserOptions, now time.Time) stri
 	claims := map[string]any{
 		"email": u.Email, "email_verified": opts.EmailVerified, "auth_time": now.Unix(), "user_id": u.UID,
 		"firebase": map[string]any{"identities": map[string]any{"email": []string{u.Email}}, "sign_in_provider": "password"},
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "aud": project,
+		"iat":      now.Unix(), "exp": now.Add(time.Hour).Unix(), "aud": project,
 		"iss": "https://securetoken.google.com/" + project, "sub": u.UID,
 	}
 	maps.Copy(claims, opts.Claims)
