@@ -143,3 +143,21 @@ func (p *Proxies) add(name, typ, stream string, attrs map[string]any) error {
 	}
 	return nil
 }
+
+// Around starts the three proxies Tenantry's tests put faults in, "firestore" (to the emulator's
+// host:port), "stripe" (to a StripeRecorder in front of stripe-mock's URL) and "smtp" (to the SMTP
+// server's host:port), and the recorder. Close both when done.
+func Around(firestoreHost, stripeURL, smtpHost string) (*Proxies, *StripeRecorder, error) {
+	rec, err := StartStripeRecorder(stripeURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	px, err := Start(map[string]string{
+		"firestore": firestoreHost, "stripe": strings.TrimPrefix(rec.URL, "http://"), "smtp": smtpHost,
+	})
+	if err != nil {
+		rec.Close()
+		return nil, nil, err
+	}
+	return px, rec, nil
+}

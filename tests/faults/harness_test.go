@@ -16,7 +16,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -49,17 +48,11 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := faults.StartStripeRecorder(mock.URL)
+	px, rec, err := faults.Around(env.FirestoreHost, mock.URL, smtp.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(rec.Close)
-	px, err := faults.Start(map[string]string{
-		"firestore": env.FirestoreHost, "stripe": strings.TrimPrefix(rec.URL, "http://"), "smtp": smtp.Host,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(px.Close)
 	s := &stack{env: env, px: px, stripe: rec, fs: env.Firestore(t)}
 	s.app = startApp(t, s.config(t), px.Addr("firestore"))
