@@ -15,7 +15,6 @@ package soak
 import (
 	"context"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -59,11 +58,7 @@ func TestSoak(t *testing.T) {
 	}
 	env.SetRules(t, string(rules)) // the isolated project's only
 	mock, mail := testenv.StripeMock(t), testenv.Mailpit(t)
-	smtp, err := url.Parse(mail.SMTPURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px, rec, err := faults.Around(env.FirestoreHost, mock.URL, smtp.Host)
+	px, rec, err := faults.Around(env.FirestoreHost, mock.URL, mail.SMTPURL)
 	if err != nil {
 		t.Fatal(err)
 	}

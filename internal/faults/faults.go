@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -145,15 +146,19 @@ func (p *Proxies) add(name, typ, stream string, attrs map[string]any) error {
 }
 
 // Around starts the three proxies Tenantry's tests put faults in, "firestore" (to the emulator's
-// host:port), "stripe" (to a StripeRecorder in front of stripe-mock's URL) and "smtp" (to the SMTP
-// server's host:port), and the recorder. Close both when done.
-func Around(firestoreHost, stripeURL, smtpHost string) (*Proxies, *StripeRecorder, error) {
+// host:port), "stripe" (to a StripeRecorder in front of stripe-mock's URL) and "smtp" (to the host
+// of SMTP_URL), and the recorder. Close both when done.
+func Around(firestoreHost, stripeURL, smtpURL string) (*Proxies, *StripeRecorder, error) {
+	smtp, err := url.Parse(smtpURL)
+	if err != nil || smtp.Host == "" {
+		return nil, nil, fmt.Errorf("faults: SMTP URL %q: %v", smtpURL, err)
+	}
 	rec, err := StartStripeRecorder(stripeURL)
 	if err != nil {
 		return nil, nil, err
 	}
 	px, err := Start(map[string]string{
-		"firestore": firestoreHost, "stripe": strings.TrimPrefix(rec.URL, "http://"), "smtp": smtpHost,
+		"firestore": firestoreHost, "stripe": strings.TrimPrefix(rec.URL, "http://"), "smtp": smtp.Host,
 	})
 	if err != nil {
 		rec.Close()

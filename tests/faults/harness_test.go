@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -43,12 +42,7 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	env := testenv.Require(t).IsolatedProject(t)
 	mock := testenv.StripeMock(t)
-	mail := testenv.Mailpit(t)
-	smtp, err := url.Parse(mail.SMTPURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px, rec, err := faults.Around(env.FirestoreHost, mock.URL, smtp.Host)
+	px, rec, err := faults.Around(env.FirestoreHost, mock.URL, testenv.Mailpit(t).SMTPURL)
 	if err != nil {
 		t.Fatal(err)
 	}
