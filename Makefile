@@ -3,8 +3,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 STACK := scripts/stack.sh
+SOAK_DURATION ?= 3m
 
-.PHONY: help run spa e2e console test lint generate bench stack-up stack-down stack-status stack-tools outbox-status
+.PHONY: help run spa e2e console test lint generate bench stack-up stack-down stack-status stack-tools outbox-status soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
@@ -49,3 +50,6 @@ stack-down: ## stop the services stack-up started
 
 stack-status: ## show which services answer
 	$(STACK) status
+
+soak: stack-up ## the load run: 3 replicas, concurrency 32, faults on a schedule, then the invariants (SOAK_DURATION=3m, at most 10m; SOAK_MAX_REQUESTS; SOAK_LOG_DIR keeps the replicas' logs)
+	eval "$$($(STACK) env)" && SOAK_DURATION=$(SOAK_DURATION) go test -tags soak -count=1 -timeout 20m -run TestSoak -v ./bench/soak

@@ -17,7 +17,8 @@ import (
 //	api := testenv.GraphQL{URL: srv.URL}
 //	a, err := api.Call(user.IDToken, `{ me { user { id } } }`, nil)
 type GraphQL struct {
-	URL string // the server's base URL, e.g. an httptest.Server's
+	URL    string       // the server's base URL, e.g. an httptest.Server's
+	Client *http.Client // nil: HTTPClient
 }
 
 // GraphQLError is one entry of an answer's errors.
@@ -123,7 +124,11 @@ func (c GraphQL) Send(token string, header http.Header, body io.Reader) (GraphQL
 			req.Header.Add(k, v)
 		}
 	}
-	resp, err := HTTPClient.Do(req)
+	client := c.Client
+	if client == nil {
+		client = HTTPClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return GraphQLAnswer{}, err
 	}

@@ -1,0 +1,253 @@
+//go:build soak
+
+package soak
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/faults"
+)
+
+// fault is one entry of the schedule: on for hold, then off.
+type fault struct {
+	on   func(px *faults.Proxies) error
+	off  func(px *faults.Proxies) error
+	hold time.Duration
+}
+
+var schedule = []fault{
+	{func(px *faults.Proxies) error { return px.Latency("firestore", 150*time.Millisecond) }, clear("firestore"), 5 * time.Second},
+	{func(px *faults.Proxies) error { return px.ResetAnswers("stripe") }, clear("stripe"), 5 * time.Second},
+	{func(px *faults.Proxies) error { px.Down("smtp"); return nil }, up("smtp"), 10 * time.Second},
+	{func(px *faults.Proxies) error { return px.Stall("firestore", 2*time.Second) }, clear("firestore"), 3 * time.Second},
+	{func(px *faults.Proxies) error { px.Down("stripe"); return nil }, up("stripe"), 10 * time.Second},
+	{func(px *faults.Proxies) error { return px.Latency("smtp", time.Second) }, clear("smtp"), 5 * time.Second},
+}
+
+func clear(name string) func(*faults.Proxies) error {
+	return func(px *faults.Proxies) error { px.Clear(name); return nil }
+}
+
+func up(name string) func(*faults.Proxies) error {
+	return func(px *faults.Proxies) error { return px.Up(name) }
+}
+
+// injectFaults runs the schedule round and round, 5 seconds apart, until ctx ends.
+func injectFaults(ctx context.Context, t *testing.T, px *faults.Proxies) {
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+		f := schedule[i%len(schedule)]
+		if err := f.on(px); err != nil {
+			t.Errorf("inject a fault: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(f.hold):
+		}
+		if err := f.off(px); err != nil {
+			t.Errorf("end a fault: %v", err)
+		}
+	}
+}
+
+// healAll ends every fault.
+func healAll(t *testing.T, px *faults.Proxies) {
+	for _, name := range []string{"firestore", "stripe", "smtp"} {
+		px.Clear(name)
+		if err := px.Up(name); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// expireTrials runs `tenantry jobs run expire-trials` every 20 seconds until ctx ends, as a
+// scheduler would, alongside the replicas' own.
+func expireTrials(ctx context.Context, bin string, env []string, st *stats) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Second):
+		}
+		start := time.Now()
+		cmd := exec.Command(bin, "jobs", "run", "expire-trials")
+		cmd.Env = env
+		code := ""
+		if out, err := cmd.CombinedOutput(); err != nil {
+			code = "EXIT"
+			st.broke("tenantry jobs run expire-trials: %v: %.300s", err, out)
+		}
+		st.observe("job expire-trials", time.Since(start), code)
+	}
+}
+
+// verify waits for the outbox to drain, then checks what the soak promises: no outbox entry
+// dead, counters equal documents, one tenant per provisioning intent, one email per email intent,
+// one Stripe customer per tenant, and doctor clean. It returns the side effects' counts and
+// doctor's verdict; broken invariants go to w.st.
+func (w *workload) verify(bin string, rec *faults.StripeRecorder) ([]sideEffects, string) {
+	ctx := context.Background()
+	w.settle(ctx)
+	tenants := w.allTenants(ctx)
+	for _, id := range tenants {
+		if drift, err := faults.CounterDrift(ctx, w.fs, id); err != nil || drift != "" {
+			w.st.broke("counters: %s %v", drift, err)
+		}
+	}
+	w.mu.Lock()
+	known := len(w.tenants)
+	w.mu.Unlock()
+	if len(tenants) < known || len(tenants) > known+w.want.unsettled {
+		w.st.broke("%d tenants stored for %d provisioned and %d calls without an answer", len(tenants), known, w.want.unsettled)
+	}
+	customers := customerEffects(w.want, rec)
+	for _, id := range customers.lost {
+		snap, _ := w.fs.Doc("billing/" + id).Get(ctx)
+		e, _ := w.fs.Doc("outbox/billing.setup-" + id).Get(ctx)
+		w.st.broke("no Stripe customer created for tenant %s: billing %v, setup entry %v", id, snap.Data(), e.Data())
+	}
+	return []sideEffects{w.emailEffects(), customers.sideEffects}, w.doctor(bin)
+}
+
+// settle waits (up to 2 minutes) until no outbox entry is pending, and reports dead ones.
+func (w *workload) settle(ctx context.Context) {
+	outbox := w.fs.Collection("outbox")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		pending, err := outbox.Where("state", "==", "pending").Documents(ctx).GetAll()
+		if err == nil && len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			w.st.broke("%d outbox entries still pending 2 minutes after the load (%v)", len(pending), err)
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	dead, err := outbox.Where("state", "==", "dead").Documents(ctx).GetAll()
+	for _, d := range dead {
+		w.st.broke("outbox entry %s dead-lettered: %v", d.Ref.ID, d.Data()["lastError"])
+	}
+	if err != nil {
+		w.st.broke("list the dead outbox entries: %v", err)
+	}
+}
+
+func (w *workload) allTenants(ctx context.Context) []string {
+	refs, err := w.fs.Collection("tenants").DocumentRefs(ctx).GetAll()
+	if err != nil {
+		w.st.broke("list the tenants: %v", err)
+	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// emailEffects counts the messages mailpit received per address of the soak's mailbox.
+func (w *workload) emailEffects() sideEffects {
+	got := map[string]int{}
+	for _, m := range w.box.Messages() {
+		for _, to := range m.To {
+			got[strings.ToLower(to.Address)]++
+		}
+	}
+	e := sideEffects{name: "emails (welcome, invitation, owner invitation)"}
+	w.want.mu.Lock()
+	defer w.want.mu.Unlock()
+	for addr := range w.want.emails {
+		e.intents++
+		switch n := got[strings.ToLower(addr)]; {
+		case n == 1:
+			e.exact++
+		case n == 0:
+			e.missed++
+			w.st.broke("no email to %s (%s)", addr, w.want.emails[addr])
+		default:
+			e.dup++
+			w.st.broke("%d emails to %s (%s)", n, addr, w.want.emails[addr])
+		}
+		delete(got, strings.ToLower(addr))
+	}
+	for addr, n := range got {
+		if !w.want.maybe[addr] || n > 1 {
+			e.dup++
+			w.st.broke("%d emails to %s, which no answered call asked for", n, addr)
+		}
+	}
+	return e
+}
+
+// customerEffects counts the Stripe customers created per tenant (distinct idempotency keys).
+func customerEffects(want *intents, rec *faults.StripeRecorder) (e struct {
+	sideEffects
+	lost []string
+}) {
+	keys := rec.CustomerKeys()
+	e.name = "Stripe customers"
+	want.mu.Lock()
+	defer want.mu.Unlock()
+	for _, id := range want.customers {
+		e.intents++
+		switch len(keys[id]) {
+		case 1:
+			e.exact++
+		case 0:
+			e.missed++
+			e.lost = append(e.lost, id)
+		default:
+			e.dup++
+		}
+	}
+	return e
+}
+
+// doctorReport is `tenantry doctor --json`'s output.
+type doctorReport struct {
+	Clean    bool `json:"clean"`
+	Findings []struct {
+		Kind, Path, Detail string
+		Repaired           bool
+	} `json:"findings"`
+	Scanned map[string]any `json:"scanned"`
+}
+
+// doctor runs `tenantry doctor --json` on the soak's project (it holds only the soak's tenants)
+// and reports each finding as a broken invariant.
+func (w *workload) doctor(bin string) string {
+	cmd := exec.Command(bin, "doctor", "--json")
+	cmd.Env = directEnv(w.env)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var rep doctorReport
+	if jerr := json.Unmarshal(out, &rep); jerr != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			first, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n")
+			w.st.broke("`tenantry doctor --json` is missing or failed (exit %d): %.300s", exit.ExitCode(), first)
+			return "MISSING (the binary has no working doctor command)"
+		}
+		w.st.broke("`tenantry doctor --json` printed no report (%v): %.300s", jerr, out)
+		return "no report"
+	}
+	for _, f := range rep.Findings {
+		w.st.broke("doctor: %s at %s: %s", f.Kind, f.Path, f.Detail)
+	}
+	if rep.Clean && err == nil {
+		return fmt.Sprintf("clean (scanned %v)", rep.Scanned)
+	}
+	return fmt.Sprintf("%d findings (exit %v)", len(rep.Findings), err)
+}
