@@ -37,7 +37,7 @@ const (
 )
 
 // Kinds lists the outbox kinds this package performs (Register).
-var Kinds = kinds.Names(kinds.BillingSetup{}, kinds.CancelSuperseded{})
+var Kinds = kinds.Names(kinds.BillingSetup{}, kinds.CancelSuperseded{}, kinds.CancelSubscription{})
 
 // Stripe subscription statuses, as Stripe spells them.
 const (

@@ -20,6 +20,7 @@ func (s *Service) Register(d *outbox.Dispatcher) {
 	}
 	kinds.Handle(d, s.setup)
 	kinds.Handle(d, s.cancelSuperseded)
+	kinds.Handle(d, s.cancelOnCancellation)
 }
 
 // trialLead is how far ahead a trial's end must be to be sent as trial_end. Stripe refuses a
@@ -110,6 +111,30 @@ func (s *Service) cancelSuperseded(ctx context.Context, d outbox.Delivery, p kin
 	}
 	if err := s.stripe.CancelSubscription(ctx, id, d.IdempotencyKey); err != nil {
 		return retryable(fmt.Errorf("cancel superseded Stripe subscription %s: %w", id, err))
+	}
+	return nil
+}
+
+// cancelOnCancellation cancels the subscription of a tenant that staff cancelled. While billing
+// setup has not run it waits (the outbox retries): setup would otherwise create a subscription
+// after this entry found none to cancel.
+func (s *Service) cancelOnCancellation(ctx context.Context, d outbox.Delivery, _ kinds.CancelSubscription) error {
+	tenantID := d.Entry.TenantID
+	rec, err := s.store.Record(ctx, tenantID)
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil // purged, or never set up: nothing is billed
+	}
+	if err != nil {
+		return fmt.Errorf("read billing record of %s: %w", tenantID, err)
+	}
+	if rec.Status == RecordPending {
+		return fmt.Errorf("tenant %s was cancelled before its billing setup ran: waiting for the setup to cancel what it creates", tenantID)
+	}
+	if rec.SubscriptionID == "" || rec.StripeStatus == "canceled" {
+		return nil
+	}
+	if err := s.stripe.CancelSubscription(ctx, rec.SubscriptionID, d.IdempotencyKey); err != nil {
+		return retryable(fmt.Errorf("cancel Stripe subscription %s of cancelled tenant %s: %w", rec.SubscriptionID, tenantID, err))
 	}
 	return nil
 }

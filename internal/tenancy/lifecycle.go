@@ -259,7 +259,7 @@ func (s *Service) decideTransition(t Tenant, req transitionRequest, requestID st
 		Action: action, Actor: req.actor, Reason: reason, RequestID: requestID, At: now, Details: details,
 		Before: before, After: after,
 	}
-	ch.Outbox = append(eventsOf(t, to, now), s.cfg.Events.Emit(t.ID, statusChanged(t, ch), now)...)
+	ch.Outbox = append(eventsOf(t, to, req.cause, now), s.cfg.Events.Emit(t.ID, statusChanged(t, ch), now)...)
 	return ch, nil
 }
 
@@ -271,8 +271,14 @@ func causeName(c Cause) string {
 	return string(c)
 }
 
-// eventsOf lists the outbox entries a move of t to status `to` at `now` emits.
-func eventsOf(t Tenant, to rules.Status, now time.Time) []OutboxEntry {
+// eventsOf lists the outbox entries a move of t to status `to` at `now`, for cause, emits.
+func eventsOf(t Tenant, to rules.Status, cause Cause, now time.Time) []OutboxEntry {
+	if to == rules.StatusCancelled && cause != CauseBilling {
+		// Staff cancelled the tenant: stop billing it. (A cancellation that came from Stripe
+		// already has no subscription to cancel.)
+		key := t.ID + "-cancel-" + strconv.FormatInt(now.UnixNano(), 10)
+		return []OutboxEntry{NewOutboxEntry(t.ID, kinds.CancelSubscription{}, key, now)}
+	}
 	if to != rules.StatusTrialExpired {
 		return nil
 	}

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/firestore"
+
+	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/faults"
 	"github.com/tenantry/tenantry/internal/outbox"
 	"github.com/tenantry/tenantry/internal/outbox/kinds"
@@ -299,4 +302,78 @@ func (s *stack) assertCountersMatchDocuments(t *testing.T, tenant string) {
 	if drift != "" {
 		t.Error(drift)
 	}
+}
+
+// Staff cancelling a tenant stops its billing: its Stripe subscription is cancelled once, after
+// the billing setup made it, even while Stripe's answers are lost for a while. A cancellation
+// that Stripe reported itself (the subscription already deleted) calls nothing.
+func TestStaffCancellationCancelsTheStripeSubscriptionOnce(t *testing.T) {
+	s := newStack(t)
+	owner := s.owner(t, "")
+	tenant := s.mustProvision(t, owner)
+	ob := store.NewOutboxStore(s.fs)
+	eventually(t, 20*time.Second, "billing setup not done", func() bool {
+		e, err := ob.Get(context.Background(), kinds.ID(kinds.BillingSetup{}, tenant))
+		return err == nil && e.State == outbox.StateDone
+	})
+	sub, _ := s.doc(t, "billing/"+tenant)["stripeSubscriptionId"].(string)
+	if sub == "" {
+		t.Fatal("billing record has no subscription after setup")
+	}
+	if err := s.px.ResetAnswers("stripe"); err != nil {
+		t.Fatal(err)
+	}
+	boss := s.env.NewProjectUser(t, testenv.UserOptions{EmailVerified: true, Claims: map[string]any{auth.PlatformRoleClaim: "super_admin"}})
+	a, err := s.api.Call(boss.IDToken, `mutation($t: ID!) { setTenantStatus(tenantId: $t, status: CANCELLED, reason: "fraud") { status } }`, map[string]any{"t": tenant})
+	if err == nil {
+		err = a.Err()
+	}
+	if err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+	cancels := func() (calls int, keys map[string]bool) {
+		keys = map[string]bool{}
+		for _, c := range s.stripe.Calls() {
+			if c.Method == http.MethodDelete && c.Path == "/v1/subscriptions/"+sub {
+				calls++
+				keys[c.IdempotencyKey] = true
+			}
+		}
+		return calls, keys
+	}
+	eventually(t, 20*time.Second, "the cancellation was not retried while Stripe's answers were lost", func() bool {
+		n, _ := cancels()
+		return n >= 2
+	})
+	s.px.Clear("stripe")
+	eventually(t, 20*time.Second, "the subscription cancellation entry was not done after Stripe recovered", func() bool {
+		for _, e := range outboxOfKind(t, s.fs, kinds.CancelSubscription{}.Kind(), tenant) {
+			if e.State == outbox.StateDone {
+				return true
+			}
+		}
+		return false
+	})
+	if _, keys := cancels(); len(keys) != 1 {
+		t.Errorf("subscription %s cancelled under %d idempotency keys %v, want 1", sub, len(keys), keys)
+	}
+}
+
+// outboxOfKind lists the outbox entries of kind about tenant.
+func outboxOfKind(t *testing.T, fs *firestore.Client, kind, tenant string) []outbox.Entry {
+	t.Helper()
+	ob := store.NewOutboxStore(fs)
+	snaps, err := fs.Collection("outbox").Where("kind", "==", kind).Where("tenantId", "==", tenant).Documents(context.Background()).GetAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []outbox.Entry
+	for _, snap := range snaps {
+		e, err := ob.Get(context.Background(), snap.Ref.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
 }

@@ -44,3 +44,16 @@ func (p CancelSuperseded) encode(string) map[string]any {
 func (CancelSuperseded) decode(s map[string]any) CancelSuperseded {
 	return CancelSuperseded{SubscriptionID: str(s, "subscriptionId"), SupersededBy: str(s, "supersededBy")}
 }
+
+// CancelSubscription cancels the tenant's Stripe subscription because staff cancelled the
+// tenant: without it the customer would go on being billed for a tenant nobody can use. The
+// handler reads the subscription from the billing record (the tenant's status change does not
+// know it). Stored as {}: the reason is in the tenant's status history.
+type CancelSubscription struct{}
+
+// Kind implements Payload.
+func (CancelSubscription) Kind() string { return "billing.cancel_subscription" }
+
+func (CancelSubscription) encode(string) map[string]any { return map[string]any{} }
+
+func (CancelSubscription) decode(map[string]any) CancelSubscription { return CancelSubscription{} }

@@ -38,6 +38,7 @@ var samples = []struct {
 		map[string]any{"planId": "starter", "stripePriceId": "price_1", "email": "ada@x.test", "trialEndsAt": at}, decodeAs[BillingSetup]},
 	{CancelSuperseded{SubscriptionID: "sub_1", SupersededBy: "sub_2"},
 		map[string]any{"subscriptionId": "sub_1", "supersededBy": "sub_2"}, decodeAs[CancelSuperseded]},
+	{CancelSubscription{}, map[string]any{}, decodeAs[CancelSubscription]},
 	{DomainEmail{Domain: "acme.test", Problem: DomainProblemFailed, TXTRecordName: "_tenantry-challenge.acme.test", TXTRecordValue: "tenantry-verification=abc"},
 		map[string]any{"tenantId": "t1", "domain": "acme.test", "problem": "failed", "txtRecordName": "_tenantry-challenge.acme.test", "txtRecordValue": "tenantry-verification=abc"}, decodeAs[DomainEmail]},
 	{JoinRequestEmail{Domain: "acme.test", Requester: "bob@acme.test", SeatLimit: true},
