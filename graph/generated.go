@@ -97,6 +97,14 @@ type ComplexityRoot struct {
 		VerifiedAt     func(childComplexity int) int
 	}
 
+	ImportMembersReport struct {
+		InvitationIds func(childComplexity int) int
+		Invited       func(childComplexity int) int
+		Received      func(childComplexity int) int
+		Rejected      func(childComplexity int) int
+		Replayed      func(childComplexity int) int
+	}
+
 	ImportRejection struct {
 		Field  func(childComplexity int) int
 		Index  func(childComplexity int) int
@@ -152,6 +160,7 @@ type ComplexityRoot struct {
 		CreateServiceToken         func(childComplexity int, input model.CreateServiceTokenInput) int
 		DeclineJoinRequest         func(childComplexity int, id string) int
 		ExtendTrial                func(childComplexity int, tenantID string, trialEndsAt time.Time, reason string) int
+		ImportMembers              func(childComplexity int, input model.ImportMembersInput) int
 		ImportRecords              func(childComplexity int, input model.ImportRecordsInput) int
 		InviteMember               func(childComplexity int, input model.InviteMemberInput) int
 		InviteMembers              func(childComplexity int, input model.InviteMembersInput) int
@@ -325,6 +334,7 @@ type MutationResolver interface {
 	CreateServiceToken(ctx context.Context, input model.CreateServiceTokenInput) (*model.ServiceTokenSecret, error)
 	RevokeServiceToken(ctx context.Context, id string) (*model.ServiceToken, error)
 	ImportRecords(ctx context.Context, input model.ImportRecordsInput) (*model.ImportReport, error)
+	ImportMembers(ctx context.Context, input model.ImportMembersInput) (*model.ImportMembersReport, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Viewer, error)
@@ -577,6 +587,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Domain.VerifiedAt(childComplexity), true
+
+	case "ImportMembersReport.invitationIds":
+		if e.ComplexityRoot.ImportMembersReport.InvitationIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.InvitationIds(childComplexity), true
+	case "ImportMembersReport.invited":
+		if e.ComplexityRoot.ImportMembersReport.Invited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.Invited(childComplexity), true
+	case "ImportMembersReport.received":
+		if e.ComplexityRoot.ImportMembersReport.Received == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.Received(childComplexity), true
+	case "ImportMembersReport.rejected":
+		if e.ComplexityRoot.ImportMembersReport.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.Rejected(childComplexity), true
+	case "ImportMembersReport.replayed":
+		if e.ComplexityRoot.ImportMembersReport.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.Replayed(childComplexity), true
 
 	case "ImportRejection.field":
 		if e.ComplexityRoot.ImportRejection.Field == nil {
@@ -845,6 +886,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ExtendTrial(childComplexity, args["tenantId"].(string), args["trialEndsAt"].(time.Time), args["reason"].(string)), true
+	case "Mutation.importMembers":
+		if e.ComplexityRoot.Mutation.ImportMembers == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importMembers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportMembers(childComplexity, args["input"].(model.ImportMembersInput)), true
 	case "Mutation.importRecords":
 		if e.ComplexityRoot.Mutation.ImportRecords == nil {
 			break
@@ -1533,6 +1585,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ContactInput", ec.unmarshalInputContactInput),
 			graphql.NewInputUnmarshaler("CreateServiceTokenInput", ec.unmarshalInputCreateServiceTokenInput),
+			graphql.NewInputUnmarshaler("ImportMemberInput", ec.unmarshalInputImportMemberInput),
+			graphql.NewInputUnmarshaler("ImportMembersInput", ec.unmarshalInputImportMembersInput),
 			graphql.NewInputUnmarshaler("ImportRecordsInput", ec.unmarshalInputImportRecordsInput),
 			graphql.NewInputUnmarshaler("InviteMemberInput", ec.unmarshalInputInviteMemberInput),
 			graphql.NewInputUnmarshaler("InviteMembersInput", ec.unmarshalInputInviteMembersInput),
@@ -2093,7 +2147,7 @@ type ServiceToken {
   "The token's id, also part of the token itself (tnt_<id>_<secret>)."
   id: ID!
   name: String!
-  "import (importRecords) and validate (importRecords with dryRun only)."
+  "import (importRecords), validate (importRecords with dryRun only) and members (importMembers)."
   scopes: [String!]!
   createdAt: Time!
   "Null: valid until revoked."
@@ -2113,7 +2167,7 @@ input CreateServiceTokenInput {
   tenantId: ID!
   "1 to 100 characters: what the token is for."
   name: String!
-  "One or more of import, validate; anything else is BAD_USER_INPUT (field scopes)."
+  "One or more of import, validate, members; anything else is BAD_USER_INPUT (field scopes)."
   scopes: [String!]!
   "In the future, at most two years ahead; null for a token valid until revoked."
   expiresAt: Time
@@ -2158,7 +2212,7 @@ extend type Tenant {
 extend type Mutation {
   """
   Creates a service token for the tenant (owners and admins, while the tenant is writable) and
-  returns its secret, once. A service token may call only importRecords, in its own tenant,
+  returns its secret, once. A service token may call only importRecords and importMembers, in its own tenant,
   within its scopes, while the tenant's status allows writes; every call is in the audit log.
   """
   createServiceToken(input: CreateServiceTokenInput!): ServiceTokenSecret!
@@ -2178,6 +2232,51 @@ extend type Mutation {
   admins, while the tenant is writable. Needs TENANTRY_APP on the server.
   """
   importRecords(input: ImportRecordsInput!): ImportReport!
+}
+
+"One person to invite with importMembers. (Addition to the contract.)"
+input ImportMemberInput {
+  email: String!
+  "Any role but OWNER; a service token invites at most MANAGER (admins are invited by a person)."
+  role: Role!
+  "App roles the application declares, granted on acceptance, as in InviteMemberInput.appRoles."
+  appRoles: [String!]
+}
+
+"(Addition to the contract.)"
+input ImportMembersInput {
+  tenantId: ID!
+  "1 to 100 people a call (one commit holds every invitation of a call); send a longer list as several calls."
+  members: [ImportMemberInput!]!
+  "8 to 255 characters; a retry with the same key and members answers the same report and sends no email twice."
+  idempotencyKey: String!
+}
+
+"""
+importMembers' answer: either every row was invited, or none was and rejected names every row
+that stopped the call (index in members; field email, role or appRoles). (Addition to the contract.)
+"""
+type ImportMembersReport {
+  received: Int!
+  invited: Int!
+  "The invitations created, in the order of the rows; empty when rows were rejected."
+  invitationIds: [ID!]!
+  rejected: [ImportRejection!]!
+  "True when the report comes from an earlier call with the same idempotency key."
+  replayed: Boolean!
+}
+
+extend type Mutation {
+  """
+  Invites a list of people, all or none, for a migration: for a service token with the members
+  scope, and for owners and admins, while the tenant is writable. Every row is checked (address,
+  role, declared app roles, not already a member, no pending invitation, listed once, the
+  address's share of invitation emails); one bad row rejects the call, with nothing written. The
+  seat cap and the plan's pending limit are checked for the whole batch in the transaction that
+  writes it (SEAT_LIMIT_REACHED, INVITATION_LIMIT_REACHED). Rate limited per token or user, like
+  inviteMembers.
+  """
+  importMembers(input: ImportMembersInput!): ImportMembersReport!
 }
 `, BuiltIn: false},
 }
@@ -2301,6 +2400,22 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 		return ec.fieldContext_Domain_lastCheckedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Domain", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportMembersReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "received":
+		return ec.fieldContext_ImportMembersReport_received(ctx, field)
+	case "invited":
+		return ec.fieldContext_ImportMembersReport_invited(ctx, field)
+	case "invitationIds":
+		return ec.fieldContext_ImportMembersReport_invitationIds(ctx, field)
+	case "rejected":
+		return ec.fieldContext_ImportMembersReport_rejected(ctx, field)
+	case "replayed":
+		return ec.fieldContext_ImportMembersReport_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportMembersReport", field.Name)
 }
 
 func (ec *executionContext) childFields_ImportRejection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2910,6 +3025,20 @@ func (ec *executionContext) field_Mutation_extendTrial_args(ctx context.Context,
 		return nil, err
 	}
 	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_importMembers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ImportMembersInput, error) {
+			return ec.unmarshalNImportMembersInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMembersInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4227,6 +4356,130 @@ func (ec *executionContext) _Domain_lastCheckedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Domain_lastCheckedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Domain", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ImportMembersReport_received(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_received(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Received, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_received(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportMembersReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportMembersReport_invited(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_invited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_invited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportMembersReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportMembersReport_invitationIds(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_invitationIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InvitationIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_invitationIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportMembersReport", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ImportMembersReport_rejected(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_rejected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rejected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ImportRejection) graphql.Marshaler {
+			return ec.marshalNImportRejection2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRejectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_rejected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportMembersReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportRejection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportMembersReport_replayed(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportMembersReport", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ImportRejection_index(ctx context.Context, field graphql.CollectedField, obj *model.ImportRejection) (ret graphql.Marshaler) {
@@ -6024,6 +6277,50 @@ func (ec *executionContext) fieldContext_Mutation_importRecords(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_importRecords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importMembers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportMembers(ctx, fc.Args["input"].(model.ImportMembersInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportMembersReport) graphql.Marshaler {
+			return ec.marshalNImportMembersReport2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMembersReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importMembers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportMembersReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importMembers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9281,6 +9578,118 @@ func UnmarshalCreateServiceTokenInput(ctx context.Context, raw any) (model.Creat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputImportMemberInput(ctx context.Context, obj any) (model.ImportMemberInput, error) {
+	var it model.ImportMemberInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"email", "role", "appRoles"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNRole2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "appRoles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appRoles"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppRoles = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportMemberInput unmarshals raw into the ImportMemberInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportMemberInput(ctx context.Context, raw any) (model.ImportMemberInput, error) {
+	var out model.ImportMemberInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportMemberInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputImportMembersInput(ctx context.Context, obj any) (model.ImportMembersInput, error) {
+	var it model.ImportMembersInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"tenantId", "members", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "tenantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantID = data
+		case "members":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("members"))
+			data, err := ec.unmarshalNImportMemberInput2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMemberInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Members = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportMembersInput unmarshals raw into the ImportMembersInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportMembersInput(ctx context.Context, raw any) (model.ImportMembersInput, error) {
+	var out model.ImportMembersInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportMembersInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputImportRecordsInput(ctx context.Context, obj any) (model.ImportRecordsInput, error) {
 	var it model.ImportRecordsInput
 	if obj == nil {
@@ -10096,6 +10505,59 @@ func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var importMembersReportImplementors = []string{"ImportMembersReport"}
+
+func (ec *executionContext) _ImportMembersReport(ctx context.Context, sel ast.SelectionSet, obj *model.ImportMembersReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importMembersReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportMembersReport")
+		case "received":
+			out.Values[i] = ec._ImportMembersReport_received(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invited":
+			out.Values[i] = ec._ImportMembersReport_invited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitationIds":
+			out.Values[i] = ec._ImportMembersReport_invitationIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejected":
+			out.Values[i] = ec._ImportMembersReport_rejected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._ImportMembersReport_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var importRejectionImplementors = []string{"ImportRejection"}
 
 func (ec *executionContext) _ImportRejection(ctx context.Context, sel ast.SelectionSet, obj *model.ImportRejection) graphql.Marshaler {
@@ -10597,6 +11059,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "importRecords":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_importRecords(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importMembers":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importMembers(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -11952,6 +12421,67 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNImportMemberInput2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMemberInputᚄ(ctx context.Context, v any) ([]*model.ImportMemberInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ImportMemberInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNImportMemberInput2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMemberInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNImportMemberInput2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMemberInput(ctx context.Context, v any) (*model.ImportMemberInput, error) {
+	res, err := ec.unmarshalInputImportMemberInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNImportMembersInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMembersInput(ctx context.Context, v any) (model.ImportMembersInput, error) {
+	res, err := ec.unmarshalInputImportMembersInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportMembersReport2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMembersReport(ctx context.Context, sel ast.SelectionSet, v *model.ImportMembersReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportMembersReport!")
+		return graphql.Null
+	}
+	return ec._ImportMembersReport(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNImportRecordsInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRecordsInput(ctx context.Context, v any) (model.ImportRecordsInput, error) {

@@ -270,6 +270,15 @@ func (r *mutationResolver) ImportRecords(ctx context.Context, input model.Import
 	return toGraphImportReport(rep), nil
 }
 
+// ImportMembers is the resolver for the importMembers field.
+func (r *mutationResolver) ImportMembers(ctx context.Context, input model.ImportMembersInput) (*model.ImportMembersReport, error) {
+	rep, err := r.Membership.ImportMembers(ctx, fromGraphImportMembers(input))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphImportMembersReport(rep), nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)

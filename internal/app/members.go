@@ -76,8 +76,8 @@ type kickingMembersStore struct {
 }
 
 // Invite implements members.Store.
-func (s kickingMembersStore) Invite(ctx context.Context, tenantID, inviterUID string, emails []string, now time.Time, decide func(members.InviteState) (members.InvitePlan, error)) error {
-	err := s.MembersStore.Invite(ctx, tenantID, inviterUID, emails, now, decide)
+func (s kickingMembersStore) Invite(ctx context.Context, read members.InviteRead, decide func(members.InviteState) (members.InvitePlan, error)) error {
+	err := s.MembersStore.Invite(ctx, read, decide)
 	if err == nil {
 		s.k.kick()
 	}

@@ -110,7 +110,7 @@ func (m *Mailer) invitation(ctx context.Context, d outbox.Delivery, p kinds.Invi
 	}
 	return m.send(ctx, d, p.To, TemplateInvitation, InvitationData{
 		Common:           m.common(m.link(url.Values{"token": {p.Token}}, "invitations", "accept")),
-		OrganizationName: name, Role: string(p.Role), InviterEmail: p.InviterEmail, ExpiresAt: p.ExpiresAt,
+		OrganizationName: name, Role: string(p.Role), InviterEmail: p.InviterEmail, InviterName: p.InviterName, ExpiresAt: p.ExpiresAt,
 	})
 }
 

@@ -49,6 +49,7 @@ type InvitationData struct {
 	OrganizationName string
 	Role             string
 	InviterEmail     string // "" when unknown
+	InviterName      string // an inviter without an address (a service token); "" otherwise
 	ExpiresAt        time.Time
 }
 

@@ -130,7 +130,7 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 		return inv, InvitationChange{
 			At: now, Invitation: inv, NewTokenHash: inv.TokenHash,
 			SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations,
-			Outbox: []tenancy.OutboxEntry{invitationEmail(t, inv, token, p.Email, now)},
+			Outbox: []tenancy.OutboxEntry{invitationEmail(t, inv, token, p.Email, "", now)},
 			Audit:  []tenancy.AuditEntry{audit},
 		}, nil
 	})
