@@ -50,6 +50,7 @@ var entryPoints = map[string]string{
 	"ExpireTrials":            "expire-trials",
 	"ExpireInvitations":       "expire-invitations",
 	"VerifyDomains":           "verify-domains",
+	"SweepDeletedUsers":       "sweep-deleted-users",
 }
 
 func init() {

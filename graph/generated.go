@@ -164,6 +164,7 @@ type ComplexityRoot struct {
 		ImportRecords              func(childComplexity int, input model.ImportRecordsInput) int
 		InviteMember               func(childComplexity int, input model.InviteMemberInput) int
 		InviteMembers              func(childComplexity int, input model.InviteMembersInput) int
+		LeaveTenant                func(childComplexity int, tenantID string) int
 		LiftSuspension             func(childComplexity int, tenantID string, reason string) int
 		ProvisionContractTenant    func(childComplexity int, input model.ProvisionContractTenantInput) int
 		ProvisionTenant            func(childComplexity int, input model.ProvisionTenantInput) int
@@ -240,6 +241,7 @@ type ComplexityRoot struct {
 		JoinRequests         func(childComplexity int) int
 		Members              func(childComplexity int) int
 		Name                 func(childComplexity int) int
+		OwnerlessSince       func(childComplexity int) int
 		PendingInvitations   func(childComplexity int) int
 		Plan                 func(childComplexity int) int
 		SeatCap              func(childComplexity int) int
@@ -335,6 +337,7 @@ type MutationResolver interface {
 	RevokeServiceToken(ctx context.Context, id string) (*model.ServiceToken, error)
 	ImportRecords(ctx context.Context, input model.ImportRecordsInput) (*model.ImportReport, error)
 	ImportMembers(ctx context.Context, input model.ImportMembersInput) (*model.ImportMembersReport, error)
+	LeaveTenant(ctx context.Context, tenantID string) (bool, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Viewer, error)
@@ -930,6 +933,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.InviteMembers(childComplexity, args["input"].(model.InviteMembersInput)), true
+	case "Mutation.leaveTenant":
+		if e.ComplexityRoot.Mutation.LeaveTenant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_leaveTenant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LeaveTenant(childComplexity, args["tenantId"].(string)), true
 	case "Mutation.liftSuspension":
 		if e.ComplexityRoot.Mutation.LiftSuspension == nil {
 			break
@@ -1345,6 +1359,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Name(childComplexity), true
+	case "Tenant.ownerlessSince":
+		if e.ComplexityRoot.Tenant.OwnerlessSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.OwnerlessSince(childComplexity), true
 	case "Tenant.pendingInvitations":
 		if e.ComplexityRoot.Tenant.PendingInvitations == nil {
 			break
@@ -2278,6 +2298,24 @@ extend type Mutation {
   """
   importMembers(input: ImportMembersInput!): ImportMembersReport!
 }
+
+extend type Tenant {
+  """
+  When the owner's Firebase account was deleted, leaving the organization without an owner until
+  platform staff appoint one (its admins were emailed); null while it has an owner. (Addition to
+  the contract.)
+  """
+  ownerlessSince: Time
+}
+
+extend type Mutation {
+  """
+  Ends the caller's own membership and frees its seat (like removeMember of oneself); audited as
+  member.left. The owner cannot leave (FORBIDDEN): transfer ownership first. (Addition to the
+  contract.)
+  """
+  leaveTenant(tenantId: ID!): Boolean!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2632,6 +2670,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_joinRequests(ctx, field)
 	case "serviceTokens":
 		return ec.fieldContext_Tenant_serviceTokens(ctx, field)
+	case "ownerlessSince":
+		return ec.fieldContext_Tenant_ownerlessSince(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -3081,6 +3121,20 @@ func (ec *executionContext) field_Mutation_inviteMembers_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_leaveTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -6327,6 +6381,50 @@ func (ec *executionContext) fieldContext_Mutation_importMembers(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_leaveTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_leaveTenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LeaveTenant(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_leaveTenant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_leaveTenant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7739,6 +7837,29 @@ func (ec *executionContext) fieldContext_Tenant_serviceTokens(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Tenant_ownerlessSince(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_ownerlessSince(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnerlessSince, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_ownerlessSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Time")
 }
 
 func (ec *executionContext) _TenantAccess_canRead(ctx context.Context, field graphql.CollectedField, obj *model.TenantAccess) (ret graphql.Marshaler) {
@@ -11070,6 +11191,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "leaveTenant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_leaveTenant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11572,6 +11700,11 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Tenant_serviceTokens(ctx, field, obj)
 				})
+		case "ownerlessSince":
+			out.Values[i] = ec._Tenant_ownerlessSince(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -279,6 +279,14 @@ func (r *mutationResolver) ImportMembers(ctx context.Context, input model.Import
 	return toGraphImportMembersReport(rep), nil
 }
 
+// LeaveTenant is the resolver for the leaveTenant field.
+func (r *mutationResolver) LeaveTenant(ctx context.Context, tenantID string) (bool, error) {
+	if err := r.Membership.Leave(ctx, tenantID); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)

@@ -360,8 +360,12 @@ type Tenant struct {
 	// Join requests from signups at the organization's domains, oldest first, for owners and admins. (Addition to the contract.)
 	JoinRequests []*JoinRequest `json:"joinRequests"`
 	// The tenant's service tokens, newest first (at most 200), for owners and admins while the tenant is readable, and platform staff.
-	ServiceTokens      []*ServiceToken `json:"serviceTokens"`
-	PendingExpiryFloor time.Time       `json:"-"`
+	ServiceTokens []*ServiceToken `json:"serviceTokens"`
+	// When the owner's Firebase account was deleted, leaving the organization without an owner until
+	// platform staff appoint one (its admins were emailed); null while it has an owner. (Addition to
+	// the contract.)
+	OwnerlessSince     *time.Time `json:"ownerlessSince,omitempty"`
+	PendingExpiryFloor time.Time  `json:"-"`
 }
 
 // What the caller may do in a tenant right now, from the same policy table the Firestore rules use.

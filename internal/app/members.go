@@ -18,12 +18,17 @@ import (
 // JobExpireInvitations is the job that marks invitations past their expiry as expired.
 const JobExpireInvitations = "expire-invitations"
 
+// JobSweepDeletedUsers is the job that frees what deleted Firebase users held (the lazy path of
+// the user.delete trigger).
+const JobSweepDeletedUsers = "sweep-deleted-users"
+
 // membersWiring is the members domain with the adapters of its signup logic that the server
 // serves: the blocking functions and the lazy hook (functions/ serves the third, OnUserCreate).
 type membersWiring struct {
 	svc      *members.Service
 	blocking *identity.Blocking // nil when not served
 	lazy     *identity.Lazy
+	deleted  *identity.Deletions // user.delete and its sweep
 }
 
 // wireMembers builds the members domain on the tenant domain and its rate limiters (in memory,
@@ -40,7 +45,7 @@ func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk c
 		AppRoles: declaredAppRoles(decl),
 	})
 	blocking := idw.blocking(cfg, svc)
-	return membersWiring{svc: svc, blocking: blocking, lazy: identity.NewLazy(svc)}
+	return membersWiring{svc: svc, blocking: blocking, lazy: identity.NewLazy(svc), deleted: identity.NewDeletions(idw.users, svc)}
 }
 
 // declaredAppRoles are the app roles the members domain may grant: the declaration's, none
@@ -62,6 +67,20 @@ func (m membersWiring) expireJob() jobs.Job {
 		Interval:    5 * time.Minute,
 		Run: func(ctx context.Context, progress func(string)) (string, error) {
 			r, err := m.svc.ExpireInvitations(ctx, func(r members.ExpireResult) { progress(r.String() + " so far") })
+			return r.String(), err
+		},
+	}
+}
+
+// sweepJob frees what deleted Firebase users held when the user.delete trigger missed them: it
+// asks Auth about every users/ document, 100 at a time, so it runs daily.
+func (m membersWiring) sweepJob() jobs.Job {
+	return jobs.Job{
+		Name:        JobSweepDeletedUsers,
+		Description: "remove the memberships and pending invitations of Firebase users that no longer exist, freeing their seats; daily",
+		Interval:    24 * time.Hour,
+		Run: func(ctx context.Context, progress func(string)) (string, error) {
+			r, err := m.deleted.Sweep(ctx, func(r members.SweepResult) { progress(r.String() + " so far") })
 			return r.String(), err
 		},
 	}

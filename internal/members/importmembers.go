@@ -189,7 +189,9 @@ func (s *Service) normalizeImport(imp importer, rows []ImportRow) inviteCall {
 	}
 	seen := map[string]int{}
 	for i, r := range rows {
-		reject := func(field, reason string) { call.static = append(call.static, Rejection{Index: i, Field: field, Reason: reason}) }
+		reject := func(field, reason string) {
+			call.static = append(call.static, Rejection{Index: i, Field: field, Reason: reason})
+		}
 		email, err := validate.Email(r.Email)
 		if err != nil {
 			reject(validate.FieldEmail, reasonOf(err))

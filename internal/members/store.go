@@ -59,6 +59,14 @@ type Store interface {
 	SignupState(ctx context.Context, uid string) (recorded, verified bool, err error)
 	// RecordSignup writes users/{uid} (email, signup time, verified), keeping tenantIds.
 	RecordSignup(ctx context.Context, u User, at time.Time) error
+
+	// UserLinks reads users/{uid}: its email and the tenants it is linked to; found is false
+	// when there is no such document.
+	UserLinks(ctx context.Context, uid string) (email string, tenantIDs []string, found bool, err error)
+	// DeleteUserDoc deletes users/{uid} (nothing when it is absent).
+	DeleteUserDoc(ctx context.Context, uid string) error
+	// UserIDs lists up to limit ids of users/ documents after the id after, in id order.
+	UserIDs(ctx context.Context, after string, limit int) ([]string, error)
 }
 
 // InvitationKey names one invitation: by its token's hash (acceptInvitation) or by tenant and id.
@@ -180,6 +188,9 @@ type MembersChange struct {
 	SeatsUsed int // the tenant's new counter value
 	// InvitationExpiryDays, when not 0, sets the tenant's invitationExpiryDays.
 	InvitationExpiryDays int
+	// OwnerlessSince, when set, flags the tenant as left without an owner (ownerlessSince).
+	OwnerlessSince time.Time
+	Outbox         []tenancy.OutboxEntry
 	// Audit are the entries written to tenants/{id}/audit with the change.
 	Audit []tenancy.AuditEntry
 }

@@ -53,6 +53,8 @@ type tenantDoc struct {
 	// PendingExpiryFloor is tenancy.Tenant's, kept by whatever adds or closes pending
 	// invitations (the members domain, a contract's owner invitation); absent: unknown.
 	PendingExpiryFloor *time.Time `firestore:"pendingExpiryFloor,omitempty"`
+	// OwnerlessSince is set when the owner's account was deleted (package members, ForgetUser).
+	OwnerlessSince *time.Time `firestore:"ownerlessSince,omitempty"`
 }
 
 func toDBTenant(t tenancy.Tenant) tenantDoc {
@@ -70,6 +72,9 @@ func toDBTenant(t tenancy.Tenant) tenantDoc {
 	}
 	if !t.PendingExpiryFloor.IsZero() {
 		d.PendingExpiryFloor = &t.PendingExpiryFloor
+	}
+	if !t.OwnerlessSince.IsZero() {
+		d.OwnerlessSince = &t.OwnerlessSince
 	}
 	return d
 }
@@ -94,6 +99,9 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 	}
 	if d.PendingExpiryFloor != nil {
 		t.PendingExpiryFloor = *d.PendingExpiryFloor
+	}
+	if d.OwnerlessSince != nil {
+		t.OwnerlessSince = *d.OwnerlessSince
 	}
 	if d.Contract != nil {
 		c := toContract(*d.Contract)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -526,6 +527,12 @@ func (m *MembersStore) writeMembersChange(tx *firestore.Transaction, tenantID st
 	if ch.InvitationExpiryDays != 0 {
 		ups = append(ups, firestore.Update{Path: "invitationExpiryDays", Value: ch.InvitationExpiryDays})
 	}
+	if !ch.OwnerlessSince.IsZero() {
+		ups = append(ups, firestore.Update{Path: "ownerlessSince", Value: ch.OwnerlessSince})
+	}
+	if err := createOutbox(tx, m.fs, ch.Outbox...); err != nil {
+		return err
+	}
 	return tx.Update(m.tenantRef(tenantID), ups)
 }
 
@@ -647,6 +654,47 @@ func (m *MembersStore) RecordSignup(ctx context.Context, u members.User, at time
 		return fmt.Errorf("write users/%s: %w", u.UID, err)
 	}
 	return nil
+}
+
+// UserLinks implements members.Store.
+func (m *MembersStore) UserLinks(ctx context.Context, uid string) (string, []string, bool, error) {
+	var d struct {
+		Email     string   `firestore:"email"`
+		TenantIDs []string `firestore:"tenantIds"`
+	}
+	err := get(ctx, m.fs.Collection(colUsers).Doc(uid), &d)
+	if errors.Is(err, errs.ErrNotFound) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, err
+	}
+	return d.Email, d.TenantIDs, true, nil
+}
+
+// DeleteUserDoc implements members.Store.
+func (m *MembersStore) DeleteUserDoc(ctx context.Context, uid string) error {
+	if _, err := m.fs.Collection(colUsers).Doc(uid).Delete(ctx); err != nil {
+		return fmt.Errorf("delete users/%s: %w", uid, err)
+	}
+	return nil
+}
+
+// UserIDs implements members.Store: a page of users/ by document id, reading no fields.
+func (m *MembersStore) UserIDs(ctx context.Context, after string, limit int) ([]string, error) {
+	q := m.fs.Collection(colUsers).OrderBy(firestore.DocumentID, firestore.Asc).Select().Limit(limit)
+	if after != "" {
+		q = q.StartAfter(after)
+	}
+	snaps, err := q.Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	out := make([]string, len(snaps))
+	for i, s := range snaps {
+		out[i] = s.Ref.ID
+	}
+	return out, nil
 }
 
 func chunks(list []string, n int) [][]string {

@@ -49,6 +49,9 @@ type Tenant struct {
 	// PendingExpiryFloor is at or before the expiry of every pending invitation (zero: unknown).
 	// Until it passes, no pending invitation can have expired and PendingInvitations is exact.
 	PendingExpiryFloor time.Time
+	// OwnerlessSince is when the owner's account was deleted, leaving the tenant without an
+	// owner until staff appoint one; zero while it has an owner.
+	OwnerlessSince time.Time
 }
 
 // PendingMayHaveExpired reports whether, at now, one of t's pending invitations may be past its

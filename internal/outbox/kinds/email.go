@@ -204,3 +204,21 @@ func (JoinRequestEmail) decode(s map[string]any) JoinRequestEmail {
 	seatLimit, _ := s["seatLimit"].(bool)
 	return JoinRequestEmail{Domain: str(s, "domain"), Requester: str(s, "requester"), SeatLimit: seatLimit}
 }
+
+// OwnerlessEmail tells a tenant's admins that its owner's account was deleted, so the
+// organization has no owner until staff appoint one (package members, on a deleted user).
+// Stored as {"tenantId", "formerOwner"}.
+type OwnerlessEmail struct {
+	FormerOwner string // the deleted owner's email address; "" when unknown
+}
+
+// Kind implements Payload.
+func (OwnerlessEmail) Kind() string { return "email.ownerless" }
+
+func (p OwnerlessEmail) encode(tenantID string) map[string]any {
+	return map[string]any{"tenantId": tenantID, "formerOwner": p.FormerOwner}
+}
+
+func (OwnerlessEmail) decode(s map[string]any) OwnerlessEmail {
+	return OwnerlessEmail{FormerOwner: str(s, "formerOwner")}
+}

@@ -41,6 +41,10 @@ var samples = []struct {
 		map[string]any{"tenantId": "t1", "domain": "acme.test", "problem": "failed", "txtRecordName": "_tenantry-challenge.acme.test", "txtRecordValue": "tenantry-verification=abc"}, decodeAs[DomainEmail]},
 	{JoinRequestEmail{Domain: "acme.test", Requester: "bob@acme.test", SeatLimit: true},
 		map[string]any{"tenantId": "t1", "domain": "acme.test", "requester": "bob@acme.test", "seatLimit": true}, decodeAs[JoinRequestEmail]},
+	{InvitationEmail{To: []string{"bob@x.test"}, InvitationID: "t1_INV", OrganizationName: "Acme", Role: rules.RoleMember, ExpiresAt: at, InviterName: `the service token "HR sync"`, Token: "tok"},
+		map[string]any{"to": "bob@x.test", "tenantId": "t1", "invitationId": "t1_INV", "organizationName": "Acme", "role": "member", "expiresAt": at,
+			"invitedByEmail": "", "inviterEmail": "", "inviterName": `the service token "HR sync"`, "secret": map[string]any{"token": "tok"}}, decodeAs[InvitationEmail]},
+	{OwnerlessEmail{FormerOwner: "ada@acme.test"}, map[string]any{"tenantId": "t1", "formerOwner": "ada@acme.test"}, decodeAs[OwnerlessEmail]},
 }
 
 func decodeAs[P Decoder[P]](stored map[string]any) Payload { return Decode[P](stored) }
