@@ -24,8 +24,8 @@ type AuditEntry struct {
 	// tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
 	// member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
 	// member.role_changed, member.app_roles_changed, member.removed, member.left,
-	// member.ownership_transferred, service_token.created, service_token.revoked, data.imported,
-	// data.import_dry_run.
+	// member.ownership_transferred, member.user_deleted, member.invitation_closed,
+	// service_token.created, service_token.revoked, data.imported, data.import_dry_run.
 	Action string    `json:"action"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`
