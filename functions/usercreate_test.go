@@ -6,10 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenantry/tenantry/functions"
-	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/members"
-	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -18,18 +15,8 @@ import (
 // delivers it (a legacy background event: {"data": <user record>, "context": {...}}), delivered
 // twice: the second delivery changes nothing.
 func TestOnUserCreateAcceptsInvitationsOnce(t *testing.T) {
-	testenv.Require(t)
+	a, owner, tenantID := appWithTenant(t, "Trigger Org")
 	ctx := context.Background()
-	a, err := functions.App(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := auth.WithPrincipal(ctx, auth.Principal{UID: testenv.UniqueID("owner-"), Email: testenv.UniqueID("o-") + "@example.test", EmailVerified: true})
-	p, err := a.Tenancy.ProvisionSelfServe(owner, tenancy.SelfServeInput{IdempotencyKey: testenv.UniqueID("key-"), OrganizationName: "Trigger Org"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tenantID := p.Tenant.ID
 	email := testenv.UniqueID("inv-") + "@example.test"
 	inv, err := a.Members.Invite(owner, tenantID, members.InviteRequest{Email: email, Role: rules.RoleManager})
 	if err != nil {

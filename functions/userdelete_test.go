@@ -17,6 +17,7 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/tenantry/tenantry/functions"
+	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/members"
 	"github.com/tenantry/tenantry/internal/tenancy"
@@ -36,6 +37,24 @@ func serveFunctions(t *testing.T) string {
 	_ = ln.Close()
 	go func() { _ = funcframework.StartHostPort("127.0.0.1", port) }()
 	return "http://127.0.0.1:" + port
+}
+
+// appWithTenant is the instance's app with a tenant provisioned for a fresh owner (a principal
+// of its own), whom ctx carries.
+func appWithTenant(t *testing.T, name string) (a *app.App, owner context.Context, tenantID string) {
+	t.Helper()
+	testenv.Require(t)
+	ctx := context.Background()
+	a, err := functions.App(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner = auth.WithPrincipal(ctx, auth.Principal{UID: testenv.UniqueID("owner-"), Email: testenv.UniqueID("o-") + "@example.test", EmailVerified: true})
+	p, err := a.Tenancy.ProvisionSelfServe(owner, tenancy.SelfServeInput{IdempotencyKey: testenv.UniqueID("key-"), OrganizationName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, owner, p.Tenant.ID
 }
 
 // authOf is an Auth client of the project fs belongs to.
@@ -92,18 +111,8 @@ func deliver(t *testing.T, url string, body []byte) {
 // Firebase Auth still has the user; once it is deleted, the membership goes and the seat is
 // freed; a second delivery changes nothing.
 func TestOnUserDeleteFreesTheSeatOnce(t *testing.T) {
-	testenv.Require(t)
+	a, owner, tenantID := appWithTenant(t, "Delete Org")
 	ctx := context.Background()
-	a, err := functions.App(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := auth.WithPrincipal(ctx, auth.Principal{UID: testenv.UniqueID("owner-"), Email: testenv.UniqueID("o-") + "@example.test", EmailVerified: true})
-	p, err := a.Tenancy.ProvisionSelfServe(owner, tenancy.SelfServeInput{IdempotencyKey: testenv.UniqueID("key-"), OrganizationName: "Delete Org"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tenantID := p.Tenant.ID
 	// The Auth emulator keeps users per project, and the instance's app may have been built for
 	// another test's project: the user is created in the app's.
 	users := authOf(t, a.Firestore())
