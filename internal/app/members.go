@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/appdecl"
@@ -65,10 +66,7 @@ func (m membersWiring) expireJob() jobs.Job {
 		Name:        JobExpireInvitations,
 		Description: "mark pending invitations past their expiry as expired and free their seats; every 5 minutes",
 		Interval:    5 * time.Minute,
-		Run: func(ctx context.Context, progress func(string)) (string, error) {
-			r, err := m.svc.ExpireInvitations(ctx, func(r members.ExpireResult) { progress(r.String() + " so far") })
-			return r.String(), err
-		},
+		Run:         reporting(m.svc.ExpireInvitations),
 	}
 }
 
@@ -79,10 +77,15 @@ func (m membersWiring) sweepJob() jobs.Job {
 		Name:        JobSweepDeletedUsers,
 		Description: "remove the memberships and pending invitations of Firebase users that no longer exist, freeing their seats; daily",
 		Interval:    24 * time.Hour,
-		Run: func(ctx context.Context, progress func(string)) (string, error) {
-			r, err := m.deleted.Sweep(ctx, func(r members.SweepResult) { progress(r.String() + " so far") })
-			return r.String(), err
-		},
+		Run:         reporting(m.deleted.Sweep),
+	}
+}
+
+// reporting is a job's Run for a pass that reports its running totals and its result as text.
+func reporting[R fmt.Stringer](pass func(ctx context.Context, progress func(R)) (R, error)) func(context.Context, func(string)) (string, error) {
+	return func(ctx context.Context, progress func(string)) (string, error) {
+		r, err := pass(ctx, func(r R) { progress(r.String() + " so far") })
+		return r.String(), err
 	}
 }
 
