@@ -19,3 +19,9 @@ import (
 func OnUserCreate(ctx context.Context, u functions.AuthUserRecord) error {
 	return functions.OnUserCreate(ctx, u)
 }
+
+// OnUserDelete is the 1st-gen providers/firebase.auth/eventTypes/user.delete background
+// function, re-exported for the same reason.
+func OnUserDelete(ctx context.Context, u functions.AuthUserRecord) error {
+	return functions.OnUserDelete(ctx, u)
+}

@@ -52,6 +52,7 @@ var entryPoints = map[string]string{
 	"VerifyDomains":           "verify-domains",
 	"PurgeCancelledTenants":   "purge-cancelled-tenants",
 	"Doctor":                  "doctor",
+	"SweepDeletedUsers":       "sweep-deleted-users",
 }
 
 func init() {

@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	"github.com/tenantry/tenantry/functions"
 	"github.com/tenantry/tenantry/internal/clock"
@@ -93,15 +90,9 @@ func TestEntryPointsRunTheJobsForCloudScheduler(t *testing.T) {
 	t.Run("through the functions framework", func(t *testing.T) {
 		// The framework serves every registered entry point at /<name> when FUNCTION_TARGET is
 		// unset, which is how `go run` of a functions project serves them locally.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-		_ = ln.Close()
-		go func() { _ = funcframework.StartHostPort("127.0.0.1", port) }()
-		base := "http://127.0.0.1:" + port
+		base := serveFunctions(t)
 		var resp *http.Response
+		var err error
 		for deadline := time.Now().Add(5 * time.Second); ; {
 			req := schedulerRequest(base+"/PurgeIdempotencyRecords", "purge-idempotency-records")
 			req.RequestURI = ""

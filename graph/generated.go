@@ -97,6 +97,14 @@ type ComplexityRoot struct {
 		VerifiedAt     func(childComplexity int) int
 	}
 
+	ImportMembersReport struct {
+		InvitationIds func(childComplexity int) int
+		Invited       func(childComplexity int) int
+		Received      func(childComplexity int) int
+		Rejected      func(childComplexity int) int
+		Replayed      func(childComplexity int) int
+	}
+
 	ImportRejection struct {
 		Field  func(childComplexity int) int
 		Index  func(childComplexity int) int
@@ -152,9 +160,11 @@ type ComplexityRoot struct {
 		CreateServiceToken         func(childComplexity int, input model.CreateServiceTokenInput) int
 		DeclineJoinRequest         func(childComplexity int, id string) int
 		ExtendTrial                func(childComplexity int, tenantID string, trialEndsAt time.Time, reason string) int
+		ImportMembers              func(childComplexity int, input model.ImportMembersInput) int
 		ImportRecords              func(childComplexity int, input model.ImportRecordsInput) int
 		InviteMember               func(childComplexity int, input model.InviteMemberInput) int
 		InviteMembers              func(childComplexity int, input model.InviteMembersInput) int
+		LeaveTenant                func(childComplexity int, tenantID string) int
 		LiftSuspension             func(childComplexity int, tenantID string, reason string) int
 		ProvisionContractTenant    func(childComplexity int, input model.ProvisionContractTenantInput) int
 		ProvisionTenant            func(childComplexity int, input model.ProvisionTenantInput) int
@@ -232,6 +242,7 @@ type ComplexityRoot struct {
 		JoinRequests         func(childComplexity int) int
 		Members              func(childComplexity int) int
 		Name                 func(childComplexity int) int
+		OwnerlessSince       func(childComplexity int) int
 		PendingInvitations   func(childComplexity int) int
 		Plan                 func(childComplexity int) int
 		PurgeAfter           func(childComplexity int) int
@@ -328,6 +339,8 @@ type MutationResolver interface {
 	RevokeServiceToken(ctx context.Context, id string) (*model.ServiceToken, error)
 	ImportRecords(ctx context.Context, input model.ImportRecordsInput) (*model.ImportReport, error)
 	ReactivateTenant(ctx context.Context, tenantID string, reason string) (*model.Tenant, error)
+	ImportMembers(ctx context.Context, input model.ImportMembersInput) (*model.ImportMembersReport, error)
+	LeaveTenant(ctx context.Context, tenantID string) (bool, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Viewer, error)
@@ -580,6 +593,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Domain.VerifiedAt(childComplexity), true
+
+	case "ImportMembersReport.invitationIds":
+		if e.ComplexityRoot.ImportMembersReport.InvitationIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.InvitationIds(childComplexity), true
+	case "ImportMembersReport.invited":
+		if e.ComplexityRoot.ImportMembersReport.Invited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.Invited(childComplexity), true
+	case "ImportMembersReport.received":
+		if e.ComplexityRoot.ImportMembersReport.Received == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.Received(childComplexity), true
+	case "ImportMembersReport.rejected":
+		if e.ComplexityRoot.ImportMembersReport.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.Rejected(childComplexity), true
+	case "ImportMembersReport.replayed":
+		if e.ComplexityRoot.ImportMembersReport.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportMembersReport.Replayed(childComplexity), true
 
 	case "ImportRejection.field":
 		if e.ComplexityRoot.ImportRejection.Field == nil {
@@ -848,6 +892,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ExtendTrial(childComplexity, args["tenantId"].(string), args["trialEndsAt"].(time.Time), args["reason"].(string)), true
+	case "Mutation.importMembers":
+		if e.ComplexityRoot.Mutation.ImportMembers == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importMembers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportMembers(childComplexity, args["input"].(model.ImportMembersInput)), true
 	case "Mutation.importRecords":
 		if e.ComplexityRoot.Mutation.ImportRecords == nil {
 			break
@@ -881,6 +936,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.InviteMembers(childComplexity, args["input"].(model.InviteMembersInput)), true
+	case "Mutation.leaveTenant":
+		if e.ComplexityRoot.Mutation.LeaveTenant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_leaveTenant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LeaveTenant(childComplexity, args["tenantId"].(string)), true
 	case "Mutation.liftSuspension":
 		if e.ComplexityRoot.Mutation.LiftSuspension == nil {
 			break
@@ -1307,6 +1373,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Name(childComplexity), true
+	case "Tenant.ownerlessSince":
+		if e.ComplexityRoot.Tenant.OwnerlessSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.OwnerlessSince(childComplexity), true
 	case "Tenant.pendingInvitations":
 		if e.ComplexityRoot.Tenant.PendingInvitations == nil {
 			break
@@ -1553,6 +1625,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ContactInput", ec.unmarshalInputContactInput),
 			graphql.NewInputUnmarshaler("CreateServiceTokenInput", ec.unmarshalInputCreateServiceTokenInput),
+			graphql.NewInputUnmarshaler("ImportMemberInput", ec.unmarshalInputImportMemberInput),
+			graphql.NewInputUnmarshaler("ImportMembersInput", ec.unmarshalInputImportMembersInput),
 			graphql.NewInputUnmarshaler("ImportRecordsInput", ec.unmarshalInputImportRecordsInput),
 			graphql.NewInputUnmarshaler("InviteMemberInput", ec.unmarshalInputInviteMemberInput),
 			graphql.NewInputUnmarshaler("InviteMembersInput", ec.unmarshalInputInviteMembersInput),
@@ -1770,8 +1844,8 @@ type AuditEntry {
   tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
   member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
   member.role_changed, member.app_roles_changed, member.removed, member.left,
-  member.ownership_transferred, service_token.created, service_token.revoked, data.imported,
-  data.import_dry_run.
+  member.ownership_transferred, member.user_deleted, member.invitation_closed,
+  service_token.created, service_token.revoked, data.imported, data.import_dry_run.
   """
   action: String!
   at: Time!
@@ -2113,7 +2187,7 @@ type ServiceToken {
   "The token's id, also part of the token itself (tnt_<id>_<secret>)."
   id: ID!
   name: String!
-  "import (importRecords) and validate (importRecords with dryRun only)."
+  "import (importRecords), validate (importRecords with dryRun only) and members (importMembers)."
   scopes: [String!]!
   createdAt: Time!
   "Null: valid until revoked."
@@ -2133,7 +2207,7 @@ input CreateServiceTokenInput {
   tenantId: ID!
   "1 to 100 characters: what the token is for."
   name: String!
-  "One or more of import, validate; anything else is BAD_USER_INPUT (field scopes)."
+  "One or more of import, validate, members; anything else is BAD_USER_INPUT (field scopes)."
   scopes: [String!]!
   "In the future, at most two years ahead; null for a token valid until revoked."
   expiresAt: Time
@@ -2178,7 +2252,7 @@ extend type Tenant {
 extend type Mutation {
   """
   Creates a service token for the tenant (owners and admins, while the tenant is writable) and
-  returns its secret, once. A service token may call only importRecords, in its own tenant,
+  returns its secret, once. A service token may call only importRecords and importMembers, in its own tenant,
   within its scopes, while the tenant's status allows writes; every call is in the audit log.
   """
   createServiceToken(input: CreateServiceTokenInput!): ServiceTokenSecret!
@@ -2222,6 +2296,69 @@ extend type Mutation {
   retention has ended or the purge has begun. (Addition to the contract.)
   """
   reactivateTenant(tenantId: ID!, reason: String!): Tenant!
+}
+
+"One person to invite with importMembers. (Addition to the contract.)"
+input ImportMemberInput {
+  email: String!
+  "Any role but OWNER; a service token invites at most MANAGER (admins are invited by a person)."
+  role: Role!
+  "App roles the application declares, granted on acceptance, as in InviteMemberInput.appRoles."
+  appRoles: [String!]
+}
+
+"(Addition to the contract.)"
+input ImportMembersInput {
+  tenantId: ID!
+  "1 to 100 people a call (one commit holds every invitation of a call); send a longer list as several calls."
+  members: [ImportMemberInput!]!
+  "8 to 255 characters; a retry with the same key and members answers the same report and sends no email twice."
+  idempotencyKey: String!
+}
+
+"""
+importMembers' answer: either every row was invited, or none was and rejected names every row
+that stopped the call (index in members; field email, role or appRoles). (Addition to the contract.)
+"""
+type ImportMembersReport {
+  received: Int!
+  invited: Int!
+  "The invitations created, in the order of the rows; empty when rows were rejected."
+  invitationIds: [ID!]!
+  rejected: [ImportRejection!]!
+  "True when the report comes from an earlier call with the same idempotency key."
+  replayed: Boolean!
+}
+
+extend type Mutation {
+  """
+  Invites a list of people, all or none, for a migration: for a service token with the members
+  scope, and for owners and admins, while the tenant is writable. Every row is checked (address,
+  role, declared app roles, not already a member, no pending invitation, listed once, the
+  address's share of invitation emails); one bad row rejects the call, with nothing written. The
+  seat cap and the plan's pending limit are checked for the whole batch in the transaction that
+  writes it (SEAT_LIMIT_REACHED, INVITATION_LIMIT_REACHED). Rate limited per token or user, like
+  inviteMembers.
+  """
+  importMembers(input: ImportMembersInput!): ImportMembersReport!
+}
+
+extend type Tenant {
+  """
+  When the owner's Firebase account was deleted, leaving the organization without an owner until
+  platform staff appoint one (its admins were emailed); null while it has an owner. (Addition to
+  the contract.)
+  """
+  ownerlessSince: Time
+}
+
+extend type Mutation {
+  """
+  Ends the caller's own membership and frees its seat (like removeMember of oneself); audited as
+  member.left. The owner cannot leave (FORBIDDEN): transfer ownership first. (Addition to the
+  contract.)
+  """
+  leaveTenant(tenantId: ID!): Boolean!
 }
 `, BuiltIn: false},
 }
@@ -2345,6 +2482,22 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 		return ec.fieldContext_Domain_lastCheckedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Domain", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportMembersReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "received":
+		return ec.fieldContext_ImportMembersReport_received(ctx, field)
+	case "invited":
+		return ec.fieldContext_ImportMembersReport_invited(ctx, field)
+	case "invitationIds":
+		return ec.fieldContext_ImportMembersReport_invitationIds(ctx, field)
+	case "rejected":
+		return ec.fieldContext_ImportMembersReport_rejected(ctx, field)
+	case "replayed":
+		return ec.fieldContext_ImportMembersReport_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportMembersReport", field.Name)
 }
 
 func (ec *executionContext) childFields_ImportRejection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2563,6 +2716,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_serviceTokens(ctx, field)
 	case "purgeAfter":
 		return ec.fieldContext_Tenant_purgeAfter(ctx, field)
+	case "ownerlessSince":
+		return ec.fieldContext_Tenant_ownerlessSince(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tenant", field.Name)
 }
@@ -2959,6 +3114,20 @@ func (ec *executionContext) field_Mutation_extendTrial_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_importMembers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ImportMembersInput, error) {
+			return ec.unmarshalNImportMembersInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMembersInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_importRecords_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2998,6 +3167,20 @@ func (ec *executionContext) field_Mutation_inviteMembers_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_leaveTenant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "tenantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["tenantId"] = arg0
 	return args, nil
 }
 
@@ -4295,6 +4478,130 @@ func (ec *executionContext) _Domain_lastCheckedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Domain_lastCheckedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Domain", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ImportMembersReport_received(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_received(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Received, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_received(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportMembersReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportMembersReport_invited(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_invited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_invited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportMembersReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportMembersReport_invitationIds(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_invitationIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InvitationIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_invitationIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportMembersReport", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ImportMembersReport_rejected(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_rejected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rejected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ImportRejection) graphql.Marshaler {
+			return ec.marshalNImportRejection2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRejectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_rejected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportMembersReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportRejection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportMembersReport_replayed(ctx context.Context, field graphql.CollectedField, obj *model.ImportMembersReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportMembersReport_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportMembersReport_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportMembersReport", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ImportRejection_index(ctx context.Context, field graphql.CollectedField, obj *model.ImportRejection) (ret graphql.Marshaler) {
@@ -6142,6 +6449,94 @@ func (ec *executionContext) fieldContext_Mutation_reactivateTenant(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_importMembers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportMembers(ctx, fc.Args["input"].(model.ImportMembersInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportMembersReport) graphql.Marshaler {
+			return ec.marshalNImportMembersReport2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMembersReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importMembers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportMembersReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importMembers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_leaveTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_leaveTenant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LeaveTenant(ctx, fc.Args["tenantId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_leaveTenant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_leaveTenant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7576,6 +7971,29 @@ func (ec *executionContext) _Tenant_purgeAfter(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Tenant_purgeAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Tenant_ownerlessSince(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_ownerlessSince(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnerlessSince, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_ownerlessSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Time")
 }
 
@@ -9416,6 +9834,118 @@ func UnmarshalCreateServiceTokenInput(ctx context.Context, raw any) (model.Creat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputImportMemberInput(ctx context.Context, obj any) (model.ImportMemberInput, error) {
+	var it model.ImportMemberInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"email", "role", "appRoles"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNRole2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "appRoles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appRoles"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppRoles = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportMemberInput unmarshals raw into the ImportMemberInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportMemberInput(ctx context.Context, raw any) (model.ImportMemberInput, error) {
+	var out model.ImportMemberInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportMemberInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputImportMembersInput(ctx context.Context, obj any) (model.ImportMembersInput, error) {
+	var it model.ImportMembersInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"tenantId", "members", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "tenantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tenantId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TenantID = data
+		case "members":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("members"))
+			data, err := ec.unmarshalNImportMemberInput2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMemberInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Members = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportMembersInput unmarshals raw into the ImportMembersInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportMembersInput(ctx context.Context, raw any) (model.ImportMembersInput, error) {
+	var out model.ImportMembersInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportMembersInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputImportRecordsInput(ctx context.Context, obj any) (model.ImportRecordsInput, error) {
 	var it model.ImportRecordsInput
 	if obj == nil {
@@ -10231,6 +10761,59 @@ func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var importMembersReportImplementors = []string{"ImportMembersReport"}
+
+func (ec *executionContext) _ImportMembersReport(ctx context.Context, sel ast.SelectionSet, obj *model.ImportMembersReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importMembersReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportMembersReport")
+		case "received":
+			out.Values[i] = ec._ImportMembersReport_received(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invited":
+			out.Values[i] = ec._ImportMembersReport_invited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invitationIds":
+			out.Values[i] = ec._ImportMembersReport_invitationIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejected":
+			out.Values[i] = ec._ImportMembersReport_rejected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._ImportMembersReport_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var importRejectionImplementors = []string{"ImportRejection"}
 
 func (ec *executionContext) _ImportRejection(ctx context.Context, sel ast.SelectionSet, obj *model.ImportRejection) graphql.Marshaler {
@@ -10743,6 +11326,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "importMembers":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importMembers(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leaveTenant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_leaveTenant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11247,6 +11844,11 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				})
 		case "purgeAfter":
 			out.Values[i] = ec._Tenant_purgeAfter(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ownerlessSince":
+			out.Values[i] = ec._Tenant_ownerlessSince(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -12099,6 +12701,67 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNImportMemberInput2ᚕᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMemberInputᚄ(ctx context.Context, v any) ([]*model.ImportMemberInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ImportMemberInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNImportMemberInput2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMemberInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNImportMemberInput2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMemberInput(ctx context.Context, v any) (*model.ImportMemberInput, error) {
+	res, err := ec.unmarshalInputImportMemberInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNImportMembersInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMembersInput(ctx context.Context, v any) (model.ImportMembersInput, error) {
+	res, err := ec.unmarshalInputImportMembersInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportMembersReport2ᚖgithubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportMembersReport(ctx context.Context, sel ast.SelectionSet, v *model.ImportMembersReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportMembersReport!")
+		return graphql.Null
+	}
+	return ec._ImportMembersReport(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNImportRecordsInput2githubᚗcomᚋtenantryᚋtenantryᚋgraphᚋmodelᚐImportRecordsInput(ctx context.Context, v any) (model.ImportRecordsInput, error) {

@@ -56,6 +56,7 @@ func (r *Resolver) toGraphTenant(v tenancy.TenantView) *model.Tenant {
 		Source:             toGraphSource(t.Source),
 		CreatedAt:          t.CreatedAt,
 		Access:             &model.TenantAccess{CanRead: a.CanRead, CanWrite: a.CanWrite},
+		OwnerlessSince:     optionalTime(t.OwnerlessSince),
 	}
 	if t.Subdomain != "" {
 		g.Subdomain = &t.Subdomain

@@ -279,6 +279,23 @@ func (r *mutationResolver) ReactivateTenant(ctx context.Context, tenantID string
 	return r.toGraphTenant(v), nil
 }
 
+// ImportMembers is the resolver for the importMembers field.
+func (r *mutationResolver) ImportMembers(ctx context.Context, input model.ImportMembersInput) (*model.ImportMembersReport, error) {
+	rep, err := r.Membership.ImportMembers(ctx, fromGraphImportMembers(input))
+	if err != nil {
+		return nil, err
+	}
+	return toGraphImportMembersReport(rep), nil
+}
+
+// LeaveTenant is the resolver for the leaveTenant field.
+func (r *mutationResolver) LeaveTenant(ctx context.Context, tenantID string) (bool, error) {
+	if err := r.Membership.Leave(ctx, tenantID); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)

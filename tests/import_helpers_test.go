@@ -46,8 +46,15 @@ type importTenant struct {
 // seedImportTenant writes a tenant in status with a fresh owner (and the extra members).
 func seedImportTenant(t testing.TB, srv *testServer, status rules.Status, extra ...testenv.Member) importTenant {
 	t.Helper()
+	return seedTenantWithOwner(t, srv, testenv.Tenant{Status: status, Members: extra})
+}
+
+// seedTenantWithOwner writes tn (with an id of its own) with a fresh owner before its members.
+func seedTenantWithOwner(t testing.TB, srv *testServer, tn testenv.Tenant) importTenant {
+	t.Helper()
 	owner := newUser(t)
-	tn := testenv.Tenant{ID: testenv.UniqueID("imp"), Status: status, Members: append([]testenv.Member{owner.As(rules.RoleOwner)}, extra...)}
+	tn.ID = testenv.UniqueID("imp")
+	tn.Members = append([]testenv.Member{owner.As(rules.RoleOwner)}, tn.Members...)
 	testenv.SeedTenants(t, fs(t), tn)
 	return importTenant{srv: srv, id: tn.ID, owner: owner}
 }

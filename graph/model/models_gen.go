@@ -24,8 +24,8 @@ type AuditEntry struct {
 	// tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
 	// member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
 	// member.role_changed, member.app_roles_changed, member.removed, member.left,
-	// member.ownership_transferred, service_token.created, service_token.revoked, data.imported,
-	// data.import_dry_run.
+	// member.ownership_transferred, member.user_deleted, member.invitation_closed,
+	// service_token.created, service_token.revoked, data.imported, data.import_dry_run.
 	Action string    `json:"action"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`
@@ -90,7 +90,7 @@ type CreateServiceTokenInput struct {
 	TenantID string `json:"tenantId"`
 	// 1 to 100 characters: what the token is for.
 	Name string `json:"name"`
-	// One or more of import, validate; anything else is BAD_USER_INPUT (field scopes).
+	// One or more of import, validate, members; anything else is BAD_USER_INPUT (field scopes).
 	Scopes []string `json:"scopes"`
 	// In the future, at most two years ahead; null for a token valid until revoked.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
@@ -109,6 +109,36 @@ type Domain struct {
 	TxtRecordValue string           `json:"txtRecordValue"`
 	VerifiedAt     *time.Time       `json:"verifiedAt,omitempty"`
 	LastCheckedAt  *time.Time       `json:"lastCheckedAt,omitempty"`
+}
+
+// One person to invite with importMembers. (Addition to the contract.)
+type ImportMemberInput struct {
+	Email string `json:"email"`
+	// Any role but OWNER; a service token invites at most MANAGER (admins are invited by a person).
+	Role Role `json:"role"`
+	// App roles the application declares, granted on acceptance, as in InviteMemberInput.appRoles.
+	AppRoles []string `json:"appRoles,omitempty"`
+}
+
+// (Addition to the contract.)
+type ImportMembersInput struct {
+	TenantID string `json:"tenantId"`
+	// 1 to 100 people a call (one commit holds every invitation of a call); send a longer list as several calls.
+	Members []*ImportMemberInput `json:"members"`
+	// 8 to 255 characters; a retry with the same key and members answers the same report and sends no email twice.
+	IdempotencyKey string `json:"idempotencyKey"`
+}
+
+// importMembers' answer: either every row was invited, or none was and rejected names every row
+// that stopped the call (index in members; field email, role or appRoles). (Addition to the contract.)
+type ImportMembersReport struct {
+	Received int `json:"received"`
+	Invited  int `json:"invited"`
+	// The invitations created, in the order of the rows; empty when rows were rejected.
+	InvitationIds []string           `json:"invitationIds"`
+	Rejected      []*ImportRejection `json:"rejected"`
+	// True when the report comes from an earlier call with the same idempotency key.
+	Replayed bool `json:"replayed"`
 }
 
 type ImportRecordsInput struct {
@@ -265,7 +295,7 @@ type ServiceToken struct {
 	// The token's id, also part of the token itself (tnt_<id>_<secret>).
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// import (importRecords) and validate (importRecords with dryRun only).
+	// import (importRecords), validate (importRecords with dryRun only) and members (importMembers).
 	Scopes    []string  `json:"scopes"`
 	CreatedAt time.Time `json:"createdAt"`
 	// Null: valid until revoked.
@@ -334,7 +364,11 @@ type Tenant struct {
 	// For a CANCELLED tenant, when the purge-cancelled-tenants job may delete it and everything it
 	// holds (TENANTRY_CANCELLED_RETENTION after cancellation, 30 days by default); until then a super
 	// admin can reactivate it. Null for every other status. (Addition to the contract.)
-	PurgeAfter         *time.Time `json:"purgeAfter,omitempty"`
+	PurgeAfter *time.Time `json:"purgeAfter,omitempty"`
+	// When the owner's Firebase account was deleted, leaving the organization without an owner until
+	// platform staff appoint one (its admins were emailed); null while it has an owner. (Addition to
+	// the contract.)
+	OwnerlessSince     *time.Time `json:"ownerlessSince,omitempty"`
 	PendingExpiryFloor time.Time  `json:"-"`
 }
 

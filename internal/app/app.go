@@ -60,6 +60,8 @@ type App struct {
 	bg      *background
 	// Declaration is the application's data model (tenantry.app.yaml); nil without one.
 	Declaration *appdecl.Declaration
+	// Deletions frees what deleted Firebase users held (functions.OnUserDelete, members.go).
+	Deletions *identity.Deletions
 }
 
 // New wires Tenantry. The Firebase SDKs read FIRESTORE_EMULATOR_HOST and
@@ -123,10 +125,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, err
 	}
 	mw.svc.SetDomainEnroller(dom)
-	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Domains: dom, Metrics: metrics, Declaration: decl}
+	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Domains: dom, Metrics: metrics, Declaration: decl, Deletions: mw.deleted}
 	a.handler = a.newHandler(st, idw, mw, webhook, wireImport(cfg, st, svc, decl, clk))
 	a.Jobs = jobs.NewRegistry(tenancyJobs(cfg, svc)...)
 	a.Jobs.Add(mw.expireJob())
+	a.Jobs.Add(mw.sweepJob())
 	a.Jobs.Add(verifyDomainsJob(dom))
 	a.Jobs.Add(doctorJob(NewDoctor(cfg, st, clk)))
 	if err := a.wireBackground(st, clk, kick, opts); err != nil {

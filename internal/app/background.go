@@ -96,10 +96,7 @@ func (a *App) wireBackground(st *store.Store, clk clock.Clock, kick *outboxKicke
 		Name:        JobOutbox,
 		Description: "one outbox pass: perform the due side effects (" + fmt.Sprint(d.Kinds()) + "); `serve` runs it continuously",
 		Interval:    jobs.NotScheduled,
-		Run: func(ctx context.Context, progress func(string)) (string, error) {
-			st, err := d.RunPass(ctx, func(s outbox.PassStats) { progress(s.String() + " so far") })
-			return st.String(), err
-		},
+		Run:         reporting(d.RunPass),
 	})
 	a.bg = &background{
 		cfg: cfg, clock: clk, gauge: gauge,

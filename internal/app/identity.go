@@ -16,7 +16,7 @@ type identityWiring struct {
 	verifier server.TokenVerifier
 	emulator bool
 	keys     identity.KeySource // Google's securetoken certificates: ID tokens and blocking events
-	users    identity.Users
+	users    identity.AuthUsers
 	staff    auth.StaffPolicy
 }
 

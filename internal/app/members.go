@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/appdecl"
@@ -18,12 +19,17 @@ import (
 // JobExpireInvitations is the job that marks invitations past their expiry as expired.
 const JobExpireInvitations = "expire-invitations"
 
+// JobSweepDeletedUsers is the job that frees what deleted Firebase users held (the lazy path of
+// the user.delete trigger).
+const JobSweepDeletedUsers = "sweep-deleted-users"
+
 // membersWiring is the members domain with the adapters of its signup logic that the server
 // serves: the blocking functions and the lazy hook (functions/ serves the third, OnUserCreate).
 type membersWiring struct {
 	svc      *members.Service
 	blocking *identity.Blocking // nil when not served
 	lazy     *identity.Lazy
+	deleted  *identity.Deletions // user.delete and its sweep
 }
 
 // wireMembers builds the members domain on the tenant domain and its rate limiters (in memory,
@@ -40,7 +46,7 @@ func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk c
 		AppRoles: declaredAppRoles(decl),
 	})
 	blocking := idw.blocking(cfg, svc)
-	return membersWiring{svc: svc, blocking: blocking, lazy: identity.NewLazy(svc)}
+	return membersWiring{svc: svc, blocking: blocking, lazy: identity.NewLazy(svc), deleted: identity.NewDeletions(idw.users, svc)}
 }
 
 // declaredAppRoles are the app roles the members domain may grant: the declaration's, none
@@ -60,10 +66,26 @@ func (m membersWiring) expireJob() jobs.Job {
 		Name:        JobExpireInvitations,
 		Description: "mark pending invitations past their expiry as expired and free their seats; every 5 minutes",
 		Interval:    5 * time.Minute,
-		Run: func(ctx context.Context, progress func(string)) (string, error) {
-			r, err := m.svc.ExpireInvitations(ctx, func(r members.ExpireResult) { progress(r.String() + " so far") })
-			return r.String(), err
-		},
+		Run:         reporting(m.svc.ExpireInvitations),
+	}
+}
+
+// sweepJob frees what deleted Firebase users held when the user.delete trigger missed them: it
+// asks Auth about every users/ document, 100 at a time, so it runs daily.
+func (m membersWiring) sweepJob() jobs.Job {
+	return jobs.Job{
+		Name:        JobSweepDeletedUsers,
+		Description: "remove the memberships and pending invitations of Firebase users that no longer exist, freeing their seats; daily",
+		Interval:    24 * time.Hour,
+		Run:         reporting(m.deleted.Sweep),
+	}
+}
+
+// reporting is a job's Run for a pass that reports its running totals and its result as text.
+func reporting[R fmt.Stringer](pass func(ctx context.Context, progress func(R)) (R, error)) func(context.Context, func(string)) (string, error) {
+	return func(ctx context.Context, progress func(string)) (string, error) {
+		r, err := pass(ctx, func(r R) { progress(r.String() + " so far") })
+		return r.String(), err
 	}
 }
 
@@ -76,8 +98,8 @@ type kickingMembersStore struct {
 }
 
 // Invite implements members.Store.
-func (s kickingMembersStore) Invite(ctx context.Context, tenantID, inviterUID string, emails []string, now time.Time, decide func(members.InviteState) (members.InvitePlan, error)) error {
-	err := s.MembersStore.Invite(ctx, tenantID, inviterUID, emails, now, decide)
+func (s kickingMembersStore) Invite(ctx context.Context, read members.InviteRead, decide func(members.InviteState) (members.InvitePlan, error)) error {
+	err := s.MembersStore.Invite(ctx, read, decide)
 	if err == nil {
 		s.k.kick()
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 // Kinds lists the outbox kinds this package handles (Register).
-var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{}, kinds.DomainEmail{}, kinds.JoinRequestEmail{})
+var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{}, kinds.DomainEmail{}, kinds.JoinRequestEmail{}, kinds.OwnerlessEmail{})
 
 // Contacts is what the emails about a tenant need to know of it.
 type Contacts struct {
@@ -61,6 +61,7 @@ func (m *Mailer) Register(d *outbox.Dispatcher) {
 	kinds.Handle(d, m.paymentFailed)
 	kinds.Handle(d, m.domainProblem)
 	kinds.Handle(d, m.joinRequest)
+	kinds.Handle(d, m.ownerless)
 }
 
 // link builds an absolute link into the SPA from escaped path segments and a query.
@@ -110,7 +111,7 @@ func (m *Mailer) invitation(ctx context.Context, d outbox.Delivery, p kinds.Invi
 	}
 	return m.send(ctx, d, p.To, TemplateInvitation, InvitationData{
 		Common:           m.common(m.link(url.Values{"token": {p.Token}}, "invitations", "accept")),
-		OrganizationName: name, Role: string(p.Role), InviterEmail: p.InviterEmail, ExpiresAt: p.ExpiresAt,
+		OrganizationName: name, Role: string(p.Role), InviterEmail: p.InviterEmail, InviterName: p.InviterName, ExpiresAt: p.ExpiresAt,
 	})
 }
 
@@ -166,6 +167,16 @@ func (m *Mailer) joinRequest(ctx context.Context, d outbox.Delivery, p kinds.Joi
 	})
 }
 
+// ownerless writes to the admins of a tenant left without an owner: nobody else is left to act.
+func (m *Mailer) ownerless(ctx context.Context, d outbox.Delivery, p kinds.OwnerlessEmail) error {
+	return m.toContacts(ctx, d, TemplateOwnerless, func(c Contacts) []string { return c.Admins }, func(c Contacts, tenantID string) any {
+		return OwnerlessData{
+			Common:           m.common(m.link(nil, "tenants", tenantID, "members")),
+			OrganizationName: c.Name, FormerOwner: p.FormerOwner,
+		}
+	})
+}
+
 // errNoRecipient: an email without an address cannot be sent however often we try.
 var errNoRecipient = outbox.Permanentf("payload has no recipient (\"to\")")
 
@@ -187,11 +198,15 @@ func (m *Mailer) toContacts(ctx context.Context, d outbox.Delivery, t Template, 
 	if err != nil {
 		return err
 	}
-	return m.send(ctx, d, recipients(c), t, fill(c, kinds.TenantOf(d.Entry)))
+	to := recipients(c)
+	if len(to) == 0 {
+		return outbox.Permanentf("tenant %s has nobody with an email address to send %s to", kinds.TenantOf(d.Entry), t)
+	}
+	return m.send(ctx, d, to, t, fill(c, kinds.TenantOf(d.Entry)))
 }
 
-// contacts looks up the entry's tenant; a tenant that is gone, or has no owner with an address,
-// cannot be written to however often we try.
+// contacts looks up the entry's tenant; a tenant that is gone cannot be written to however often
+// we try (toContacts also refuses a tenant without recipients).
 func (m *Mailer) contacts(ctx context.Context, e outbox.Entry) (Contacts, error) {
 	id := kinds.TenantOf(e)
 	if id == "" {
@@ -203,9 +218,6 @@ func (m *Mailer) contacts(ctx context.Context, e outbox.Entry) (Contacts, error)
 	}
 	if err != nil {
 		return Contacts{}, fmt.Errorf("look up tenant %s: %w", id, err)
-	}
-	if len(c.Owners) == 0 {
-		return Contacts{}, outbox.Permanentf("tenant %s has no owner with an email address", id)
 	}
 	return c, nil
 }

@@ -23,10 +23,11 @@ const (
 	TemplatePaymentFailed Template = "payment_failed"
 	TemplateDomainProblem Template = "domain_problem"
 	TemplateJoinRequest   Template = "join_request"
+	TemplateOwnerless     Template = "ownerless"
 )
 
 // Templates lists every template.
-var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed, TemplateDomainProblem, TemplateJoinRequest}
+var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed, TemplateDomainProblem, TemplateJoinRequest, TemplateOwnerless}
 
 //go:embed templates/*.txt templates/*.html
 var templateFS embed.FS
@@ -49,6 +50,7 @@ type InvitationData struct {
 	OrganizationName string
 	Role             string
 	InviterEmail     string // "" when unknown
+	InviterName      string // an inviter without an address (a service token); "" otherwise
 	ExpiresAt        time.Time
 }
 
@@ -81,6 +83,14 @@ type DomainProblemData struct {
 	Failed           bool // true: never verified within the pending period; false: the record is gone
 	TXTRecordName    string
 	TXTRecordValue   string
+}
+
+// OwnerlessData fills the email to the admins of an organization whose owner's account was
+// deleted.
+type OwnerlessData struct {
+	Common
+	OrganizationName string
+	FormerOwner      string // "" when unknown
 }
 
 // JoinRequestData fills the email about a signup at the organization's domain asking to join.

@@ -18,8 +18,12 @@ const signupSystem = "signup"
 // the field: "members.<uid>.role", "invitations.<email>.status", so Tenant.auditLog's changes say
 // whom a change concerned. An entry never holds an invitation token or its hash.
 
-// callerActor is the signed-in caller as an audit actor.
+// callerActor is the signed-in caller as an audit actor; a service token is the system
+// "service-token:<id>", as in the data import's entries.
 func callerActor(ctx context.Context) tenancy.Actor {
+	if svc, ok := auth.ServiceFromContext(ctx); ok {
+		return tenancy.Actor{System: serviceInviter(svc)}
+	}
 	p, _ := auth.FromContext(ctx)
 	return tenancy.Actor{UID: p.UID, PlatformRole: p.PlatformRole}
 }

@@ -61,13 +61,23 @@ func (s *Service) InviteMany(ctx context.Context, tenantID string, reqs []Invite
 type inviteCall struct {
 	// key names the call to the rate limiters: decide may run again when its transaction
 	// retries, and spends the call's emails once.
-	key          string
-	inviterEmail string
+	key string
+	// inviterID is who the invitations are from, on them (invitedBy) and to the per-inviter
+	// rate limiter: a member's uid, or "service-token:<id>".
+	inviterID    string
+	inviterEmail string   // quoted by the email; "" for a service token
+	inviterName  string   // quoted by the email when there is no inviterEmail
 	emails       []string // deduplicated, in the caller's order
 	roles        map[string]rules.Role
 	appRoles     map[string][]string // normalized (appRolesIn)
 	fields       map[string]string   // each email's input field, for errors
 	isMember     map[string]bool
+	// strict is importMembers: an address that belongs to a member, has a pending invitation or
+	// has had its share of emails rejects its row (rows), and with static (rows refused before
+	// the transaction) the whole call, instead of being an error or returned as it is.
+	strict bool
+	rows   map[string]int // each email's row index
+	static []Rejection
 }
 
 // invite is the one invitation function: single invitations are batches of one. field names the
@@ -91,7 +101,8 @@ func (s *Service) invite(ctx context.Context, tenantID string, reqs []InviteRequ
 		return nil, fmt.Errorf("invite into %s: %w", tenantID, err)
 	}
 	var out []InviteResult
-	err = s.store.Invite(ctx, tenantID, p.UID, call.emails, s.clock.Now(), func(st InviteState) (InvitePlan, error) {
+	read := InviteRead{TenantID: tenantID, InviterUID: p.UID, Emails: call.emails, Now: s.clock.Now()}
+	err = s.store.Invite(ctx, read, func(st InviteState) (InvitePlan, error) {
 		plan, res, err := s.decideInvite(ctx, st, call)
 		out = res // a call with nothing to write (errNoop) has its answer too
 		return plan, err
@@ -159,6 +170,13 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteC
 	if err := checkInviter(ctx, st, call, now); err != nil {
 		return InvitePlan{}, nil, err
 	}
+	call.inviterID = st.Inviter.UID
+	return s.planInvites(ctx, st, call, now)
+}
+
+// planInvites is an allowed call's plan: the expired invitations closed, the caps checked, the
+// new invitations with their emails, the emails spent from the rate limiters.
+func (s *Service) planInvites(ctx context.Context, st InviteState, call inviteCall, now time.Time) (InvitePlan, []InviteResult, error) {
 	t := st.Tenant
 	plan := InvitePlan{At: now}
 	// Counts never include an expired invitation: the ones past their expiry are closed in this
@@ -166,6 +184,11 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteC
 	var floor time.Time
 	plan.Expire, floor = closeExpired(st, now)
 	pending, res, fresh := splitAddresses(st, call, plan.Expire, now)
+	if call.strict {
+		if err := s.rejectRows(st, call, res, fresh, now); err != nil {
+			return InvitePlan{}, nil, err
+		}
+	}
 	if err := s.checkCaps(t, pending, len(fresh)); err != nil {
 		return InvitePlan{}, nil, err
 	}
@@ -177,7 +200,7 @@ func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteC
 		return InvitePlan{}, nil, err
 	}
 	// Spent last, so that no refusal above costs the inviter any of their budget.
-	if err := s.spendSends(call.key, t.ID, st.Inviter.UID, len(fresh), now); err != nil {
+	if err := s.spendSends(call.key, t.ID, call.inviterID, len(fresh), now); err != nil {
 		return InvitePlan{}, nil, err
 	}
 	for _, n := range created {
@@ -321,9 +344,9 @@ func (s *Service) newInvitations(st InviteState, call inviteCall, fresh []string
 		inv := Invitation{
 			ID: InvitationID(t.ID, e), TenantID: t.ID, Email: e, Role: call.roles[e], AppRoles: call.appRoles[e],
 			Status: StatusPending, ExpiresAt: now.Add(expiry), TokenHash: HashToken(token),
-			InvitedBy: st.Inviter.UID, CreatedAt: now, SentAt: now, Sends: sends,
+			InvitedBy: call.inviterID, CreatedAt: now, SentAt: now, Sends: sends,
 		}
-		out = append(out, NewInvitation{Invitation: inv, Email: invitationEmail(t, inv, token, call.inviterEmail, now)})
+		out = append(out, NewInvitation{Invitation: inv, Email: invitationEmail(t, inv, token, call.inviterEmail, call.inviterName, now)})
 	}
 	return out, nil
 }
@@ -364,10 +387,11 @@ func inviteCheckError(err error) error {
 
 // invitationEmail is the outbox entry that sends an invitation's link (see
 // tenancy.InvitationEmailEntry).
-func invitationEmail(t TenantState, inv Invitation, token, inviterEmail string, now time.Time) tenancy.OutboxEntry {
+// inviterName names the inviter when there is no inviterEmail (a service token).
+func invitationEmail(t TenantState, inv Invitation, token, inviterEmail, inviterName string, now time.Time) tenancy.OutboxEntry {
 	return tenancy.InvitationEmailEntry(t.ID, kinds.InvitationEmail{
 		To: []string{inv.Email}, InvitationID: inv.ID, OrganizationName: t.Name, Role: inv.Role,
-		ExpiresAt: inv.ExpiresAt, InviterEmail: inviterEmail, Token: token,
+		ExpiresAt: inv.ExpiresAt, InviterEmail: inviterEmail, InviterName: inviterName, Token: token,
 	}, now)
 }
 

@@ -130,7 +130,7 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 		return inv, InvitationChange{
 			At: now, Invitation: inv, NewTokenHash: inv.TokenHash,
 			SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations,
-			Outbox: []tenancy.OutboxEntry{invitationEmail(t, inv, token, p.Email, now)},
+			Outbox: []tenancy.OutboxEntry{invitationEmail(t, inv, token, p.Email, "", now)},
 			Audit:  []tenancy.AuditEntry{audit},
 		}, nil
 	})
@@ -260,7 +260,7 @@ func (s *Service) Remove(ctx context.Context, tenantID, userID string) error {
 		}
 		if leaving {
 			if st.Actor.Role == rules.RoleOwner {
-				return MembersChange{}, errs.Detail(errs.ErrForbidden, "the owner cannot leave; hand the organization over with transferOwnership first")
+				return MembersChange{}, errs.Detail(errs.ErrForbidden, "you are the owner, and the organization cannot be left without one: make another member the owner with transferOwnership first, then leave")
 			}
 			// Leaving needs no role, only an organization that is open for reads.
 			if err := rules.Check(st.Tenant.AccessStatus(s.clock.Now()), st.Actor.Role, rules.ReadData); err != nil {
@@ -287,6 +287,16 @@ func (s *Service) Remove(ctx context.Context, tenantID, userID string) error {
 			memberFields(map[string]map[string]any{userID: {"email": gone.Email, "role": string(gone.Role)}}), nil)
 		return MembersChange{At: now, Remove: userID, SeatsUsed: max(0, st.Tenant.SeatsUsed-1), Audit: []tenancy.AuditEntry{audit}}, nil
 	})
+}
+
+// Leave ends the caller's own membership and frees its seat (leaveTenant): Remove of oneself, so
+// leaving and removing share one path. The owner cannot leave.
+func (s *Service) Leave(ctx context.Context, tenantID string) error {
+	p, err := principalFor(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	return s.Remove(ctx, tenantID, p.UID)
 }
 
 // TransferOwnership makes another member the owner and the caller an admin, atomically

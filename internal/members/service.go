@@ -65,6 +65,9 @@ type Config struct {
 	// AppRoles are the app roles the application declares (tenantry.app.yaml); none when
 	// empty, and then every app role is refused.
 	AppRoles []string
+	// ImportRetention is how long an importMembers call's report answers its retries; default
+	// DefaultImportRetention.
+	ImportRetention time.Duration
 }
 
 // Service is the members domain.
@@ -91,6 +94,9 @@ func NewService(store Store, ten *tenancy.Service, clk clock.Clock, limits Limit
 	}
 	if cfg.AddressLimit < 1 || cfg.AddressWindow <= 0 {
 		cfg.AddressLimit, cfg.AddressWindow = DefaultAddressLimit, DefaultAddressWindow
+	}
+	if cfg.ImportRetention <= 0 {
+		cfg.ImportRetention = DefaultImportRetention
 	}
 	cfg.AppRoles = slices.Clone(cfg.AppRoles)
 	return &Service{

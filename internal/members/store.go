@@ -15,14 +15,15 @@ import (
 // ErrNoop), which commits nothing and returns nil. A missing tenant or invitation is
 // errs.ErrNotFound.
 type Store interface {
-	// Invite reads the tenant, the inviter's membership and the invitation document of each of
-	// emails (InvitationID) with point reads. Only when InviteState.ScanDue(now) does it also list
-	// the earliest-expiring pending invitations (at most ScanLimit, ordered by expiresAt), so that
-	// the expired ones among them can be closed before the caps are checked. It writes plan: the
-	// expired invitations' status, the new invitations (over their documents) with their token
-	// index documents and outbox entries, and the tenant's pendingInvitations and
-	// pendingExpiryFloor.
-	Invite(ctx context.Context, tenantID, inviterUID string, emails []string, now time.Time, decide func(InviteState) (InvitePlan, error)) error
+	// Invite reads the tenant, the inviter's membership (none for a service token) and the
+	// invitation document of each of read.Emails (InvitationID) with point reads, and, when
+	// read.ImportID is set, importMembers' idempotency record. Only when InviteState.ScanDue(now)
+	// does it also list the earliest-expiring pending invitations (at most ScanLimit, ordered by
+	// expiresAt), so that the expired ones among them can be closed before the caps are checked.
+	// It writes plan: the expired invitations' status, the new invitations (over their documents)
+	// with their token index documents and outbox entries, the tenant's pendingInvitations and
+	// pendingExpiryFloor, and plan.Import (create-only).
+	Invite(ctx context.Context, read InviteRead, decide func(InviteState) (InvitePlan, error)) error
 	// MemberEmails returns which of emails belong to members of the tenant. It reads outside any
 	// transaction: a member who joins meanwhile is told apart at acceptance.
 	MemberEmails(ctx context.Context, tenantID string, emails []string) (map[string]bool, error)
@@ -58,6 +59,14 @@ type Store interface {
 	SignupState(ctx context.Context, uid string) (recorded, verified bool, err error)
 	// RecordSignup writes users/{uid} (email, signup time, verified), keeping tenantIds.
 	RecordSignup(ctx context.Context, u User, at time.Time) error
+
+	// UserLinks reads users/{uid}: its email and the tenants it is linked to; found is false
+	// when there is no such document.
+	UserLinks(ctx context.Context, uid string) (email string, tenantIDs []string, found bool, err error)
+	// DeleteUserDoc deletes users/{uid} (nothing when it is absent).
+	DeleteUserDoc(ctx context.Context, uid string) error
+	// UserIDs lists up to limit ids of users/ documents after the id after, in id order.
+	UserIDs(ctx context.Context, after string, limit int) ([]string, error)
 }
 
 // InvitationKey names one invitation: by its token's hash (acceptInvitation) or by tenant and id.
@@ -70,11 +79,28 @@ type InvitationKey struct {
 // ScanLimit bounds the expired-invitation scan of one invitation transaction.
 const ScanLimit = 20
 
+// InviteRead names what an invitation transaction reads.
+type InviteRead struct {
+	TenantID string
+	// InviterUID is the inviting user, whose membership is read; "" for a service token.
+	InviterUID string
+	Emails     []string
+	// ImportID, when set, names importMembers' idempotency record (idempotencyRecords/{id}).
+	ImportID string
+	Now      time.Time
+}
+
 // InviteState is what an invitation transaction reads.
 type InviteState struct {
 	Tenant       TenantState
 	Inviter      tenancy.Member
 	InviterFound bool
+	// Service says the inviter is a service token (InviteRead.InviterUID was ""): it has no
+	// membership, and its scope and the tenant's status decide.
+	Service bool
+	// Import is importMembers' idempotency record as read; nil when there is none (or none was
+	// asked for).
+	Import *ImportRecord
 	// Existing maps a requested email to its invitation document, in any status.
 	Existing map[string]Invitation
 	// Scanned says the earliest-expiring pending invitations were listed into Earliest (oldest
@@ -84,11 +110,11 @@ type InviteState struct {
 }
 
 // ScanDue reports whether the invitation transaction must also list the tenant's
-// earliest-expiring pending invitations into Earliest: only for an inviter who is a member, and
-// only once one of them may have expired (the tenant's PendingExpiryFloor), so that the common
-// invitation needs no query.
+// earliest-expiring pending invitations into Earliest: only for an inviter who is a member (or a
+// service token), and only once one of them may have expired (the tenant's PendingExpiryFloor),
+// so that the common invitation needs no query.
 func (st InviteState) ScanDue(now time.Time) bool {
-	return st.InviterFound && st.Tenant.PendingMayHaveExpired(now)
+	return (st.InviterFound || st.Service) && st.Tenant.PendingMayHaveExpired(now)
 }
 
 // NewInvitation is one invitation to create, with the email that carries its token.
@@ -108,6 +134,8 @@ type InvitePlan struct {
 	// Audit are the entries written to tenants/{id}/audit with the change (one per created
 	// invitation: at most MaxBatch, within the commit's 500 writes).
 	Audit []tenancy.AuditEntry
+	// Import, when set, is importMembers' idempotency record, created with the invitations.
+	Import *ImportRecord
 }
 
 // InvitationState is what a single-invitation transaction reads.
@@ -160,6 +188,8 @@ type MembersChange struct {
 	SeatsUsed int // the tenant's new counter value
 	// InvitationExpiryDays, when not 0, sets the tenant's invitationExpiryDays.
 	InvitationExpiryDays int
+	// OwnerlessSince, when set, flags the tenant as left without an owner (ownerlessSince).
+	OwnerlessSince time.Time
 	// Audit are the entries written to tenants/{id}/audit with the change.
 	Audit []tenancy.AuditEntry
 	// Outbox are the entries written with the change (its events to the application).

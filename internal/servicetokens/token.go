@@ -22,10 +22,14 @@ const (
 	// ScopeValidate is read-only: importRecords with dryRun only, which checks records against
 	// the schema, the references and the documents already there, and writes none.
 	ScopeValidate = "validate"
+	// ScopeMembers lets a token invite people in bulk (importMembers), as a role no higher than
+	// manager: inviting is a different power from writing data, so the import scope does not
+	// include it.
+	ScopeMembers = "members"
 )
 
 // Scopes lists every scope, in the order help texts give them.
-var Scopes = []string{ScopeImport, ScopeValidate}
+var Scopes = []string{ScopeImport, ScopeValidate, ScopeMembers}
 
 // Operations is the service tokens' row of the actors table: the API operations (GraphQL root
 // fields) a service token may call, each with the scopes that open it (any one of them). Every
@@ -33,6 +37,7 @@ var Scopes = []string{ScopeImport, ScopeValidate}
 // checks the scope again.
 var Operations = map[string][]string{
 	"importRecords": {ScopeImport, ScopeValidate},
+	"importMembers": {ScopeMembers},
 }
 
 // Prefix starts every service token, so that it is told apart from a Firebase ID token (a JWT)

@@ -55,6 +55,8 @@ type tenantDoc struct {
 	PendingExpiryFloor *time.Time `firestore:"pendingExpiryFloor,omitempty"`
 	// PurgeStartedAt is tenancy.Tenant's, written by StartPurge (purge.go).
 	PurgeStartedAt *time.Time `firestore:"purgeStartedAt,omitempty"`
+	// OwnerlessSince is set when the owner's account was deleted (package members, ForgetUser).
+	OwnerlessSince *time.Time `firestore:"ownerlessSince,omitempty"`
 }
 
 func toDBTenant(t tenancy.Tenant) tenantDoc {
@@ -72,6 +74,9 @@ func toDBTenant(t tenancy.Tenant) tenantDoc {
 	}
 	if !t.PendingExpiryFloor.IsZero() {
 		d.PendingExpiryFloor = &t.PendingExpiryFloor
+	}
+	if !t.OwnerlessSince.IsZero() {
+		d.OwnerlessSince = &t.OwnerlessSince
 	}
 	return d
 }
@@ -98,6 +103,9 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 		t.PendingExpiryFloor = *d.PendingExpiryFloor
 	}
 	t.PurgeStartedAt = timeOf(d.PurgeStartedAt)
+	if d.OwnerlessSince != nil {
+		t.OwnerlessSince = *d.OwnerlessSince
+	}
 	if d.Contract != nil {
 		c := toContract(*d.Contract)
 		t.Contract = &c

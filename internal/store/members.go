@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -177,13 +178,20 @@ func (m *MembersStore) run(ctx context.Context, tenantID string, f func(context.
 // Invite implements members.Store. In the common case it is three point reads in one round trip
 // (tenant, inviter, the address's invitation document) and one commit; the expired-invitation scan
 // runs only when InviteState.ScanDue.
-func (m *MembersStore) Invite(ctx context.Context, tenantID, inviterUID string, emails []string, now time.Time, decide func(members.InviteState) (members.InvitePlan, error)) error {
-	refs := []*firestore.DocumentRef{m.tenantRef(tenantID), m.memberRef(tenantID, inviterUID)}
-	for _, e := range emails {
+func (m *MembersStore) Invite(ctx context.Context, read members.InviteRead, decide func(members.InviteState) (members.InvitePlan, error)) error {
+	tenantID := read.TenantID
+	refs := []*firestore.DocumentRef{m.tenantRef(tenantID)}
+	if read.InviterUID != "" {
+		refs = append(refs, m.memberRef(tenantID, read.InviterUID))
+	}
+	if read.ImportID != "" {
+		refs = append(refs, m.fs.Collection(colIdempotency).Doc(read.ImportID))
+	}
+	for _, e := range read.Emails {
 		refs = append(refs, m.invitations(tenantID).Doc(members.InvitationID(tenantID, e)))
 	}
 	return m.run(ctx, tenantID, func(ctx context.Context, tx *firestore.Transaction) error {
-		st, err := m.readInviteState(tx, tenantID, refs, now)
+		st, err := m.readInviteState(tx, read, refs)
 		if err != nil {
 			return err
 		}
@@ -196,20 +204,32 @@ func (m *MembersStore) Invite(ctx context.Context, tenantID, inviterUID string, 
 }
 
 // readInviteState reads what Invite hands to decide: refs are the tenant, the inviter's
-// membership and the addresses' invitation documents.
-func (m *MembersStore) readInviteState(tx *firestore.Transaction, tenantID string, refs []*firestore.DocumentRef, now time.Time) (members.InviteState, error) {
+// membership (when read names one), the import record (when read names one) and the addresses'
+// invitation documents.
+func (m *MembersStore) readInviteState(tx *firestore.Transaction, read members.InviteRead, refs []*firestore.DocumentRef) (members.InviteState, error) {
+	tenantID := read.TenantID
 	snaps, err := tx.GetAll(refs)
 	if err != nil {
 		return members.InviteState{}, fmt.Errorf("read tenant %s: %w", tenantID, err)
 	}
-	st := members.InviteState{Existing: map[string]members.Invitation{}}
+	st := members.InviteState{Existing: map[string]members.Invitation{}, Service: read.InviterUID == ""}
 	if st.Tenant, err = tenantIn(snaps[0]); err != nil {
 		return members.InviteState{}, err
 	}
-	if st.Inviter, st.InviterFound, err = memberIn(snaps[1], tenantID); err != nil {
-		return members.InviteState{}, err
+	snaps = snaps[1:]
+	if read.InviterUID != "" {
+		if st.Inviter, st.InviterFound, err = memberIn(snaps[0], tenantID); err != nil {
+			return members.InviteState{}, err
+		}
+		snaps = snaps[1:]
 	}
-	for _, snap := range snaps[2:] {
+	if read.ImportID != "" {
+		if st.Import, err = membersImportIn(snaps[0]); err != nil {
+			return members.InviteState{}, err
+		}
+		snaps = snaps[1:]
+	}
+	for _, snap := range snaps {
 		if !snap.Exists() {
 			continue
 		}
@@ -219,7 +239,7 @@ func (m *MembersStore) readInviteState(tx *firestore.Transaction, tenantID strin
 		}
 		st.Existing[inv.Email] = inv
 	}
-	if st.ScanDue(now) {
+	if st.ScanDue(read.Now) {
 		q := m.invitations(tenantID).Where("status", "==", string(members.StatusPending)).OrderBy("expiresAt", firestore.Asc).Limit(members.ScanLimit)
 		if st.Earliest, err = decodeAll(tx.Documents(q), toInvitation, "the earliest pending invitations of "+tenantID); err != nil {
 			return members.InviteState{}, err
@@ -255,6 +275,11 @@ func (m *MembersStore) writeInvitePlan(tx *firestore.Transaction, tenantID strin
 	}
 	if err := createAudit(tx, m.tenantRef(tenantID), plan.Audit...); err != nil {
 		return err
+	}
+	if rec := plan.Import; rec != nil {
+		if err := tx.Create(m.fs.Collection(colIdempotency).Doc(rec.ID), toDBMembersImport(*rec)); err != nil {
+			return fmt.Errorf("record importMembers call: %w", err)
+		}
 	}
 	return tx.Update(m.tenantRef(tenantID), []firestore.Update{
 		{Path: "pendingInvitations", Value: plan.PendingInvitations},
@@ -505,6 +530,9 @@ func (m *MembersStore) writeMembersChange(tx *firestore.Transaction, tenantID st
 	if ch.InvitationExpiryDays != 0 {
 		ups = append(ups, firestore.Update{Path: "invitationExpiryDays", Value: ch.InvitationExpiryDays})
 	}
+	if !ch.OwnerlessSince.IsZero() {
+		ups = append(ups, firestore.Update{Path: "ownerlessSince", Value: ch.OwnerlessSince})
+	}
 	return tx.Update(m.tenantRef(tenantID), ups)
 }
 
@@ -616,6 +644,47 @@ func (m *MembersStore) RecordSignup(ctx context.Context, u members.User, at time
 		return fmt.Errorf("write users/%s: %w", u.UID, err)
 	}
 	return nil
+}
+
+// UserLinks implements members.Store.
+func (m *MembersStore) UserLinks(ctx context.Context, uid string) (string, []string, bool, error) {
+	var d struct {
+		Email     string   `firestore:"email"`
+		TenantIDs []string `firestore:"tenantIds"`
+	}
+	err := get(ctx, m.fs.Collection(colUsers).Doc(uid), &d)
+	if errors.Is(err, errs.ErrNotFound) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, err
+	}
+	return d.Email, d.TenantIDs, true, nil
+}
+
+// DeleteUserDoc implements members.Store.
+func (m *MembersStore) DeleteUserDoc(ctx context.Context, uid string) error {
+	if _, err := m.fs.Collection(colUsers).Doc(uid).Delete(ctx); err != nil {
+		return fmt.Errorf("delete users/%s: %w", uid, err)
+	}
+	return nil
+}
+
+// UserIDs implements members.Store: a page of users/ by document id, reading no fields.
+func (m *MembersStore) UserIDs(ctx context.Context, after string, limit int) ([]string, error) {
+	q := m.fs.Collection(colUsers).OrderBy(firestore.DocumentID, firestore.Asc).Select().Limit(limit)
+	if after != "" {
+		q = q.StartAfter(after)
+	}
+	snaps, err := q.Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	out := make([]string, len(snaps))
+	for i, s := range snaps {
+		out[i] = s.Ref.ID
+	}
+	return out, nil
 }
 
 func chunks(list []string, n int) [][]string {

@@ -102,7 +102,9 @@ const (
 	AuditMemberRoleChanged          = "member.role_changed"              // changeMemberRole
 	AuditMemberAppRolesChanged      = "member.app_roles_changed"         // setMemberAppRoles
 	AuditMemberRemoved              = "member.removed"                   // removeMember of another member
-	AuditMemberLeft                 = "member.left"                      // removeMember of oneself
+	AuditMemberLeft                 = "member.left"                      // removeMember of oneself, leaveTenant
+	AuditMemberUserDeleted          = "member.user_deleted"              // the member's Firebase user was deleted
+	AuditMemberInvitationClosed     = "member.invitation_closed"         // the invitee's Firebase user was deleted
 	AuditMemberOwnershipTransferred = "member.ownership_transferred"     // transferOwnership
 	AuditInvitationExpiryChanged    = "tenant.invitation_expiry_changed" // setInvitationExpiryDays
 )

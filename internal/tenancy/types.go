@@ -52,6 +52,9 @@ type Tenant struct {
 	// PurgeStartedAt is set when the purge of a cancelled tenant past its retention began; from
 	// then on nothing brings it back (see retention.go). Zero otherwise.
 	PurgeStartedAt time.Time
+	// OwnerlessSince is when the owner's account was deleted, leaving the tenant without an
+	// owner until staff appoint one; zero while it has an owner.
+	OwnerlessSince time.Time
 }
 
 // PendingMayHaveExpired reports whether, at now, one of t's pending invitations may be past its

@@ -33,7 +33,7 @@ func (WelcomeEmail) decode(s map[string]any) WelcomeEmail {
 
 // InvitationEmail sends an invitation's link, written by inviteMember, resendInvitation and a
 // sales contract's provisioning. Stored as {"to", "tenantId", "invitationId", "organizationName",
-// "role", "expiresAt", "invitedByEmail", "inviterEmail", "secret": {"token"}}.
+// "role", "expiresAt", "invitedByEmail", "inviterEmail", "inviterName"?, "secret": {"token"}}.
 //
 // The token is the one copy of the secret outside the invitee's mailbox. It sits apart, under
 // outbox.SecretField, which the outbox store deletes when the entry settles, so that once the
@@ -45,7 +45,10 @@ type InvitationEmail struct {
 	Role             rules.Role
 	ExpiresAt        time.Time
 	InviterEmail     string
-	Token            string
+	// InviterName names an inviter without an address (a service token: `service token
+	// "HR sync"`); "" for a user.
+	InviterName string
+	Token       string
 }
 
 // Kind implements Payload.
@@ -63,6 +66,9 @@ func (p InvitationEmail) encode(tenantID string) map[string]any {
 		"inviterEmail":     p.InviterEmail,
 		outbox.SecretField: map[string]any{"token": p.Token},
 	}
+	if p.InviterName != "" {
+		m["inviterName"] = p.InviterName
+	}
 	putAddresses(m, "to", p.To)
 	return m
 }
@@ -72,7 +78,7 @@ func (InvitationEmail) decode(s map[string]any) InvitationEmail {
 	return InvitationEmail{
 		To: addresses(s, "to"), InvitationID: str(s, "invitationId"), OrganizationName: str(s, "organizationName"),
 		Role: rules.Role(str(s, "role")), ExpiresAt: timeOf(s, "expiresAt"), InviterEmail: str(s, "inviterEmail"),
-		Token: str(secret, "token"),
+		InviterName: str(s, "inviterName"), Token: str(secret, "token"),
 	}
 }
 
@@ -197,4 +203,22 @@ func (p JoinRequestEmail) encode(tenantID string) map[string]any {
 func (JoinRequestEmail) decode(s map[string]any) JoinRequestEmail {
 	seatLimit, _ := s["seatLimit"].(bool)
 	return JoinRequestEmail{Domain: str(s, "domain"), Requester: str(s, "requester"), SeatLimit: seatLimit}
+}
+
+// OwnerlessEmail tells a tenant's admins that its owner's account was deleted, so the
+// organization has no owner until staff appoint one (package members, on a deleted user).
+// Stored as {"tenantId", "formerOwner"}.
+type OwnerlessEmail struct {
+	FormerOwner string // the deleted owner's email address; "" when unknown
+}
+
+// Kind implements Payload.
+func (OwnerlessEmail) Kind() string { return "email.ownerless" }
+
+func (p OwnerlessEmail) encode(tenantID string) map[string]any {
+	return map[string]any{"tenantId": tenantID, "formerOwner": p.FormerOwner}
+}
+
+func (OwnerlessEmail) decode(s map[string]any) OwnerlessEmail {
+	return OwnerlessEmail{FormerOwner: str(s, "formerOwner")}
 }

@@ -40,7 +40,7 @@ type Decoder[P any] interface {
 // All lists every kind, one zero payload each.
 var All = []Payload{
 	WelcomeEmail{}, InvitationEmail{}, TrialEndingEmail{}, TrialExpiredEmail{}, PaymentFailedEmail{},
-	BillingSetup{}, CancelSuperseded{}, CancelSubscription{}, DomainEmail{}, JoinRequestEmail{}, AppEvent{},
+	BillingSetup{}, CancelSuperseded{}, CancelSubscription{}, DomainEmail{}, JoinRequestEmail{}, OwnerlessEmail{}, AppEvent{},
 }
 
 // Names lists the kinds of ps, or of All when ps is empty, sorted.

@@ -45,6 +45,10 @@ var samples = []struct {
 		map[string]any{"tenantId": "t1", "domain": "acme.test", "requester": "bob@acme.test", "seatLimit": true}, decodeAs[JoinRequestEmail]},
 	{AppEvent{Type: "tenant.status_changed", Timestamp: at.Add(123456789), Data: json.RawMessage(`{"tenantId":"t1"}`)},
 		map[string]any{"type": "tenant.status_changed", "timestamp": "2026-06-01T12:30:00.123456789Z", "data": `{"tenantId":"t1"}`}, decodeAs[AppEvent]},
+	{InvitationEmail{To: []string{"bob@x.test"}, InvitationID: "t1_INV", OrganizationName: "Acme", Role: rules.RoleMember, ExpiresAt: at, InviterName: `the service token "HR sync"`, Token: "tok"},
+		map[string]any{"to": "bob@x.test", "tenantId": "t1", "invitationId": "t1_INV", "organizationName": "Acme", "role": "member", "expiresAt": at,
+			"invitedByEmail": "", "inviterEmail": "", "inviterName": `the service token "HR sync"`, "secret": map[string]any{"token": "tok"}}, decodeAs[InvitationEmail]},
+	{OwnerlessEmail{FormerOwner: "ada@acme.test"}, map[string]any{"tenantId": "t1", "formerOwner": "ada@acme.test"}, decodeAs[OwnerlessEmail]},
 }
 
 func decodeAs[P Decoder[P]](stored map[string]any) Payload { return Decode[P](stored) }
