@@ -31,8 +31,8 @@ export type AuditEntry = {
    * tenant.extend_trial, tenant.status_change, tenant.plan_change, tenant.invitation_expiry_changed,
    * member.invited, member.invitation_revoked, member.invitation_resent, member.joined,
    * member.role_changed, member.app_roles_changed, member.removed, member.left,
-   * member.ownership_transferred, service_token.created, service_token.revoked, data.imported,
-   * data.import_dry_run.
+   * member.ownership_transferred, member.user_deleted, member.invitation_closed,
+   * service_token.created, service_token.revoked, data.imported, data.import_dry_run.
    */
   action: Scalars['String']['output'];
   /** The actor's platform role when they acted. */
@@ -100,7 +100,7 @@ export type CreateServiceTokenInput = {
   expiresAt?: InputMaybe<Scalars['Time']['input']>;
   /** 1 to 100 characters: what the token is for. */
   name: Scalars['String']['input'];
-  /** One or more of import, validate; anything else is BAD_USER_INPUT (field scopes). */
+  /** One or more of import, validate, members; anything else is BAD_USER_INPUT (field scopes). */
   scopes: Array<Scalars['String']['input']>;
   tenantId: Scalars['ID']['input'];
 };
@@ -131,6 +131,38 @@ export type DomainStatus =
   | 'FAILED'
   | 'PENDING'
   | 'VERIFIED';
+
+/** One person to invite with importMembers. (Addition to the contract.) */
+export type ImportMemberInput = {
+  /** App roles the application declares, granted on acceptance, as in InviteMemberInput.appRoles. */
+  appRoles?: InputMaybe<Array<Scalars['String']['input']>>;
+  email: Scalars['String']['input'];
+  /** Any role but OWNER; a service token invites at most MANAGER (admins are invited by a person). */
+  role: Role;
+};
+
+/** (Addition to the contract.) */
+export type ImportMembersInput = {
+  /** 8 to 255 characters; a retry with the same key and members answers the same report and sends no email twice. */
+  idempotencyKey: Scalars['String']['input'];
+  /** 1 to 100 people a call (one commit holds every invitation of a call); send a longer list as several calls. */
+  members: Array<ImportMemberInput>;
+  tenantId: Scalars['ID']['input'];
+};
+
+/**
+ * importMembers' answer: either every row was invited, or none was and rejected names every row
+ * that stopped the call (index in members; field email, role or appRoles). (Addition to the contract.)
+ */
+export type ImportMembersReport = {
+  /** The invitations created, in the order of the rows; empty when rows were rejected. */
+  invitationIds: Array<Scalars['ID']['output']>;
+  invited: Scalars['Int']['output'];
+  received: Scalars['Int']['output'];
+  rejected: Array<ImportRejection>;
+  /** True when the report comes from an earlier call with the same idempotency key. */
+  replayed: Scalars['Boolean']['output'];
+};
 
 export type ImportRecordsInput = {
   /** A collection of the application's declaration (tenantry.app.yaml). */
@@ -268,7 +300,7 @@ export type Mutation = {
   createCheckoutSession: CheckoutSession;
   /**
    * Creates a service token for the tenant (owners and admins, while the tenant is writable) and
-   * returns its secret, once. A service token may call only importRecords, in its own tenant,
+   * returns its secret, once. A service token may call only importRecords and importMembers, in its own tenant,
    * within its scopes, while the tenant's status allows writes; every call is in the audit log.
    */
   createServiceToken: ServiceTokenSecret;
@@ -280,6 +312,16 @@ export type Mutation = {
    * 500 characters) is kept in the history and the audit log.
    */
   extendTrial: Tenant;
+  /**
+   * Invites a list of people, all or none, for a migration: for a service token with the members
+   * scope, and for owners and admins, while the tenant is writable. Every row is checked (address,
+   * role, declared app roles, not already a member, no pending invitation, listed once, the
+   * address's share of invitation emails); one bad row rejects the call, with nothing written. The
+   * seat cap and the plan's pending limit are checked for the whole batch in the transaction that
+   * writes it (SEAT_LIMIT_REACHED, INVITATION_LIMIT_REACHED). Rate limited per token or user, like
+   * inviteMembers.
+   */
+  importMembers: ImportMembersReport;
   /**
    * Imports records into a collection of the application's declaration: each is checked against
    * the collection's JSON Schema and every declared reference (to a document already in the
@@ -306,6 +348,12 @@ export type Mutation = {
    */
   inviteMembers: Array<Invitation>;
   /**
+   * Ends the caller's own membership and frees its seat (like removeMember of oneself); audited as
+   * member.left. The owner cannot leave (FORBIDDEN): transfer ownership first. (Addition to the
+   * contract.)
+   */
+  leaveTenant: Scalars['Boolean']['output'];
+  /**
    * Lifts a staff suspension (platform roles SUPER_ADMIN and SUPPORT): the tenant returns to the
    * status billing last asked for, or, where billing has not settled it, the trial clock's (TRIAL
    * while the trial runs; afterwards ACTIVE with a signed contract, TRIAL_EXPIRED without). A
@@ -322,6 +370,14 @@ export type Mutation = {
    */
   provisionContractTenant: ProvisionTenantPayload;
   provisionTenant: ProvisionTenantPayload;
+  /**
+   * Brings a CANCELLED tenant back, with everything it had, to the status billing and the trial
+   * clock say (ACTIVE or PAST_DUE for a live subscription; otherwise TRIAL while the trial runs,
+   * ACTIVE with a signed contract, else TRIAL_EXPIRED, from which the owner can pay through
+   * Checkout). Super admins only; reason is audited (tenant.reactivate). INVALID_TRANSITION once the
+   * retention has ended or the purge has begun. (Addition to the contract.)
+   */
+  reactivateTenant: Tenant;
   /** Gives the domain up; another organization may claim it afterwards. */
   removeDomain: Scalars['Boolean']['output'];
   /** Owners and admins remove members (never the owner); any other member may remove themself. */
@@ -417,6 +473,11 @@ export type MutationExtendTrialArgs = {
 };
 
 
+export type MutationImportMembersArgs = {
+  input: ImportMembersInput;
+};
+
+
 export type MutationImportRecordsArgs = {
   input: ImportRecordsInput;
 };
@@ -429,6 +490,11 @@ export type MutationInviteMemberArgs = {
 
 export type MutationInviteMembersArgs = {
   input: InviteMembersInput;
+};
+
+
+export type MutationLeaveTenantArgs = {
+  tenantId: Scalars['ID']['input'];
 };
 
 
@@ -445,6 +511,12 @@ export type MutationProvisionContractTenantArgs = {
 
 export type MutationProvisionTenantArgs = {
   input: ProvisionTenantInput;
+};
+
+
+export type MutationReactivateTenantArgs = {
+  reason: Scalars['String']['input'];
+  tenantId: Scalars['ID']['input'];
 };
 
 
@@ -629,7 +701,7 @@ export type ServiceToken = {
   lastUsedAt: Maybe<Scalars['Time']['output']>;
   name: Scalars['String']['output'];
   revokedAt: Maybe<Scalars['Time']['output']>;
-  /** import (importRecords) and validate (importRecords with dryRun only). */
+  /** import (importRecords), validate (importRecords with dryRun only) and members (importMembers). */
   scopes: Array<Scalars['String']['output']>;
 };
 
@@ -682,9 +754,21 @@ export type Tenant = {
   joinRequests: Array<JoinRequest>;
   members: Array<Member>;
   name: Scalars['String']['output'];
+  /**
+   * When the owner's Firebase account was deleted, leaving the organization without an owner until
+   * platform staff appoint one (its admins were emailed); null while it has an owner. (Addition to
+   * the contract.)
+   */
+  ownerlessSince: Maybe<Scalars['Time']['output']>;
   /** Pending invitations that have not expired, counted as of now (each holds a seat). */
   pendingInvitations: Scalars['Int']['output'];
   plan: Plan;
+  /**
+   * For a CANCELLED tenant, when the purge-cancelled-tenants job may delete it and everything it
+   * holds (TENANTRY_CANCELLED_RETENTION after cancellation, 30 days by default); until then a super
+   * admin can reactivate it. Null for every other status. (Addition to the contract.)
+   */
+  purgeAfter: Maybe<Scalars['Time']['output']>;
   seatCap: Scalars['Int']['output'];
   seatsUsed: Scalars['Int']['output'];
   /** The tenant's service tokens, newest first (at most 200), for owners and admins while the tenant is readable, and platform staff. */
