@@ -406,3 +406,23 @@ func TestRepairRecountsInsideItsTransaction(t *testing.T) {
 	}
 	wantKinds(t, f.scan(t, false, p.ID))
 }
+
+// A cancelled tenant whose purge has begun is half deleted by design (members gone, counters
+// not yet): the doctor leaves it to the purge job instead of reporting it. The purge unlinks
+// users before it deletes members, as here.
+func TestTenantBeingPurgedIsNotReported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	p := f.provision(t)
+	testenv.UpdateDoc(t, f.fs, p.path(), map[string]any{"status": "cancelled", "purgeStartedAt": time.Now()})
+	testenv.UpdateDoc(t, f.fs, "users/"+p.OwnerUID, map[string]any{"tenantIds": firestore.ArrayRemove(p.ID)})
+	if _, err := f.fs.Doc(p.path() + "/members/" + p.OwnerUID).Delete(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wantKinds(t, f.scan(t, false, p.ID))
+	testenv.UpdateDoc(t, f.fs, p.path(), map[string]any{"purgeStartedAt": firestore.Delete})
+	r := f.scan(t, false, p.ID)
+	if len(r.Findings) == 0 {
+		t.Error("the same damage without purgeStartedAt: no finding")
+	}
+}

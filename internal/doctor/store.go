@@ -16,6 +16,9 @@ type Tenant struct {
 	Subdomain          string // "" when none
 	SeatsUsed          int
 	PendingInvitations int
+	// Purging: the purge of this cancelled tenant has begun and is deleting its documents in
+	// batches, so its members, counters and history are expected to disagree until it ends.
+	Purging bool
 }
 
 // Member is one membership document, as far as the doctor looks.

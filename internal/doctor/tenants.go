@@ -41,7 +41,11 @@ func (sc *scan) tenants(ctx context.Context, page []Tenant) error {
 }
 
 // tenant checks one tenant: its owner, its counters, its members' user links and its history.
+// A tenant being purged is half deleted by design; the purge job finishes it.
 func (sc *scan) tenant(ctx context.Context, t Tenant) error {
+	if t.Purging {
+		return nil
+	}
 	owners, members := 0, 0
 	err := sc.s.store.MemberPages(ctx, t.ID, sc.s.cfg.PageSize, func(page []Member) error {
 		members += len(page)

@@ -103,7 +103,7 @@ func toDoctorTenant(snap *firestore.DocumentSnapshot) (doctor.Tenant, error) {
 	t := toTenant(snap.Ref.ID, d)
 	return doctor.Tenant{
 		ID: t.ID, Path: relPath(snap.Ref), Status: t.Status, Subdomain: t.Subdomain,
-		SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations,
+		SeatsUsed: t.SeatsUsed, PendingInvitations: t.PendingInvitations, Purging: !t.PurgeStartedAt.IsZero(),
 	}, nil
 }
 
