@@ -156,20 +156,34 @@ func (w *workload) allTenants(ctx context.Context) []string {
 	return ids
 }
 
-// emailEffects counts the messages mailpit received per address of the soak's mailbox.
+// emailEffects counts the messages mailpit received per address of the soak's mailbox. An
+// intent is one message: one Message-ID, which Tenantry derives from the outbox entry. A copy
+// with the same Message-ID is the same message sent again because a fault cut the connection
+// after the server took it and before its "250 OK" came back; no SMTP client can tell that from
+// a message that never arrived, and mail systems collapse copies by Message-ID. Those copies are
+// counted apart (resent); two different messages for one intent are a duplicate.
 func (w *workload) emailEffects() sideEffects {
-	got := map[string]int{}
+	ids := map[string]map[string]int{} // address → Message-ID → copies
 	for _, m := range w.box.Messages() {
 		for _, to := range m.To {
-			got[strings.ToLower(to.Address)]++
+			addr := strings.ToLower(to.Address)
+			if ids[addr] == nil {
+				ids[addr] = map[string]int{}
+			}
+			ids[addr][m.MessageID]++
 		}
 	}
 	e := sideEffects{name: "emails (welcome, invitation, owner invitation)"}
+	for _, copies := range ids {
+		for _, n := range copies {
+			e.resent += n - 1
+		}
+	}
 	w.want.mu.Lock()
 	defer w.want.mu.Unlock()
 	for addr := range w.want.emails {
 		e.intents++
-		switch n := got[strings.ToLower(addr)]; {
+		switch n := len(ids[strings.ToLower(addr)]); {
 		case n == 1:
 			e.exact++
 		case n == 0:
@@ -177,14 +191,14 @@ func (w *workload) emailEffects() sideEffects {
 			w.st.broke("no email to %s (%s)", addr, w.want.emails[addr])
 		default:
 			e.dup++
-			w.st.broke("%d emails to %s (%s)", n, addr, w.want.emails[addr])
+			w.st.broke("%d different emails to %s (%s)", n, addr, w.want.emails[addr])
 		}
-		delete(got, strings.ToLower(addr))
+		delete(ids, strings.ToLower(addr))
 	}
-	for addr, n := range got {
-		if !w.want.maybe[addr] || n > 1 {
+	for addr, copies := range ids {
+		if !w.want.maybe[addr] || len(copies) > 1 {
 			e.dup++
-			w.st.broke("%d emails to %s, which no answered call asked for", n, addr)
+			w.st.broke("%d different emails to %s, which no answered call asked for", len(copies), addr)
 		}
 	}
 	return e

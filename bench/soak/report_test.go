@@ -65,6 +65,9 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 type sideEffects struct {
 	name                        string
 	intents, exact, dup, missed int
+	// resent counts extra copies of one message (same Message-ID): SMTP's at-least-once edge,
+	// reported apart from duplicated intents (see emailEffects).
+	resent int
 }
 
 // print writes the run's table as Markdown.
@@ -88,9 +91,9 @@ func (s *stats) print(w io.Writer, elapsed time.Duration, injected map[string]in
 	for _, f := range slices.Sorted(maps.Keys(injected)) {
 		fmt.Fprintf(w, "| %s | %d |\n", f, injected[f])
 	}
-	fmt.Fprintln(w, "\n| side effect | intents | exactly once | duplicated | lost |\n| --- | --- | --- | --- | --- |")
+	fmt.Fprintln(w, "\n| side effect | intents | exactly once | duplicated | lost | same message resent |\n| --- | --- | --- | --- | --- | --- |")
 	for _, e := range effects {
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d |\n", e.name, e.intents, e.exact, e.dup, e.missed)
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d |\n", e.name, e.intents, e.exact, e.dup, e.missed, e.resent)
 	}
 	fmt.Fprintf(w, "\ntenantry doctor: %s\ninvariants broken: %d\n", doctor, len(s.problems))
 	for _, p := range s.problems {
