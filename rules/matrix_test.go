@@ -234,8 +234,9 @@ func (f *matrixFixture) tryAll(t testing.TB, cells []cell) map[cell]bool {
 	return got
 }
 
-// TestDataMatrix is the whole policy for application data, cell by cell: every status (and a
-// trial past its end, with and without a contract) × every role, a signed-in non-member and an
+// TestDataMatrix is the whole policy for application data, cell by cell: every status in every
+// grace state (none, in grace, grace over), and a trial past its end with and without a
+// contract, × every role, a signed-in non-member and an
 // anonymous caller × read, create, update and delete, each performed as that user against the
 // generated rules in the emulator. The expectation of each cell is the contract's policy written
 // out by hand (handAllows); TestCheckAgreesWithHandWrittenPolicy holds the API's tables to it.
@@ -274,7 +275,7 @@ func TestMatrixCatchesWrongRules(t *testing.T) {
 	mutants := []mutant{
 		{
 			name: "the status check dropped from writes",
-			from: "return d.status in ['trial', 'active'] && !trialEndsAtPassed(d);",
+			from: "return (d.status in ['trial', 'active'] && !trialEndsAtPassed(d)) || graceEndsAtAhead(d);",
 			to:   "return d.status in ['trial', 'trial_expired', 'active', 'past_due'];",
 			allows: func(c cell) bool {
 				if c.caller.role == "" {
@@ -297,16 +298,49 @@ func TestMatrixCatchesWrongRules(t *testing.T) {
 				if c.op == "read" {
 					return c.want()
 				}
-				return handWriteOpen[c.sit.name]
+				return handWriteOpen[c.sit.handKey()]
 			},
 		},
 		{
 			name: "the trial's end ignored (writes stay open until the job runs)",
-			from: "return d.status in ['trial', 'active'] && !trialEndsAtPassed(d);",
-			to:   "return d.status in ['trial', 'active'];",
+			from: "return (d.status in ['trial', 'active'] && !trialEndsAtPassed(d)) || graceEndsAtAhead(d);",
+			to:   "return d.status in ['trial', 'active'] || graceEndsAtAhead(d);",
 			allows: func(c cell) bool {
 				if c.op != "read" && c.sit.name == "trial_past_end" {
 					return isWriter(c.caller.role)
+				}
+				return c.want()
+			},
+		},
+		{
+			name: "past-due grace ignored (writes close on the first failed payment whatever graceEndsAt says)",
+			from: " || graceEndsAtAhead(d);",
+			to:   ";",
+			allows: func(c cell) bool {
+				if c.op != "read" && c.sit.name == "past_due_in_grace" {
+					return false
+				}
+				return c.want()
+			},
+		},
+		{
+			name: "a grace opens writes in any status",
+			from: "return d.status == 'past_due' && d.get('graceEndsAt', null) is timestamp",
+			to:   "return d.get('graceEndsAt', null) is timestamp",
+			allows: func(c cell) bool {
+				if c.op != "read" && c.sit.grace == graceRunning {
+					return isWriter(c.caller.role)
+				}
+				return c.want()
+			},
+		},
+		{
+			name: "the grace's end compared the wrong way round",
+			from: "request.time < d.graceEndsAt",
+			to:   "request.time > d.graceEndsAt",
+			allows: func(c cell) bool {
+				if c.op != "read" && c.sit.status == rules.StatusPastDue && c.sit.grace != graceNone {
+					return c.sit.grace == graceOver && isWriter(c.caller.role)
 				}
 				return c.want()
 			},
