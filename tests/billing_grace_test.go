@@ -41,9 +41,7 @@ func graceOf(t testing.TB, s *testServer, token, tenantID string) graceView {
 
 func TestPastDueGraceKeepsWritesOpenUntilItEnds(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 	member := join(t, s, bt.owner.IDToken, bt.id, "MEMBER")
 	// The customer pays for the enterprise plan, which has 7 days of grace.
 	s.mustDeliver(t, bt.priceEvent(billing.EventSubscriptionUpdated, "active", "price_tenantry_enterprise", clk.tick()), billing.OutcomeApplied)
@@ -89,9 +87,7 @@ func TestPastDueGraceKeepsWritesOpenUntilItEnds(t *testing.T) {
 
 func TestPastDueWithoutGraceClosesWritesOnTheFirstFailure(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s) // the trial plan: graceDays 0
+	s, clk, bt := billingCase(t) // the trial plan: graceDays 0
 	s.mustDeliver(t, bt.invoiceEvent(billing.EventInvoicePaymentFailed, clk.tick()), billing.OutcomeApplied)
 	g := graceOf(t, s, bt.owner.IDToken, bt.id)
 	if g.Status != "PAST_DUE" || g.Plan.GraceDays != 0 || g.GraceEndsAt != nil || g.Access.CanWrite {

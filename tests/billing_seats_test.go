@@ -33,9 +33,7 @@ func seatCapOf(t testing.TB, tenantID string) int64 {
 
 func TestSeatQuantitySetsTheSeatCap(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 	s.mustDeliver(t, bt.seatsEvent(billing.EventSubscriptionUpdated, "active", bt.cus, 12, clk.tick()), billing.OutcomeApplied)
 	if p, c, bp := planOf(t, bt.id); p != "team" || c != 12 || bp != "team" {
 		t.Fatalf("after buying 12 seats: plan %s seatCap %d, billing plan %s; want team, 12, team", p, c, bp)
@@ -69,9 +67,7 @@ func TestSeatQuantitySetsTheSeatCap(t *testing.T) {
 
 func TestFewerSeatsThanMembersBlocksInvitationsAndRemovesNoOne(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 	for range 4 { // with the owner, 5 members: the trial plan's 5 seats
 		join(t, s, bt.owner.IDToken, bt.id, "MEMBER")
 	}
@@ -99,9 +95,7 @@ func TestContractSeatCapIsTheFloorOfBoughtSeats(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
 	clk := newEventClock()
-	rep := staffUser(t, "sales")
-	p := s.mustProvisionContract(t, rep.IDToken, contractInputs(uniqueKey(), "Floor Co", freshEmail("admin"), "", testenv.UniqueID("OPP-"), "starter", 20, goLive(30)))
-	bt := billingTenant{id: p.Tenant.ID, sub: testenv.UniqueID("sub_"), cus: testenv.UniqueID("cus_")}
+	bt := contractBillingTenant(t, s, "Floor Co", "starter", 20)
 	s.mustDeliver(t, bt.seatsEvent(billing.EventSubscriptionUpdated, "trialing", bt.cus, 12, clk.tick()), billing.OutcomeApplied)
 	if pl, c, _ := planOf(t, bt.id); pl != "team" || c != 20 {
 		t.Errorf("contract of 20 seats with 12 bought: plan %s seatCap %d, want team with the contracted 20", pl, c)
@@ -114,10 +108,8 @@ func TestContractSeatCapIsTheFloorOfBoughtSeats(t *testing.T) {
 
 func TestShuffledSeatEventsEndInTheNewestQuantity(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
+	s, clk, bt := billingCase(t)
 	stripeMock := testenv.StripeMock(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
 	events := [][]byte{
 		bt.seatsEvent(billing.EventSubscriptionCreated, "trialing", bt.cus, 4, clk.tick()),
 		bt.seatsEvent(billing.EventSubscriptionUpdated, "active", bt.cus, 12, clk.tick()),

@@ -21,10 +21,7 @@ import (
 // is active again.
 func TestPastDueGrace(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2031, 6, 1, 9, 0, 0, 0, time.UTC)
-	clk := clock.NewManual(now)
-	f := newFixture(t, clk)
-	ctx := as("staff-"+testenv.UniqueID(""), auth.PlatformSuperAdmin)
+	f, _, ctx, now := graceFixture(t)
 	days := func(n int) map[string]any {
 		return map[string]any{"planId": "starter", "seatCap": 10, "goLiveDate": now.Add(-time.Hour), "graceDays": n}
 	}
@@ -78,10 +75,7 @@ func TestPastDueGrace(t *testing.T) {
 // lifting the suspension later restores past_due with the same end, not a new grace.
 func TestGraceSurvivesASuspension(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2031, 6, 1, 9, 0, 0, 0, time.UTC)
-	clk := clock.NewManual(now)
-	f := newFixture(t, clk)
-	ctx := as("staff-"+testenv.UniqueID(""), auth.PlatformSuperAdmin)
+	f, clk, ctx, now := graceFixture(t)
 	id := testenv.UniqueID("grace-")
 	end := now.Add(2 * 24 * time.Hour)
 	testenv.SeedTenants(t, f.fs, testenv.Tenant{ID: id, Status: rules.StatusPastDue, PlanID: "enterprise", GraceEndsAt: end, TrialEndsAt: now.Add(-time.Hour)})
@@ -100,6 +94,14 @@ func TestGraceSurvivesASuspension(t *testing.T) {
 	if v.Tenant.Status != rules.StatusPastDue || !f.tenant(t, id).GraceEndsAt.Equal(end) {
 		t.Errorf("after the lift: status %s, graceEndsAt %v; want past_due with the grace ending %v", v.Tenant.Status, f.tenant(t, id).GraceEndsAt, end)
 	}
+}
+
+// graceFixture is a fixture on a manual clock, the clock, a super admin's context and the
+// clock's start.
+func graceFixture(t testing.TB) (fixture, *clock.Manual, context.Context, time.Time) {
+	now := time.Date(2031, 6, 1, 9, 0, 0, 0, time.UTC)
+	clk := clock.NewManual(now)
+	return newFixture(t, clk), clk, as("staff-"+testenv.UniqueID(""), auth.PlatformSuperAdmin), now
 }
 
 func zeroOr(now time.Time, d time.Duration) time.Time {
