@@ -73,6 +73,7 @@ type ComplexityRoot struct {
 	Contract struct {
 		AdminContact  func(childComplexity int) int
 		GoLiveDate    func(childComplexity int) int
+		GraceDays     func(childComplexity int) int
 		Plan          func(childComplexity int) int
 		ProvisionedBy func(childComplexity int) int
 		Reference     func(childComplexity int) int
@@ -188,9 +189,11 @@ type ComplexityRoot struct {
 	}
 
 	Plan struct {
+		GraceDays              func(childComplexity int) int
 		ID                     func(childComplexity int) int
 		Name                   func(childComplexity int) int
 		PendingInvitationLimit func(childComplexity int) int
+		PerSeat                func(childComplexity int) int
 		SeatCap                func(childComplexity int) int
 		SelfServe              func(childComplexity int) int
 		TrialDays              func(childComplexity int) int
@@ -236,6 +239,7 @@ type ComplexityRoot struct {
 		Contract             func(childComplexity int) int
 		CreatedAt            func(childComplexity int) int
 		Domains              func(childComplexity int) int
+		GraceEndsAt          func(childComplexity int) int
 		ID                   func(childComplexity int) int
 		InvitationExpiryDays func(childComplexity int) int
 		Invitations          func(childComplexity int, status *model.InvitationStatus) int
@@ -495,6 +499,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Contract.GoLiveDate(childComplexity), true
+	case "Contract.graceDays":
+		if e.ComplexityRoot.Contract.GraceDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contract.GraceDays(childComplexity), true
 	case "Contract.plan":
 		if e.ComplexityRoot.Contract.Plan == nil {
 			break
@@ -1126,6 +1136,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Plan.graceDays":
+		if e.ComplexityRoot.Plan.GraceDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.GraceDays(childComplexity), true
 	case "Plan.id":
 		if e.ComplexityRoot.Plan.ID == nil {
 			break
@@ -1144,6 +1160,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Plan.PendingInvitationLimit(childComplexity), true
+	case "Plan.perSeat":
+		if e.ComplexityRoot.Plan.PerSeat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.PerSeat(childComplexity), true
 	case "Plan.seatCap":
 		if e.ComplexityRoot.Plan.SeatCap == nil {
 			break
@@ -1332,6 +1354,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tenant.Domains(childComplexity), true
+	case "Tenant.graceEndsAt":
+		if e.ComplexityRoot.Tenant.GraceEndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tenant.GraceEndsAt(childComplexity), true
 	case "Tenant.id":
 		if e.ComplexityRoot.Tenant.ID == nil {
 			break
@@ -1730,13 +1758,23 @@ type Plan {
   by sales only (provisionContractTenant): show "contact sales" for it.
   """
   selfServe: Boolean!
+  """
+  Days a tenant on the plan keeps writing after a failed payment (PAST_DUE, with a banner);
+  0: writes close on the first failed payment. A contract may set its own. (Addition.)
+  """
+  graceDays: Int!
+  """
+  True when the plan is priced per seat: the seats bought in the billing portal (the
+  subscription's quantity) set the tenant's seat cap. (Addition.)
+  """
+  perSeat: Boolean!
 }
 
 "What the caller may do in a tenant right now, from the same policy table the Firestore rules use."
 type TenantAccess {
   canRead: Boolean!
   canWrite: Boolean!
-  "A sentence for the SPA's banner when access is restricted; null when nothing is restricted."
+  "A sentence for the SPA's banner when access is restricted, or will be when a past-due grace ends; null otherwise."
   reason: String
 }
 
@@ -1751,6 +1789,11 @@ type Tenant {
   "Pending invitations that have not expired, counted as of now (each holds a seat)."
   pendingInvitations: Int!
   trialEndsAt: Time
+  """
+  While PAST_DUE: when the grace after the failed payment ends and writes close (access.reason
+  says so); null when there is no grace. (Addition.)
+  """
+  graceEndsAt: Time
   source: ProvisioningSource!
   createdAt: Time!
   access: TenantAccess!
@@ -1828,6 +1871,8 @@ type Contract {
   adminContact: Contact!
   "The staff member who entered it."
   provisionedBy: ContractActor!
+  "The contract's days of writing after a failed payment; null: the plan's graceDays. (Addition.)"
+  graceDays: Int
 }
 
 "A contract's named admin. (Addition to the contract.)"
@@ -1970,6 +2015,8 @@ input ProvisionContractTenantInput {
   contractReference: String!
   "Converts this evaluation tenant (TRIAL or TRIAL_EXPIRED) in place instead of provisioning a new one; its members and data are kept."
   existingTenantId: ID
+  "Days of writing after a failed payment, 0 to 90, instead of the plan's graceDays. (Addition.)"
+  graceDays: Int
 }
 
 input InviteMemberInput {
@@ -2446,6 +2493,8 @@ func (ec *executionContext) childFields_Contract(ctx context.Context, field grap
 		return ec.fieldContext_Contract_adminContact(ctx, field)
 	case "provisionedBy":
 		return ec.fieldContext_Contract_provisionedBy(ctx, field)
+	case "graceDays":
+		return ec.fieldContext_Contract_graceDays(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Contract", field.Name)
 }
@@ -2614,6 +2663,10 @@ func (ec *executionContext) childFields_Plan(ctx context.Context, field graphql.
 		return ec.fieldContext_Plan_trialDays(ctx, field)
 	case "selfServe":
 		return ec.fieldContext_Plan_selfServe(ctx, field)
+	case "graceDays":
+		return ec.fieldContext_Plan_graceDays(ctx, field)
+	case "perSeat":
+		return ec.fieldContext_Plan_perSeat(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Plan", field.Name)
 }
@@ -2688,6 +2741,8 @@ func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphq
 		return ec.fieldContext_Tenant_pendingInvitations(ctx, field)
 	case "trialEndsAt":
 		return ec.fieldContext_Tenant_trialEndsAt(ctx, field)
+	case "graceEndsAt":
+		return ec.fieldContext_Tenant_graceEndsAt(ctx, field)
 	case "source":
 		return ec.fieldContext_Tenant_source(ctx, field)
 	case "createdAt":
@@ -4225,6 +4280,29 @@ func (ec *executionContext) fieldContext_Contract_provisionedBy(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Contract_graceDays(ctx context.Context, field graphql.CollectedField, obj *model.Contract) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contract_graceDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GraceDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Contract_graceDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Contract", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ContractActor_userId(ctx context.Context, field graphql.CollectedField, obj *model.ContractActor) (ret graphql.Marshaler) {
@@ -6721,6 +6799,52 @@ func (ec *executionContext) fieldContext_Plan_selfServe(_ context.Context, field
 	return graphql.NewScalarFieldContext("Plan", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Plan_graceDays(ctx context.Context, field graphql.CollectedField, obj *model.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_graceDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GraceDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_graceDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Plan_perSeat(ctx context.Context, field graphql.CollectedField, obj *model.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_perSeat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerSeat, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_perSeat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _ProvisionTenantPayload_tenant(ctx context.Context, field graphql.CollectedField, obj *model.ProvisionTenantPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7523,6 +7647,29 @@ func (ec *executionContext) _Tenant_trialEndsAt(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Tenant_trialEndsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Tenant_graceEndsAt(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tenant_graceEndsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GraceEndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Tenant_graceEndsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Tenant", field, false, false, "Time")
 }
 
@@ -10153,7 +10300,7 @@ func (ec *executionContext) unmarshalInputProvisionContractTenantInput(ctx conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"idempotencyKey", "organizationName", "planId", "seatCap", "goLiveDate", "adminContact", "subdomain", "contractReference", "existingTenantId"}
+	fieldsInOrder := [...]string{"idempotencyKey", "organizationName", "planId", "seatCap", "goLiveDate", "adminContact", "subdomain", "contractReference", "existingTenantId", "graceDays"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10223,6 +10370,13 @@ func (ec *executionContext) unmarshalInputProvisionContractTenantInput(ctx conte
 				return it, err
 			}
 			it.ExistingTenantID = data
+		case "graceDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("graceDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GraceDays = data
 		}
 	}
 	return it, nil
@@ -10631,6 +10785,11 @@ func (ec *executionContext) _Contract(ctx context.Context, sel ast.SelectionSet,
 		case "provisionedBy":
 			out.Values[i] = ec._Contract_provisionedBy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "graceDays":
+			out.Values[i] = ec._Contract_graceDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -11436,6 +11595,16 @@ func (ec *executionContext) _Plan(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "graceDays":
+			out.Values[i] = ec._Plan_graceDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "perSeat":
+			out.Values[i] = ec._Plan_perSeat(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11764,6 +11933,11 @@ func (ec *executionContext) _Tenant(ctx context.Context, sel ast.SelectionSet, o
 				})
 		case "trialEndsAt":
 			out.Values[i] = ec._Tenant_trialEndsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "graceEndsAt":
+			out.Values[i] = ec._Tenant_graceEndsAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -36,7 +36,8 @@ func toGraphPlatformRole(r auth.PlatformRole) *model.PlatformRole {
 }
 
 func toGraphPlan(p plans.Plan) *model.Plan {
-	return &model.Plan{ID: p.ID, Name: p.Name, SeatCap: p.SeatCap, PendingInvitationLimit: p.PendingInvitationLimit, TrialDays: p.TrialDays, SelfServe: p.SelfServe}
+	return &model.Plan{ID: p.ID, Name: p.Name, SeatCap: p.SeatCap, PendingInvitationLimit: p.PendingInvitationLimit, TrialDays: p.TrialDays, SelfServe: p.SelfServe,
+		GraceDays: p.GraceDays, PerSeat: p.PerSeat}
 }
 
 // toGraphTenant converts a tenant as the caller sees it; access depends on the caller's role.
@@ -66,6 +67,9 @@ func (r *Resolver) toGraphTenant(v tenancy.TenantView) *model.Tenant {
 	}
 	if end := r.Tenancy.PurgeAfter(t); !end.IsZero() {
 		g.PurgeAfter = &end
+	}
+	if t.Status == rules.StatusPastDue && !t.GraceEndsAt.IsZero() {
+		g.GraceEndsAt = &t.GraceEndsAt
 	}
 	if a.Reason != "" {
 		g.Access.Reason = &a.Reason

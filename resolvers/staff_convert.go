@@ -22,6 +22,7 @@ func toContractInput(in model.ProvisionContractTenantInput) tenancy.ContractInpu
 		Subdomain:         deref(in.Subdomain),
 		ContractReference: in.ContractReference,
 		ExistingTenantID:  deref(in.ExistingTenantID),
+		GraceDays:         in.GraceDays,
 	}
 	if in.AdminContact != nil {
 		out.AdminContact = tenancy.Contact{Email: in.AdminContact.Email, Name: deref(in.AdminContact.Name)}
@@ -62,6 +63,7 @@ func (r *Resolver) toGraphContract(c *tenancy.ContractRecord) *model.Contract {
 	plan := r.Tenancy.Plans().ForDisplay(c.PlanID, c.SeatCap)
 	g := &model.Contract{
 		Reference: c.Reference, Plan: toGraphPlan(plan), SeatCap: c.SeatCap, GoLiveDate: c.GoLiveDate, SignedAt: c.SignedAt,
+		GraceDays:    c.GraceDays,
 		AdminContact: &model.Contact{Email: c.AdminContact.Email},
 		ProvisionedBy: &model.ContractActor{
 			UserID: c.ProvisionedBy.UID, Email: c.ProvisionedBy.Email,

@@ -105,6 +105,7 @@ type cellWant struct {
 	// operation: UNAUTHENTICATED for nobody, NOT_FOUND for a non-member; "" for the others.
 	outsider    string
 	read, write bool   // Tenant.access
+	banner      bool   // Tenant.access.reason is set: something is closed, or a grace keeps writes open
 	members     string // the code of Tenant.members (reading tenant data)
 	history     string // the code of Tenant.statusHistory (the audit-log action)
 	// authorize is the domain check's code per action; nil for the anonymous caller, who has no
@@ -131,13 +132,16 @@ func (p policy) want(st situation, c apiCaller) cellWant {
 		return cellWant{outsider: code, members: code, history: code, authorize: eachAction(func(rules.Action) string { return code })}
 	case c.staff != "":
 		// Staff read everything and write nothing as members.
-		return cellWant{read: true, members: p.staffCode(rules.ReadData), history: p.staffCode(rules.ReadAuditLog), authorize: eachAction(p.staffCode)}
+		return cellWant{read: true, banner: true, members: p.staffCode(rules.ReadData), history: p.staffCode(rules.ReadAuditLog), authorize: eachAction(p.staffCode)}
 	}
 	code := func(a rules.Action) string { return p.member(st, c.role, a) }
-	return cellWant{
+	w := cellWant{
 		read: code(rules.ReadData) == "", write: code(rules.WriteData) == "",
 		members: code(rules.ReadData), history: code(rules.ReadAuditLog), authorize: eachAction(code),
 	}
+	// The banner says what is closed, or until when a grace keeps writes open.
+	w.banner = !(w.read && w.write) || st.handKey() == "past_due_in_grace"
+	return w
 }
 
 // eachAction is code's answer for every action of the contract.
@@ -153,7 +157,7 @@ func eachAction(code func(rules.Action) string) map[rules.Action]string {
 // their mismatches; the staff operations are left out, as they do not depend on the tables.
 func (w cellWant) byCheck() map[string]string {
 	k := map[string]string{
-		"access":        fmt.Sprintf("%s read=%v write=%v", w.outsider, w.read, w.write),
+		"access":        fmt.Sprintf("%s read=%v write=%v banner=%v", w.outsider, w.read, w.write, w.banner),
 		"members":       w.members,
 		"statusHistory": w.history,
 	}
@@ -218,8 +222,8 @@ func (m *apiMatrix) checkAccess(t testing.TB, st situation, c apiCaller, w cellW
 	if got.Status != strings.ToUpper(string(st.status)) || got.Access.CanRead != w.read || got.Access.CanWrite != w.write {
 		report("access", fmt.Sprintf("status %s access %+v; want %s canRead=%v canWrite=%v", got.Status, got.Access, st.status, w.read, w.write))
 	}
-	if (got.Access.Reason != nil) == (w.read && w.write) {
-		report("access", fmt.Sprintf("reason = %v; want a banner exactly when something is closed", got.Access.Reason))
+	if (got.Access.Reason != nil) != w.banner {
+		report("access", fmt.Sprintf("reason = %v; want a banner (%v) exactly when something is closed or a grace runs", got.Access.Reason, w.banner))
 	}
 }
 
@@ -246,8 +250,8 @@ func (m *apiMatrix) checkStaffOperations(t testing.TB, c apiCaller, id string, w
 	}
 }
 
-// TestAPIMatrix asks the API, for every status (and a trial past its end, with and without a
-// contract) × every role, plus platform staff, a non-member and an anonymous caller, what the SPA
+// TestAPIMatrix asks the API, for every status in every grace state (none, in grace, grace
+// over), and a trial past its end with and without a contract, × every role, plus platform staff, a non-member and an anonymous caller, what the SPA
 // and the playground would: Tenant.access, the member list, the status history, and the staff
 // operations. It also runs the domain's policy check (Authorize, which every tenant-scoped
 // operation calls) for every action in every cell, reading the status and role from Firestore.

@@ -75,9 +75,9 @@ func wantApp(d *appdecl.Declaration, c appCell) bool {
 		return false
 	}
 	col, _ := d.Collection(c.collection)
-	list, open := col.Write, handWriteOpen[c.sit.name]
+	list, open := col.Write, handWriteOpen[c.sit.handKey()]
 	if c.op == "read" {
-		list, open = col.Read, handReadOpen[c.sit.name]
+		list, open = col.Read, handReadOpen[c.sit.handKey()]
 	}
 	return open && (slices.Contains(list, string(c.caller.role)) || (c.caller.appRole != "" && slices.Contains(list, c.caller.appRole)))
 }
@@ -284,7 +284,7 @@ func TestAppMatrixCatchesWrongDeclarations(t *testing.T) {
 			},
 			cells: func(c appCell) bool {
 				return c.collection == "appointments" && c.op != "read" && c.caller.appRole == "receptionist" &&
-					!slices.Contains([]rules.Role{rules.RoleOwner, rules.RoleAdmin}, c.caller.role) && handWriteOpen[c.sit.name]
+					!slices.Contains([]rules.Role{rules.RoleOwner, rules.RoleAdmin}, c.caller.role) && handWriteOpen[c.sit.handKey()]
 			},
 		},
 		{
@@ -294,7 +294,7 @@ func TestAppMatrixCatchesWrongDeclarations(t *testing.T) {
 			},
 			cells: func(c appCell) bool {
 				return c.collection == "clients" && c.op != "read" && c.caller.appRole == "practitioner" &&
-					!slices.Contains([]rules.Role{rules.RoleOwner, rules.RoleAdmin}, c.caller.role) && handWriteOpen[c.sit.name]
+					!slices.Contains([]rules.Role{rules.RoleOwner, rules.RoleAdmin}, c.caller.role) && handWriteOpen[c.sit.handKey()]
 			},
 		},
 	}

@@ -77,7 +77,7 @@ func rulesHeader(w func(string, ...any)) {
 	}
 	w("// Deadlines (the clock's moves, effective at once in both the rules and the API):\n")
 	for _, d := range Deadlines {
-		w("//   %s → %s when %s has passed, unless the tenant has %s\n", d.From, d.To, d.Field, d.Unless)
+		w("//   %s\n", deadlineText(d))
 	}
 	w("// Action table (roles; the part of the status table the action needs):\n")
 	for _, p := range ActionTable {
@@ -102,10 +102,7 @@ func policyFunctions(w func(string, ...any)) {
 	w("    // often the rules read it).\n")
 	w("    function tenant(t) {\n      return get(tenantPath(t)).data;\n    }\n\n")
 	for _, d := range Deadlines {
-		w("    // The clock's move %s → %s once %s has passed (request.time), before the job\n", d.From, d.To, d.Field)
-		w("    // records it. A tenant with %s is exempt.\n", d.Unless)
-		w("    function %s(d) {\n      return d.status == '%s' && !('%s' in d) && d.get('%s', null) is timestamp && d.%s <= request.time;\n    }\n\n",
-			deadlineFunc(d), d.From, d.Unless, d.Field, d.Field)
+		deadlineFunction(w, d)
 	}
 	w("    // The status table, on the effective status (the stored one, or where a passed deadline leads).\n")
 	w("    function statusAllowsRead(t) {\n      let d = tenant(t);\n      return %s;\n    }\n\n", statusExpr(func(s StatusAccess) bool { return s.Read }))
@@ -175,8 +172,41 @@ func statusExpr(open func(StatusAccess) bool) string {
 	return expr
 }
 
-// deadlineFunc names a deadline's rules function: trialEndsAt → trialEndsAtPassed.
-func deadlineFunc(d Deadline) string { return d.Field + "Passed" }
+// deadlineFunction writes the rules function that says whether deadline d gives tenant document d
+// To's access at request.time (Deadline.Applies, as the rules compute it).
+func deadlineFunction(w func(string, ...any), d Deadline) {
+	cond := "d.status == '" + string(d.From) + "'"
+	if d.Unless != "" {
+		cond += " && !('" + d.Unless + "' in d)"
+	}
+	cond += " && d.get('" + d.Field + "', null) is timestamp"
+	if d.Until {
+		w("    // %s has %s's access while %s is ahead (request.time); from that instant, its own.\n", d.From, d.To, d.Field)
+		cond += " && request.time < d." + d.Field
+	} else {
+		w("    // The clock's move %s → %s once %s has passed (request.time), before the job\n", d.From, d.To, d.Field)
+		w("    // records it. A tenant with %s is exempt.\n", d.Unless)
+		cond += " && d." + d.Field + " <= request.time"
+	}
+	w("    function %s(d) {\n      return %s;\n    }\n\n", deadlineFunc(d), cond)
+}
+
+// deadlineText describes deadline d for the file's header.
+func deadlineText(d Deadline) string {
+	if d.Until {
+		return fmt.Sprintf("%s has %s's access until %s has passed", d.From, d.To, d.Field)
+	}
+	return fmt.Sprintf("%s → %s when %s has passed, unless the tenant has %s", d.From, d.To, d.Field, d.Unless)
+}
+
+// deadlineFunc names a deadline's rules function: trialEndsAt → trialEndsAtPassed, and for a
+// grace (Until) graceEndsAt → graceEndsAtAhead.
+func deadlineFunc(d Deadline) string {
+	if d.Until {
+		return d.Field + "Ahead"
+	}
+	return d.Field + "Passed"
+}
 
 func statusesWhere(keep func(StatusAccess) bool) []Status {
 	var out []Status

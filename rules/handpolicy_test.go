@@ -15,16 +15,26 @@ import (
 // both built from: a wrong table would pass any test that takes its expectations from it.
 //
 // By status: reads are open in trial, active, trial_expired and past_due; writes in trial and
-// active only; a trial past its end is trial_expired unless a contract is signed. By role: see
-// handActions. The status is checked first (TENANT_SUSPENDED where reads are closed,
-// TENANT_READ_ONLY where only writes are), then the role (FORBIDDEN).
+// active only, and in past_due while its grace runs; a trial past its end is trial_expired unless
+// a contract is signed. By role: see handActions. The status is checked first (TENANT_SUSPENDED
+// where reads are closed, TENANT_READ_ONLY where only writes are), then the role (FORBIDDEN).
 var (
 	handReadOpen = map[string]bool{
-		"trial": true, "active": true, "trial_expired": true, "past_due": true,
+		"trial": true, "active": true, "trial_expired": true, "past_due": true, "past_due_in_grace": true,
 		"trial_past_end": true, "trial_past_end_with_contract": true,
 	}
-	handWriteOpen = map[string]bool{"trial": true, "active": true, "trial_past_end_with_contract": true}
+	handWriteOpen = map[string]bool{"trial": true, "active": true, "trial_past_end_with_contract": true, "past_due_in_grace": true}
 )
+
+// handKey is the name the hand-written policy answers a situation by: a grace only changes
+// past_due, and only while it runs; a grace end left on any other status, or passed, changes
+// nothing.
+func (s situation) handKey() string {
+	if s.grace == graceNone || (s.status == rules.StatusPastDue && s.grace == graceRunning) {
+		return s.name
+	}
+	return string(s.status)
+}
 
 // need is the part of a tenant's status that an action needs open.
 type need int
@@ -69,13 +79,13 @@ func handActionOf(a rules.Action) handAction {
 // handStatusCode is what the status alone answers to an action that needs n: "" when open.
 func handStatusCode(s situation, n need) string {
 	switch {
-	case n == needBilling && s.name == "cancelled":
+	case n == needBilling && s.handKey() == "cancelled":
 		return server.CodeTenantSuspended
 	case n == needBilling:
 		return ""
-	case !handReadOpen[s.name]:
+	case !handReadOpen[s.handKey()]:
 		return server.CodeTenantSuspended
-	case n == needWrite && !handWriteOpen[s.name]:
+	case n == needWrite && !handWriteOpen[s.handKey()]:
 		return server.CodeTenantReadOnly
 	}
 	return ""
@@ -147,6 +157,9 @@ func TestEffectiveStatus(t *testing.T) {
 	st := func(s rules.Status, end time.Time, contract bool) rules.TenantState {
 		return rules.TenantState{Status: s, Times: map[string]time.Time{rules.FieldTrialEndsAt: end}, Has: map[string]bool{rules.FieldContract: contract}}
 	}
+	grace := func(s rules.Status, graceEnd time.Time) rules.TenantState {
+		return rules.TenantState{Status: s, Times: map[string]time.Time{rules.FieldTrialEndsAt: now.Add(-time.Hour), rules.FieldGraceEndsAt: graceEnd}}
+	}
 	cases := []struct {
 		name  string
 		state rules.TenantState
@@ -159,6 +172,11 @@ func TestEffectiveStatus(t *testing.T) {
 		{"trial without an end", st(rules.StatusTrial, time.Time{}, false), rules.StatusTrial},
 		{"active past the old trial end", st(rules.StatusActive, now.Add(-time.Hour), false), rules.StatusActive},
 		{"past_due", st(rules.StatusPastDue, now.Add(-time.Hour), false), rules.StatusPastDue},
+		{"past_due in grace", grace(rules.StatusPastDue, now.Add(time.Second)), rules.StatusActive},
+		{"past_due, grace ends this instant", grace(rules.StatusPastDue, now), rules.StatusPastDue},
+		{"past_due, grace over", grace(rules.StatusPastDue, now.Add(-time.Hour)), rules.StatusPastDue},
+		{"suspended with a grace end ahead", grace(rules.StatusSuspended, now.Add(time.Hour)), rules.StatusSuspended},
+		{"trial past its end with a grace end ahead", grace(rules.StatusTrial, now.Add(time.Hour)), rules.StatusTrialExpired},
 	}
 	for _, c := range cases {
 		if got := c.state.Effective(now); got != c.want {

@@ -66,19 +66,37 @@ func addDocs(docs map[string]map[string]any, tn testenv.Tenant) {
 
 // situation is one row of the matrices: a stored status and, for a trial, whether the clock has
 // passed its end (the deadline that closes writes before expire-trials records the change) and
-// whether a contract is signed (which exempts it: the trial ends in active).
+// whether a contract is signed (which exempts it: the trial ends in active); and the state of a
+// past-due grace the tenant document carries (graceEndsAt), which only a past_due tenant's
+// access reads.
 type situation struct {
 	name       string
 	status     rules.Status
 	trialEnded bool
 	contract   bool
+	grace      graceState
 }
 
-// situations is every status of the table, plus the trials the clock acts on.
+// graceState is where a tenant document's graceEndsAt stands.
+type graceState int
+
+const (
+	graceNone    graceState = iota // no graceEndsAt
+	graceRunning                   // graceEndsAt ahead
+	graceOver                      // graceEndsAt passed
+)
+
+// graceSuffix names a grace state in a situation's name.
+var graceSuffix = map[graceState]string{graceNone: "", graceRunning: "_in_grace", graceOver: "_grace_over"}
+
+// situations is every status of the table in every grace state, plus the trials the clock acts
+// on.
 func situations() []situation {
 	var out []situation
-	for _, s := range rules.StatusTable {
-		out = append(out, situation{name: string(s.Status), status: s.Status})
+	for _, g := range []graceState{graceNone, graceRunning, graceOver} {
+		for _, s := range rules.StatusTable {
+			out = append(out, situation{name: string(s.Status) + graceSuffix[g], status: s.Status, grace: g})
+		}
 	}
 	return append(out,
 		situation{name: "trial_past_end", status: rules.StatusTrial, trialEnded: true},
@@ -94,12 +112,24 @@ func (s situation) trialEnd(now time.Time) time.Time {
 	return now.Add(7 * 24 * time.Hour)
 }
 
+// graceEnd is the situation's graceEndsAt at now; zero when it has none.
+func (s situation) graceEnd(now time.Time) time.Time {
+	switch s.grace {
+	case graceRunning:
+		return now.Add(3 * 24 * time.Hour)
+	case graceOver:
+		return now.Add(-time.Hour)
+	}
+	return time.Time{}
+}
+
 // tenant is the situation's tenant at now, with members.
 func (s situation) tenant(id string, now time.Time, members []testenv.Member) testenv.Tenant {
 	tn := seedTenant(id, s.status, s.trialEnd(now), members...)
 	if s.contract {
 		tn.Contract = map[string]any{"reference": "CRM-MATRIX", "planId": "pro", "seatCap": 10, "goLiveDate": s.trialEnd(now)}
 	}
+	tn.GraceEndsAt = s.graceEnd(now)
 	return tn
 }
 
@@ -107,7 +137,7 @@ func (s situation) tenant(id string, now time.Time, members []testenv.Member) te
 func (s situation) state(now time.Time) rules.TenantState {
 	return rules.TenantState{
 		Status: s.status,
-		Times:  map[string]time.Time{rules.FieldTrialEndsAt: s.trialEnd(now)},
+		Times:  map[string]time.Time{rules.FieldTrialEndsAt: s.trialEnd(now), rules.FieldGraceEndsAt: s.graceEnd(now)},
 		Has:    map[string]bool{rules.FieldContract: s.contract},
 	}
 }

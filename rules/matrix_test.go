@@ -234,8 +234,9 @@ func (f *matrixFixture) tryAll(t testing.TB, cells []cell) map[cell]bool {
 	return got
 }
 
-// TestDataMatrix is the whole policy for application data, cell by cell: every status (and a
-// trial past its end, with and without a contract) × every role, a signed-in non-member and an
+// TestDataMatrix is the whole policy for application data, cell by cell: every status in every
+// grace state (none, in grace, grace over), and a trial past its end with and without a
+// contract, × every role, a signed-in non-member and an
 // anonymous caller × read, create, update and delete, each performed as that user against the
 // generated rules in the emulator. The expectation of each cell is the contract's policy written
 // out by hand (handAllows); TestCheckAgreesWithHandWrittenPolicy holds the API's tables to it.
@@ -270,11 +271,10 @@ func TestMatrixCatchesWrongRules(t *testing.T) {
 	t.Parallel()
 	// What the stored status alone opens (the mutants below test d.status only).
 	readOpen := func(s rules.Status) bool { return handReadOpen[string(s)] }
-	isWriter := func(r rules.Role) bool { return slices.Contains(handActionOf(rules.WriteData).roles, r) }
 	mutants := []mutant{
 		{
 			name: "the status check dropped from writes",
-			from: "return d.status in ['trial', 'active'] && !trialEndsAtPassed(d);",
+			from: "return (d.status in ['trial', 'active'] && !trialEndsAtPassed(d)) || graceEndsAtAhead(d);",
 			to:   "return d.status in ['trial', 'trial_expired', 'active', 'past_due'];",
 			allows: func(c cell) bool {
 				if c.caller.role == "" {
@@ -297,33 +297,33 @@ func TestMatrixCatchesWrongRules(t *testing.T) {
 				if c.op == "read" {
 					return c.want()
 				}
-				return handWriteOpen[c.sit.name]
+				return handWriteOpen[c.sit.handKey()]
 			},
 		},
 		{
-			name: "the trial's end ignored (writes stay open until the job runs)",
-			from: "return d.status in ['trial', 'active'] && !trialEndsAtPassed(d);",
-			to:   "return d.status in ['trial', 'active'];",
-			allows: func(c cell) bool {
-				if c.op != "read" && c.sit.name == "trial_past_end" {
-					return isWriter(c.caller.role)
-				}
-				return c.want()
-			},
+			name:   "the trial's end ignored (writes stay open until the job runs)",
+			from:   "return (d.status in ['trial', 'active'] && !trialEndsAtPassed(d)) || graceEndsAtAhead(d);",
+			to:     "return d.status in ['trial', 'active'] || graceEndsAtAhead(d);",
+			allows: writesAs(named("trial_past_end"), always),
 		},
 		{
-			name: "status ignored for reads",
-			from: "return d.status in ['trial', 'trial_expired', 'active', 'past_due'];",
-			to:   "return true;",
-			allows: func(c cell) bool {
-				if c.caller.role == "" {
-					return false
-				}
-				if c.op == "read" {
-					return true
-				}
-				return c.want()
-			},
+			name:   "past-due grace ignored (writes close on the first failed payment whatever graceEndsAt says)",
+			from:   " || graceEndsAtAhead(d);",
+			to:     ";",
+			allows: writesAs(named("past_due_in_grace"), never),
+		},
+		{
+			name:   "a grace opens writes in any status",
+			from:   "return d.status == 'past_due' && d.get('graceEndsAt', null) is timestamp",
+			to:     "return d.get('graceEndsAt', null) is timestamp",
+			allows: writesAs(func(s situation) bool { return s.grace == graceRunning }, always),
+		},
+		{
+			name: "the grace's end compared the wrong way round",
+			from: "request.time < d.graceEndsAt",
+			to:   "request.time > d.graceEndsAt",
+			allows: writesAs(func(s situation) bool { return s.status == rules.StatusPastDue && s.grace != graceNone },
+				func(s situation) bool { return s.grace == graceOver }),
 		},
 	}
 	generated := rules.FirestoreRules()
@@ -338,6 +338,24 @@ func TestMatrixCatchesWrongRules(t *testing.T) {
 		})
 	}
 }
+
+// isWriter says whether the contract lets role write data.
+func isWriter(r rules.Role) bool { return slices.Contains(handActionOf(rules.WriteData).roles, r) }
+
+// writesAs is what rules allow that differ from the contract's policy only in writes in the
+// situations `in` picks: there, writers may write exactly when open says so.
+func writesAs(in, open func(situation) bool) func(c cell) bool {
+	return func(c cell) bool {
+		if c.op != "read" && in(c.sit) {
+			return open(c.sit) && isWriter(c.caller.role)
+		}
+		return c.want()
+	}
+}
+
+func named(name string) func(situation) bool { return func(s situation) bool { return s.name == name } }
+func always(situation) bool                  { return true }
+func never(situation) bool                   { return false }
 
 // dataMismatches runs the data matrix against the rules loaded in env's project and names the
 // cells where they differ from the contract's policy.

@@ -62,6 +62,7 @@ var StatusTable = []StatusAccess{
 const (
 	FieldTrialEndsAt = "trialEndsAt" // timestamp: when the trial ends
 	FieldContract    = "contract"    // present once a contract is signed
+	FieldGraceEndsAt = "graceEndsAt" // timestamp: when a past_due tenant's grace ends; absent: no grace
 )
 
 // Deadline is a status change the clock makes on its own: once the tenant document's timestamp
@@ -69,16 +70,39 @@ const (
 // The rules compare Field with request.time and the API with its clock, so access closes at the
 // same instant in both, with or without the scheduler. A document that has the field Unless is
 // exempt: a signed contract turns an ending trial into active, whose access is the trial's.
+//
+// Until turns the comparison round: From has To's access while Field is still ahead of now, and
+// its own from the instant Field passes (a grace period, which closes without a job).
 type Deadline struct {
 	From, To Status
 	Field    string
-	Unless   string
+	Unless   string // "" when nothing exempts a tenant
+	Until    bool
 }
 
-// Deadlines lists the clock's moves. The job that records each (expire-trials) still writes the
-// status, the history and the email; until it runs, these keep access right.
+// Applies reports whether d gives a tenant in state st To's access at now.
+func (d Deadline) Applies(st TenantState, now time.Time) bool {
+	if d.From != st.Status || (d.Unless != "" && st.Has[d.Unless]) {
+		return false
+	}
+	at := st.Times[d.Field]
+	if at.IsZero() {
+		return false
+	}
+	if d.Until {
+		return at.After(now)
+	}
+	return !at.After(now)
+}
+
+// Deadlines lists the clock's moves. The job that records a trial's end (expire-trials) still
+// writes the status, the history and the email; until it runs, the first keeps access right.
+// The second is past-due grace: a tenant whose payment failed keeps writing until graceEndsAt
+// (set by the lifecycle when it enters past_due, from the plan's or contract's graceDays; absent
+// with 0 days, so writes close on the first failed payment).
 var Deadlines = []Deadline{
 	{From: StatusTrial, To: StatusTrialExpired, Field: FieldTrialEndsAt, Unless: FieldContract},
+	{From: StatusPastDue, To: StatusActive, Field: FieldGraceEndsAt, Until: true},
 }
 
 // TenantState is what access depends on: the stored status, and the tenant document's fields
@@ -95,14 +119,22 @@ type TenantState struct {
 // passed deadline leads to.
 func (st TenantState) Effective(now time.Time) Status {
 	for _, d := range Deadlines {
-		if d.From != st.Status || st.Has[d.Unless] {
-			continue
-		}
-		if at := st.Times[d.Field]; !at.IsZero() && !at.After(now) {
+		if d.Applies(st, now) {
 			return d.To
 		}
 	}
 	return st.Status
+}
+
+// InGrace reports whether a grace deadline (Until) keeps st open at now: the status is stored,
+// but access is another's, and the SPA's banner says until when.
+func (st TenantState) InGrace(now time.Time) bool {
+	for _, d := range Deadlines {
+		if d.Until && d.Applies(st, now) {
+			return true
+		}
+	}
+	return false
 }
 
 // Kind says which part of the status table an action needs.

@@ -47,10 +47,22 @@ func editAction(t testing.TB, action rules.Action, edit func(*rules.ActionPolicy
 	})
 }
 
-// answeredAs answers a situation as the hand-written policy answers another one.
+// dropDeadlines removes the deadlines drop picks from rules.Deadlines, until t ends.
+func dropDeadlines(t testing.TB, drop func(rules.Deadline) bool) {
+	t.Helper()
+	orig := rules.Deadlines
+	t.Cleanup(func() { rules.Deadlines = orig })
+	rules.Deadlines = slices.DeleteFunc(slices.Clone(orig), drop)
+	if len(rules.Deadlines) == len(orig) {
+		t.Fatal("the mutant's deadline is not in the table; update the mutant")
+	}
+}
+
+// answeredAs answers the situations the hand-written policy answers as name (see handKey) as it
+// answers another one.
 func answeredAs(name string, in string, p func(situation, rules.Role, rules.Action) string) func(situation, rules.Role, rules.Action) string {
 	return func(s situation, r rules.Role, a rules.Action) string {
-		if s.name == name {
+		if s.handKey() == name {
 			s = situation{name: in}
 		}
 		return p(s, r, a)
@@ -97,11 +109,16 @@ func tableMutants() []tableMutant {
 		{
 			name: "the trial's end ignored",
 			apply: func(t testing.TB) {
-				orig := rules.Deadlines
-				t.Cleanup(func() { rules.Deadlines = orig })
-				rules.Deadlines = nil
+				dropDeadlines(t, func(d rules.Deadline) bool { return d.Field == rules.FieldTrialEndsAt })
 			},
 			policy: policy{member: answeredAs("trial_past_end", "trial", handCode), staff: handStaffMay},
+		},
+		{
+			name: "past-due grace ignored",
+			apply: func(t testing.TB) {
+				dropDeadlines(t, func(d rules.Deadline) bool { return d.Field == rules.FieldGraceEndsAt })
+			},
+			policy: policy{member: answeredAs("past_due_in_grace", "past_due", handCode), staff: handStaffMay},
 		},
 		{
 			name: "viewers write data",

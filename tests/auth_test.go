@@ -100,7 +100,7 @@ func TestAnonymous(t *testing.T) {
 				t.Errorf("plan %+v: want a name and a positive seat cap", p)
 			}
 		}
-		if want := []string{"trial", "starter", "pro", "enterprise"}; !slices.Equal(ids, want) {
+		if want := []string{"trial", "starter", "pro", "team", "enterprise"}; !slices.Equal(ids, want) {
 			t.Errorf("plans = %v, want %v", ids, want)
 		}
 	})

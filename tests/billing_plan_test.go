@@ -30,9 +30,7 @@ func planOf(t testing.TB, tenantID string) (planID string, seatCap int64, billin
 
 func TestSubscriptionPriceMovesTheTenantsPlan(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 	s.mustDeliver(t, bt.priceEvent(billing.EventSubscriptionCreated, "trialing", "price_tenantry_trial", clk.tick()), billing.OutcomeNoChange)
 	if p, c, bp := planOf(t, bt.id); p != "trial" || c != 5 || bp != "trial" {
 		t.Fatalf("before the upgrade: tenant plan %s seatCap %d, billing plan %s; want trial, 5, trial", p, c, bp)
@@ -91,9 +89,7 @@ func TestSubscriptionPriceMovesTheTenantsPlan(t *testing.T) {
 
 func TestUnknownSubscriptionPriceChangesNoPlan(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 	ev := bt.priceEvent(billing.EventSubscriptionUpdated, "trialing", "price_not_in_the_catalog", clk.tick())
 	s.mustDeliver(t, ev, billing.OutcomeNoChange)
 	if p, c, bp := planOf(t, bt.id); p != "trial" || c != 5 || bp != "trial" {
@@ -108,9 +104,7 @@ func TestContractTenantKeepsItsContractedSeatCapOnAPlanChange(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
 	clk := newEventClock()
-	rep := staffUser(t, "sales")
-	p := s.mustProvisionContract(t, rep.IDToken, contractInputs(uniqueKey(), "Seats Co", freshEmail("admin"), "", testenv.UniqueID("OPP-"), "starter", 75, goLive(30)))
-	bt := billingTenant{id: p.Tenant.ID, sub: testenv.UniqueID("sub_"), cus: testenv.UniqueID("cus_")}
+	bt := contractBillingTenant(t, s, "Seats Co", "starter", 75)
 	s.mustDeliver(t, bt.priceEvent(billing.EventSubscriptionUpdated, "trialing", "price_tenantry_pro", clk.tick()), billing.OutcomeApplied)
 	if pl, c, _ := planOf(t, bt.id); pl != "pro" || c != 75 {
 		t.Errorf("contract tenant after pro: plan %s seatCap %d, want pro with the contracted 75", pl, c)

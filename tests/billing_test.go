@@ -108,6 +108,23 @@ func newBillingTenant(t testing.TB, s *testServer) billingTenant {
 	return billingTenant{owner: owner, id: id, sub: testenv.UniqueID("sub_"), cus: testenv.UniqueID("cus_")}
 }
 
+// billingCase is how a webhook test starts: the shared server, an event clock and a fresh
+// tenant with its owner.
+func billingCase(t testing.TB) (*testServer, *eventClock, billingTenant) {
+	t.Helper()
+	s := shared(t)
+	return s, newEventClock(), newBillingTenant(t, s)
+}
+
+// contractBillingTenant provisions a contract tenant on plan with seats (by a sales rep), with a
+// subscription id of its own.
+func contractBillingTenant(t testing.TB, s *testServer, name, plan string, seats int) billingTenant {
+	t.Helper()
+	rep := staffUser(t, "sales")
+	p := s.mustProvisionContract(t, rep.IDToken, contractInputs(uniqueKey(), name, freshEmail("admin"), "", testenv.UniqueID("OPP-"), plan, seats, goLive(30)))
+	return billingTenant{id: p.Tenant.ID, sub: testenv.UniqueID("sub_"), cus: testenv.UniqueID("cus_")}
+}
+
 func (b billingTenant) subEvent(typ, status string, at time.Time) []byte {
 	return testenv.StripeEvent(testenv.UniqueID("evt_"), typ, at, testenv.StripeSubscription(b.sub, b.cus, b.id, status))
 }
@@ -346,9 +363,7 @@ func TestProvisioningWithStripeUnreachableSetsUpBillingOnceLater(t *testing.T) {
 
 func TestWebhookMapsEveryEventThroughTheLifecycle(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 
 	steps := []struct {
 		name    string
@@ -407,9 +422,7 @@ func TestWebhookMapsEveryEventThroughTheLifecycle(t *testing.T) {
 
 func TestWebhookMatchesByCustomerWhenMetadataIsMissing(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 	testenv.UpdateDoc(t, fs(t), "billing/"+bt.id, map[string]any{"stripeCustomerId": bt.cus})
 	inv := testenv.StripeInvoice(testenv.UniqueID("in_"), bt.sub, bt.cus, "", 100) // no tenant_id metadata
 	s.mustDeliver(t, testenv.StripeEvent(testenv.UniqueID("evt_"), billing.EventInvoicePaid, clk.tick(), inv), billing.OutcomeApplied)
@@ -424,9 +437,7 @@ func TestWebhookMatchesByCustomerWhenMetadataIsMissing(t *testing.T) {
 
 func TestWebhookIgnoresUnknownStaleAndForeignEvents(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 
 	unknown := testenv.StripeEvent(testenv.UniqueID("evt_"), "charge.refunded", clk.tick(), map[string]any{"id": "ch_1", "object": "charge"})
 	s.mustDeliver(t, unknown, billing.OutcomeIgnored)
@@ -466,9 +477,7 @@ func TestWebhookIgnoresUnknownStaleAndForeignEvents(t *testing.T) {
 
 func TestCheckoutSubscriptionSupersedesTheSetupOne(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 	s.mustDeliver(t, bt.subEvent(billing.EventSubscriptionCreated, "trialing", clk.tick()), billing.OutcomeNoChange)
 	bought := billingTenant{owner: bt.owner, id: bt.id, cus: bt.cus, sub: testenv.UniqueID("sub_")}
 	created := bought.subEvent(billing.EventSubscriptionCreated, "active", clk.tick())
@@ -505,9 +514,7 @@ func restWrite(t testing.TB, tenantID, token string) int {
 
 func TestPastDueClosesWritesInTheAPIAndTheRulesUntilPaid(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 	member := join(t, s, bt.owner.IDToken, bt.id, "MEMBER")
 	if code := restWrite(t, bt.id, member.IDToken); code != http.StatusOK {
 		t.Fatalf("member's REST write in trial: HTTP %d, want 200 (the rules must allow it before the test means anything)", code)
@@ -649,10 +656,8 @@ func TestShuffledRedeliveriesEndInTheNewestEventsState(t *testing.T) {
 
 func TestBadWebhookDeliveriesAre400AndChangeNothing(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
+	s, clk, bt := billingCase(t)
 	stripeMock := testenv.StripeMock(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
 	good := bt.invoiceEvent(billing.EventInvoicePaymentFailed, clk.tick())
 	big := testenv.StripeEvent(testenv.UniqueID("evt_"), billing.EventInvoicePaymentFailed, clk.tick(), func() map[string]any {
 		o := testenv.StripeInvoice(testenv.UniqueID("in_"), bt.sub, bt.cus, bt.id, 100)
@@ -762,9 +767,7 @@ func TestBillingSessionsAreTheOwnersInEveryStatusButCancelled(t *testing.T) {
 
 func TestTenantBillingForTheOwner(t *testing.T) {
 	t.Parallel()
-	s := shared(t)
-	clk := newEventClock()
-	bt := newBillingTenant(t, s)
+	s, clk, bt := billingCase(t)
 	read := func() string {
 		st, data, errs := s.gql(t, bt.owner.IDToken, billingQuery, map[string]any{"id": bt.id})
 		var q json.RawMessage

@@ -28,7 +28,7 @@ func TestSalesOnlyPlans(t *testing.T) {
 		for _, p := range d.Plans {
 			got[p.ID] = p.SelfServe
 		}
-		want := map[string]bool{"trial": true, "starter": true, "pro": true, "enterprise": false}
+		want := map[string]bool{"trial": true, "starter": true, "pro": true, "team": true, "enterprise": false}
 		if len(got) != len(want) {
 			t.Errorf("plans = %v, want %v", got, want)
 		}

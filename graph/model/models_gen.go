@@ -77,6 +77,8 @@ type Contract struct {
 	AdminContact *Contact `json:"adminContact"`
 	// The staff member who entered it.
 	ProvisionedBy *ContractActor `json:"provisionedBy"`
+	// The contract's days of writing after a failed payment; null: the plan's graceDays. (Addition.)
+	GraceDays *int `json:"graceDays,omitempty"`
 }
 
 // The staff member who entered a contract. (Addition to the contract.)
@@ -248,6 +250,12 @@ type Plan struct {
 	// True when a customer may pick the plan at signup (provisionTenant). A plan with false is sold
 	// by sales only (provisionContractTenant): show "contact sales" for it.
 	SelfServe bool `json:"selfServe"`
+	// Days a tenant on the plan keeps writing after a failed payment (PAST_DUE, with a banner);
+	// 0: writes close on the first failed payment. A contract may set its own. (Addition.)
+	GraceDays int `json:"graceDays"`
+	// True when the plan is priced per seat: the seats bought in the billing portal (the
+	// subscription's quantity) set the tenant's seat cap. (Addition.)
+	PerSeat bool `json:"perSeat"`
 }
 
 type ProvisionContractTenantInput struct {
@@ -269,6 +277,8 @@ type ProvisionContractTenantInput struct {
 	ContractReference string `json:"contractReference"`
 	// Converts this evaluation tenant (TRIAL or TRIAL_EXPIRED) in place instead of provisioning a new one; its members and data are kept.
 	ExistingTenantID *string `json:"existingTenantId,omitempty"`
+	// Days of writing after a failed payment, 0 to 90, instead of the plan's graceDays. (Addition.)
+	GraceDays *int `json:"graceDays,omitempty"`
 }
 
 type ProvisionTenantInput struct {
@@ -326,12 +336,15 @@ type Tenant struct {
 	SeatCap   int          `json:"seatCap"`
 	SeatsUsed int          `json:"seatsUsed"`
 	// Pending invitations that have not expired, counted as of now (each holds a seat).
-	PendingInvitations int                `json:"pendingInvitations"`
-	TrialEndsAt        *time.Time         `json:"trialEndsAt,omitempty"`
-	Source             ProvisioningSource `json:"source"`
-	CreatedAt          time.Time          `json:"createdAt"`
-	Access             *TenantAccess      `json:"access"`
-	Members            []*Member          `json:"members"`
+	PendingInvitations int        `json:"pendingInvitations"`
+	TrialEndsAt        *time.Time `json:"trialEndsAt,omitempty"`
+	// While PAST_DUE: when the grace after the failed payment ends and writes close (access.reason
+	// says so); null when there is no grace. (Addition.)
+	GraceEndsAt *time.Time         `json:"graceEndsAt,omitempty"`
+	Source      ProvisioningSource `json:"source"`
+	CreatedAt   time.Time          `json:"createdAt"`
+	Access      *TenantAccess      `json:"access"`
+	Members     []*Member          `json:"members"`
 	// The tenant's invitations, newest first (at most 200), for owners and admins (the roles the
 	// Firestore rules let read them) and for platform staff. status filters by the status as of now: a pending invitation past its expiry is
 	// EXPIRED even before the expire-invitations job has run.
@@ -376,7 +389,7 @@ type Tenant struct {
 type TenantAccess struct {
 	CanRead  bool `json:"canRead"`
 	CanWrite bool `json:"canWrite"`
-	// A sentence for the SPA's banner when access is restricted; null when nothing is restricted.
+	// A sentence for the SPA's banner when access is restricted, or will be when a past-due grace ends; null otherwise.
 	Reason *string `json:"reason,omitempty"`
 }
 

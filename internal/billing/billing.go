@@ -252,7 +252,8 @@ type Decision struct {
 	BelowContractPlanID string
 }
 
-// PlanChange is the tenant's plan and seat cap following its current subscription's price,
+// PlanChange is the tenant's plan and seat cap following its current subscription's price (and,
+// for a per-seat price, its quantity),
 // written to the tenant in the event's transaction with a history and an audit entry.
 type PlanChange struct {
 	PlanID  string
@@ -261,8 +262,11 @@ type PlanChange struct {
 	// seats in use (members and pending invitations) because the plan's is lower.
 	PlanSeatCap int
 	SeatCapHeld bool
-	History     tenancy.HistoryEntry
-	Audit       tenancy.AuditEntry
+	// SeatsInUse is the tenant's members and pending invitations when the change was decided: a
+	// per-seat cap below it removes nobody and refuses new invitations.
+	SeatsInUse int
+	History    tenancy.HistoryEntry
+	Audit      tenancy.AuditEntry
 }
 
 // Config tunes the service.

@@ -142,6 +142,8 @@ func (s *Service) Billing(ctx context.Context, tenantID string) (View, error) {
 	status := t.AccessStatus(now) // a trial past its end reads as expired before the job runs
 	day := func(t time.Time) string { return t.UTC().Format("January 2, 2006") }
 	switch {
+	case t.State().InGrace(now):
+		v.Message = fmt.Sprintf("Your last payment failed. Editing stays open until %s; update your payment method in the billing portal before then.", day(t.GraceEndsAt))
 	case status == rules.StatusPastDue || rec.StripeStatus == SubPastDue:
 		v.Message = "Your last payment failed. Update your payment method in the billing portal to keep editing."
 	case status == rules.StatusSuspended || rec.StripeStatus == SubUnpaid:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/outbox/kinds"
+	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/reqctx"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/validate"
@@ -45,6 +46,8 @@ type Event struct {
 	// customer pays for now, also after a plan change in Checkout or the billing portal, which
 	// leaves metadata.plan_id as it was.
 	PriceID string
+	// Quantity is that item's quantity: the seats bought, for a per-seat price (0 when absent).
+	Quantity int64
 
 	// Subscription events only.
 	SubscriptionStatus string
@@ -268,6 +271,10 @@ func logPlan(ctx context.Context, log *slog.Logger, e Event, tenantID string, d 
 			log.WarnContext(ctx, "the new plan's seat cap is below the seats in use; the seat cap stays at the seats in use, and new invitations are refused until members leave",
 				"tenant", tenantID, "plan", p.PlanID, "planSeatCap", p.PlanSeatCap, "seatCap", p.SeatCap)
 		}
+		if p.SeatCap < p.SeatsInUse {
+			log.WarnContext(ctx, "fewer seats bought than in use; nobody is removed, and new invitations are refused until seats are bought or members leave",
+				"tenant", tenantID, "plan", p.PlanID, "seatCap", p.SeatCap, "seatsInUse", p.SeatsInUse)
+		}
 	}
 }
 
@@ -415,9 +422,9 @@ func notePlan(d *Decision, t *tenancy.Tenant) {
 }
 
 // decidePlan makes the tenant follow the plan of its current subscription's price: when the
-// price maps to a catalog plan other than the tenant's, d.Plan sets that plan and its seat cap (the
-// contracted seat cap when higher, and never below the seats in use), with a history and an audit
-// entry by the webhook. The billing record's planId follows the price too. An unknown price
+// price maps to a catalog plan other than the tenant's, or to a per-seat plan with another number
+// of seats bought, d.Plan sets that plan and its seat cap (see seatCapFor), with a history and an
+// audit entry by the webhook. The billing record's planId follows the price too. An unknown price
 // changes nothing and is reported in d.UnknownPriceID. It only computes.
 func (s *Service) decidePlan(e Event, t *tenancy.Tenant, rec *Record, d *Decision, now time.Time) {
 	if e.PriceID == "" || e.SubscriptionStatus == SubCanceled || e.SubscriptionStatus == SubIncompleteExpired ||
@@ -430,48 +437,76 @@ func (s *Service) decidePlan(e Event, t *tenancy.Tenant, rec *Record, d *Decisio
 		return
 	}
 	rec.PlanID = plan.ID
-	if plan.ID == t.PlanID {
+	seats := plan.PerSeat && e.Quantity > 0
+	if plan.ID == t.PlanID && !seats {
 		return
 	}
-	if t.Contract != nil && s.plans.Rank(plan.ID) < s.plans.Rank(t.Contract.PlanID) {
+	if plan.ID != t.PlanID && t.Contract != nil && s.plans.Rank(plan.ID) < s.plans.Rank(t.Contract.PlanID) {
 		// A converted evaluation keeps its old (trial) subscription until billing is moved to the
 		// contract, and Stripe's routine updates carry that price: the signed contract, not a
 		// leftover price, sets the floor. Upgrades bought above it still apply.
 		d.BelowContractPlanID = plan.ID
 		return
 	}
-	seatCap := plan.SeatCap
+	seatCap, held := seatCapFor(plan, e.Quantity, t)
+	if plan.ID == t.PlanID && seatCap == t.SeatCap {
+		return // the same seats again (a routine update, or a redelivery's twin)
+	}
+	d.Plan = planChange(e, t, plan, seatCap, held, now)
+}
+
+// seatCapFor is the seat cap plan gives t. For a per-seat price it is the seats bought (the
+// item's quantity), even below the seats in use: nobody is removed, and invitations are refused
+// until seats are bought or members leave. Otherwise it is the plan's, and a smaller plan never
+// takes away seats that members and pending invitations hold (held: the cap stays at what they
+// use). A contract's seat cap is the floor of both.
+func seatCapFor(plan plans.Plan, quantity int64, t *tenancy.Tenant) (seatCap int, held bool) {
+	perSeat := plan.PerSeat && quantity > 0
+	seatCap = plan.SeatCap
+	if perSeat {
+		seatCap = int(min(quantity, tenancy.MaxContractSeatCap))
+	}
 	if t.Contract != nil && t.Contract.SeatCap > seatCap {
 		seatCap = t.Contract.SeatCap
 	}
-	held := false
-	if seatCap < t.SeatCap {
-		// A smaller plan never takes away seats that members and pending invitations hold: the
-		// cap stays at what they use, so only the next invitations are refused.
-		if floor := min(t.SeatsUsed+t.PendingInvitations, t.SeatCap); seatCap < floor {
-			seatCap, held = floor, true
-		}
+	if perSeat || seatCap >= t.SeatCap {
+		return seatCap, false
 	}
+	if floor := min(t.SeatsUsed+t.PendingInvitations, t.SeatCap); seatCap < floor {
+		return floor, true
+	}
+	return seatCap, false
+}
+
+// planChange is the decision's move of t to plan with seatCap, recorded by the webhook.
+func planChange(e Event, t *tenancy.Tenant, plan plans.Plan, seatCap int, held bool, now time.Time) *PlanChange {
 	actor := tenancy.Actor{System: WebhookActor}
 	reason := fmt.Sprintf("Stripe event %s (%s): the subscription's price %s is plan %s", e.Type, e.ID, e.PriceID, plan.ID)
-	before := map[string]any{"planId": t.PlanID, "seatCap": t.SeatCap}
-	after := map[string]any{"planId": plan.ID, "seatCap": seatCap}
 	details := map[string]any{"subscriptionId": e.SubscriptionID, "stripePriceId": e.PriceID, "planSeatCap": plan.SeatCap}
+	if plan.PerSeat && e.Quantity > 0 {
+		reason += fmt.Sprintf(", %d seats bought", e.Quantity)
+		details["quantity"] = e.Quantity
+	}
 	if t.Contract != nil {
 		details["contractSeatCap"] = t.Contract.SeatCap
 	}
 	if held {
 		details["seatCapHeldAtSeatsInUse"] = true
 	}
-	d.Plan = &PlanChange{
-		PlanID: plan.ID, SeatCap: seatCap, PlanSeatCap: plan.SeatCap, SeatCapHeld: held,
+	inUse := t.SeatsUsed + t.PendingInvitations
+	if seatCap < inUse {
+		details["seatsInUse"] = inUse
+	}
+	return &PlanChange{
+		PlanID: plan.ID, SeatCap: seatCap, PlanSeatCap: plan.SeatCap, SeatCapHeld: held, SeatsInUse: inUse,
 		History: tenancy.HistoryEntry{
 			From: t.Status, To: t.Status, Actor: actor, Reason: reason, RequestID: e.ID, At: now,
 			PlanID: plan.ID, PreviousPlanID: t.PlanID, SeatCap: seatCap, PreviousSeatCap: t.SeatCap,
 		},
 		Audit: tenancy.AuditEntry{
-			Action: tenancy.AuditPlanChange, Actor: actor, Reason: reason, RequestID: e.ID, At: now,
-			Details: details, Before: before, After: after,
+			Action: tenancy.AuditPlanChange, Actor: actor, Reason: reason, RequestID: e.ID, At: now, Details: details,
+			Before: map[string]any{"planId": t.PlanID, "seatCap": t.SeatCap},
+			After:  map[string]any{"planId": plan.ID, "seatCap": seatCap},
 		},
 	}
 }

@@ -312,10 +312,7 @@ func (s *Service) checkCaps(t TenantState, pending, n int) error {
 		return nil
 	}
 	if t.SeatsUsed+pending+n > t.SeatCap {
-		free := max(0, t.SeatCap-t.SeatsUsed-pending)
-		return errs.Detail(errs.ErrSeatLimitReached,
-			"all seats are taken (%d of %d in use, %d held by pending invitations; %d needed, %d free); remove a member, revoke an invitation or upgrade the plan",
-			t.SeatsUsed, t.SeatCap, pending, n, free)
+		return s.seatLimit(t, pending, n)
 	}
 	if limit := s.pendingLimit(t); pending+n > limit {
 		return errs.Detail(errs.ErrInvitationLimitReached,
@@ -323,6 +320,24 @@ func (s *Service) checkCaps(t TenantState, pending, n int) error {
 			limit, pending)
 	}
 	return nil
+}
+
+// seatLimit is the SEAT_LIMIT_REACHED error for n invitations that do not fit t's seat cap: how
+// many seats are in use against the cap, and what to do. On a per-seat plan the cap is the seats
+// bought, which may be fewer than those in use (nobody is removed): buy seats, or free some.
+func (s *Service) seatLimit(t TenantState, pending, n int) error {
+	remedy := "remove a member, revoke an invitation or upgrade the plan"
+	if p, ok := s.plans.Get(t.PlanID); ok && p.PerSeat {
+		remedy = "buy more seats in the billing portal, or remove a member or revoke an invitation"
+	}
+	if inUse := t.SeatsUsed + pending; inUse > t.SeatCap {
+		return errs.Detail(errs.ErrSeatLimitReached,
+			"%d seats are in use (%d members, %d pending invitations) but the seat cap is %d, so nobody can be invited; nobody was removed. To invite %d more, %s",
+			inUse, t.SeatsUsed, pending, t.SeatCap, n, remedy)
+	}
+	return errs.Detail(errs.ErrSeatLimitReached,
+		"all seats are taken (%d of %d in use, %d held by pending invitations; %d needed, %d free); %s",
+		t.SeatsUsed, t.SeatCap, pending, n, t.SeatCap-t.SeatsUsed-pending, remedy)
 }
 
 // newInvitations builds the invitations of fresh, each with its token and email, refusing the

@@ -21,7 +21,18 @@ type Plan struct {
 	// sold by sales only: provisionContractTenant may use it, provisionTenant refuses it. Absent
 	// in plans.json means false, so a new plan is not sold self-serve by mistake.
 	SelfServe bool `json:"selfServe"`
+	// GraceDays is how long a tenant on the plan keeps writing after a failed payment (past_due);
+	// absent means 0: writes close on the first failed payment. A contract may set its own.
+	GraceDays int `json:"graceDays"`
+	// PerSeat says the plan's Stripe price is per seat: the subscription item's quantity is the
+	// number of seats bought, and sets the tenant's seat cap (SeatCap is the cap until a
+	// subscription says otherwise).
+	PerSeat bool `json:"perSeat"`
 }
+
+// MaxGraceDays bounds a plan's or a contract's past-due grace: a longer one is a payment term
+// to negotiate, not a grace.
+const MaxGraceDays = 90
 
 // Catalog is the immutable, ordered set of plans.
 type Catalog struct {
@@ -53,6 +64,8 @@ func Parse(data []byte) (*Catalog, error) {
 			return nil, errors.New("plan catalog: every plan needs an id and a name")
 		case p.SeatCap < 1 || p.PendingInvitationLimit < 0 || p.TrialDays < 0:
 			return nil, fmt.Errorf("plan catalog: plan %q needs seatCap >= 1, pendingInvitationLimit >= 0, trialDays >= 0", p.ID)
+		case p.GraceDays < 0 || p.GraceDays > MaxGraceDays:
+			return nil, fmt.Errorf("plan catalog: plan %q needs graceDays from 0 to %d", p.ID, MaxGraceDays)
 		case p.StripePriceID == "":
 			return nil, fmt.Errorf("plan catalog: plan %q has no stripePriceId", p.ID)
 		}

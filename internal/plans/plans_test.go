@@ -7,7 +7,7 @@ func TestDefaultCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"trial", "starter", "pro", "enterprise"} {
+	for _, id := range []string{"trial", "starter", "pro", "team", "enterprise"} {
 		if _, ok := c.Get(id); !ok {
 			t.Errorf("catalog lacks plan %q", id)
 		}
@@ -24,9 +24,15 @@ func TestDefaultCatalog(t *testing.T) {
 		t.Errorf("self-serve default = %+v, want the 14-day trial plan", d)
 	}
 	// The largest plan is sold by sales only; the others at signup.
-	for id, want := range map[string]bool{"trial": true, "starter": true, "pro": true, "enterprise": false} {
+	for id, want := range map[string]bool{"trial": true, "starter": true, "pro": true, "team": true, "enterprise": false} {
 		if p, _ := c.Get(id); p.SelfServe != want {
 			t.Errorf("plan %s: selfServe %v, want %v", id, p.SelfServe, want)
+		}
+	}
+	// Writes close on the first failed payment unless a plan says otherwise; only team is per seat.
+	for id, want := range map[string]int{"trial": 0, "starter": 0, "pro": 0, "team": 3, "enterprise": 7} {
+		if p, _ := c.Get(id); p.GraceDays != want || p.PerSeat != (id == "team") {
+			t.Errorf("plan %s: graceDays %d perSeat %v, want %d and %v", id, p.GraceDays, p.PerSeat, want, id == "team")
 		}
 	}
 }
@@ -40,6 +46,8 @@ func TestParseRejects(t *testing.T) {
 		"two defaults":       `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true,"selfServe":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"q","selfServeDefault":true,"selfServe":true}]`,
 		"zero seats":         `[{"id":"a","name":"A","seatCap":0,"stripePriceId":"p","selfServeDefault":true,"selfServe":true}]`,
 		"missing price":      `[{"id":"a","name":"A","seatCap":1,"selfServeDefault":true,"selfServe":true}]`,
+		"negative grace":     `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true,"selfServe":true,"graceDays":-1}]`,
+		"grace too long":     `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true,"selfServe":true,"graceDays":91}]`,
 		"sales-only default": `[{"id":"a","name":"A","seatCap":1,"stripePriceId":"p","selfServeDefault":true},{"id":"b","name":"B","seatCap":1,"stripePriceId":"q","selfServe":true}]`,
 	} {
 		if _, err := Parse([]byte(doc)); err == nil {

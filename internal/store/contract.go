@@ -24,6 +24,8 @@ type contractDoc struct {
 	GoLiveDate   time.Time  `firestore:"goLiveDate"`
 	SignedAt     time.Time  `firestore:"signedAt"`
 	AdminContact contactDoc `firestore:"adminContact"`
+	// GraceDays is the contract's past-due grace; absent: the plan's.
+	GraceDays *int `firestore:"graceDays,omitempty"`
 }
 
 type contactDoc struct {
@@ -40,14 +42,14 @@ type contractActorDoc struct {
 func toDBContract(c tenancy.Contract) contractDoc {
 	return contractDoc{
 		PlanID: c.PlanID, SeatCap: c.SeatCap, GoLiveDate: c.GoLiveDate, SignedAt: c.SignedAt,
-		AdminContact: contactDoc{Email: c.AdminContact.Email, Name: c.AdminContact.Name},
+		AdminContact: contactDoc{Email: c.AdminContact.Email, Name: c.AdminContact.Name}, GraceDays: c.GraceDays,
 	}
 }
 
 func toContract(d contractDoc) tenancy.Contract {
 	return tenancy.Contract{
 		PlanID: d.PlanID, SeatCap: d.SeatCap, GoLiveDate: d.GoLiveDate, SignedAt: d.SignedAt,
-		AdminContact: tenancy.Contact{Email: d.AdminContact.Email, Name: d.AdminContact.Name},
+		AdminContact: tenancy.Contact{Email: d.AdminContact.Email, Name: d.AdminContact.Name}, GraceDays: d.GraceDays,
 	}
 }
 

@@ -41,9 +41,12 @@ type tenantDoc struct {
 	SeatsUsed          int       `firestore:"seatsUsed"`
 	PendingInvitations int       `firestore:"pendingInvitations"`
 	TrialEndsAt        time.Time `firestore:"trialEndsAt"`
-	Source             string    `firestore:"source"`
-	CreatedAt          time.Time `firestore:"createdAt"`
-	StatusChangedAt    time.Time `firestore:"statusChangedAt"`
+	// GraceEndsAt is rules.FieldGraceEndsAt, which firestore.rules compares with request.time;
+	// absent when the tenant has no past-due grace.
+	GraceEndsAt     *time.Time `firestore:"graceEndsAt,omitempty"`
+	Source          string     `firestore:"source"`
+	CreatedAt       time.Time  `firestore:"createdAt"`
+	StatusChangedAt time.Time  `firestore:"statusChangedAt"`
 	// StatusCause and BillingStatus are tenancy.Tenant's; absent on a tenant never moved.
 	StatusCause   string `firestore:"statusCause,omitempty"`
 	BillingStatus string `firestore:"billingStatus,omitempty"`
@@ -78,6 +81,9 @@ func toDBTenant(t tenancy.Tenant) tenantDoc {
 	if !t.OwnerlessSince.IsZero() {
 		d.OwnerlessSince = &t.OwnerlessSince
 	}
+	if !t.GraceEndsAt.IsZero() {
+		d.GraceEndsAt = &t.GraceEndsAt
+	}
 	return d
 }
 
@@ -105,6 +111,9 @@ func toTenant(id string, d tenantDoc) tenancy.Tenant {
 	t.PurgeStartedAt = timeOf(d.PurgeStartedAt)
 	if d.OwnerlessSince != nil {
 		t.OwnerlessSince = *d.OwnerlessSince
+	}
+	if d.GraceEndsAt != nil {
+		t.GraceEndsAt = *d.GraceEndsAt
 	}
 	if d.Contract != nil {
 		c := toContract(*d.Contract)

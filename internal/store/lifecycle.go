@@ -137,6 +137,12 @@ func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.Docu
 	if !ch.TrialEndsAt.IsZero() {
 		updates = append(updates, firestore.Update{Path: "trialEndsAt", Value: ch.TrialEndsAt})
 	}
+	switch {
+	case !ch.GraceEndsAt.IsZero():
+		updates = append(updates, firestore.Update{Path: rules.FieldGraceEndsAt, Value: ch.GraceEndsAt})
+	case ch.ClearGrace:
+		updates = append(updates, firestore.Update{Path: rules.FieldGraceEndsAt, Value: firestore.Delete})
+	}
 	if err := tx.Update(ref, updates); err != nil {
 		return fmt.Errorf("update tenant %s: %w", tenantID, err)
 	}

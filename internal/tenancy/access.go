@@ -33,6 +33,11 @@ func AccessAt(v TenantView, now time.Time) Access {
 		CanRead:  rules.Check(status, v.Role, rules.ReadData) == nil,
 		CanWrite: rules.Check(status, v.Role, rules.WriteData) == nil,
 	}
+	if t.State().InGrace(now) {
+		a.Reason = fmt.Sprintf("Your last payment failed; editing stays open until %s. Update your payment method in the billing portal before then.",
+			t.GraceEndsAt.UTC().Format("January 2, 2006 15:04 MST"))
+		return a
+	}
 	switch status {
 	case rules.StatusTrialExpired:
 		a.Reason = fmt.Sprintf("Your trial ended on %s; upgrade to keep editing.", t.TrialEndsAt.UTC().Format("January 2, 2006"))

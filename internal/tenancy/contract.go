@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/reqctx"
 	"github.com/tenantry/tenantry/internal/validate"
 	"github.com/tenantry/tenantry/rules"
@@ -28,6 +29,9 @@ type ContractInput struct {
 	// ExistingTenantID, when set, converts that evaluation tenant in place instead of
 	// provisioning a new one.
 	ExistingTenantID string
+	// GraceDays, when set, is the contract's past-due grace in days (0 to plans.MaxGraceDays),
+	// instead of the plan's.
+	GraceDays *int
 }
 
 // Bounds of a contract's terms.
@@ -48,6 +52,7 @@ const (
 	fieldGoLiveDate       = "goLiveDate"
 	fieldContactEmail     = "adminContact.email"
 	fieldExistingTenantID = "existingTenantId"
+	fieldGraceDays        = "graceDays"
 )
 
 // ProvisionContract is provisionContractTenant (platform roles sales and super_admin). Without
@@ -120,6 +125,9 @@ func (s *Service) contractSpec(in ContractInput) (spec, string, error) {
 	if err != nil {
 		return spec{}, "", err
 	}
+	if g := in.GraceDays; g != nil && (*g < 0 || *g > plans.MaxGraceDays) {
+		return spec{}, "", errs.Invalid(fieldGraceDays, fmt.Sprintf("use the contract's days of writing after a failed payment, 0 to %d, or leave it out for the plan's %d", plans.MaxGraceDays, plan.GraceDays))
+	}
 	existing := ""
 	if in.ExistingTenantID != "" {
 		if existing, err = validate.ID(fieldExistingTenantID, strings.TrimSpace(in.ExistingTenantID)); err != nil {
@@ -138,7 +146,7 @@ func (s *Service) contractSpec(in ContractInput) (spec, string, error) {
 		contract: &ContractRecord{
 			Contract: Contract{
 				PlanID: plan.ID, SeatCap: in.SeatCap, GoLiveDate: goLive,
-				AdminContact: Contact{Email: email, Name: contactName},
+				AdminContact: Contact{Email: email, Name: contactName}, GraceDays: in.GraceDays,
 			},
 			Reference: ref,
 		},
@@ -160,10 +168,14 @@ func auditTenantFields(t Tenant, contractReference string) map[string]any {
 		m["subdomain"] = t.Subdomain
 	}
 	if c := t.Contract; c != nil {
-		m["contract"] = map[string]any{
+		terms := map[string]any{
 			"reference": contractReference, "planId": c.PlanID, "seatCap": c.SeatCap, "goLiveDate": c.GoLiveDate,
 			"adminContactEmail": c.AdminContact.Email,
 		}
+		if c.GraceDays != nil {
+			terms["graceDays"] = *c.GraceDays
+		}
+		m["contract"] = terms
 	}
 	return m
 }

@@ -133,9 +133,13 @@ type StatusChange struct {
 	Cause       Cause     // who caused the new status (tenants/{id}.statusCause)
 	// BillingStatus, when set, is what billing now asks for (tenants/{id}.billingStatus).
 	BillingStatus rules.Status
-	History       HistoryEntry
-	Audit         *AuditEntry
-	Outbox        []OutboxEntry
+	// GraceEndsAt, when set, starts a past-due grace (tenants/{id}.graceEndsAt); ClearGrace
+	// removes the one the tenant has. See graceChange.
+	GraceEndsAt time.Time
+	ClearGrace  bool
+	History     HistoryEntry
+	Audit       *AuditEntry
+	Outbox      []OutboxEntry
 }
 
 // Apply returns t as it is after the change.
@@ -148,6 +152,12 @@ func (c StatusChange) Apply(t Tenant) Tenant {
 	}
 	if !c.TrialEndsAt.IsZero() {
 		t.TrialEndsAt = c.TrialEndsAt
+	}
+	switch {
+	case !c.GraceEndsAt.IsZero():
+		t.GraceEndsAt = c.GraceEndsAt
+	case c.ClearGrace:
+		t.GraceEndsAt = time.Time{}
 	}
 	return t
 }
@@ -257,12 +267,45 @@ func (s *Service) decideTransition(t Tenant, req transitionRequest, requestID st
 		before["trialEndsAt"] = t.TrialEndsAt
 		after["trialEndsAt"] = req.trialEndsAt
 	}
+	ch.GraceEndsAt, ch.ClearGrace = s.graceChange(t, to, now)
+	if !ch.GraceEndsAt.IsZero() {
+		after[rules.FieldGraceEndsAt] = ch.GraceEndsAt
+	}
+	if ch.ClearGrace {
+		before[rules.FieldGraceEndsAt] = t.GraceEndsAt
+	}
 	ch.Audit = &AuditEntry{
 		Action: action, Actor: req.actor, Reason: reason, RequestID: requestID, At: now, Details: details,
 		Before: before, After: after,
 	}
 	ch.Outbox = append(eventsOf(t, to, req.cause, now), s.cfg.Events.Emit(t.ID, statusChanged(t, ch), now)...)
 	return ch, nil
+}
+
+// graceChange is what a move of t to status `to` at now does to its past-due grace. Entering
+// past_due starts one of GraceDays (none with 0: writes close at once, in the API and the rules),
+// unless t still holds one from before a suspension: lifting a suspension does not restart it.
+// Moving anywhere but past_due or suspended ends it (a paid invoice makes the tenant active).
+func (s *Service) graceChange(t Tenant, to rules.Status, now time.Time) (start time.Time, clear bool) {
+	switch {
+	case to == rules.StatusPastDue && t.Status != rules.StatusPastDue && t.GraceEndsAt.IsZero():
+		if days := s.GraceDays(t); days > 0 {
+			return now.AddDate(0, 0, days), false
+		}
+	case to != rules.StatusPastDue && to != rules.StatusSuspended && !t.GraceEndsAt.IsZero():
+		return time.Time{}, true
+	}
+	return time.Time{}, false
+}
+
+// GraceDays is t's past-due grace in days: its contract's when the contract sets one, else its
+// plan's (0 for a plan retired from the catalog).
+func (s *Service) GraceDays(t Tenant) int {
+	if t.Contract != nil && t.Contract.GraceDays != nil {
+		return *t.Contract.GraceDays
+	}
+	p, _ := s.plans.Get(t.PlanID)
+	return p.GraceDays
 }
 
 // causeName spells a cause for the audit log.

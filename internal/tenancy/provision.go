@@ -66,6 +66,10 @@ func (sp spec) params() map[string]any {
 		m["contractReference"] = c.Reference
 		m["adminContactEmail"] = c.AdminContact.Email
 		m["adminContactName"] = c.AdminContact.Name
+		// Only when set, so contracts without one hash as before.
+		if c.GraceDays != nil {
+			m["graceDays"] = *c.GraceDays
+		}
 	}
 	return m
 }

@@ -32,9 +32,13 @@ type Tenant struct {
 	SeatsUsed          int // active members
 	PendingInvitations int // pending, unexpired invitations
 	TrialEndsAt        time.Time
-	Source             Source
-	CreatedAt          time.Time
-	StatusChangedAt    time.Time
+	// GraceEndsAt is when a past_due tenant's grace ends (writes stay open until then); zero
+	// when it has none. The lifecycle sets it on the move into past_due, from GraceDays, and
+	// clears it on the move out (a suspension keeps it, so lifting one does not restart it).
+	GraceEndsAt     time.Time
+	Source          Source
+	CreatedAt       time.Time
+	StatusChangedAt time.Time
 	// Contract is the signed contract's terms; nil for a tenant without one. The sales flow writes
 	// it when a contract is signed (provisionContractTenant), and a signed contract turns an
 	// ending trial into active.
@@ -112,8 +116,10 @@ func (t Tenant) RestoredStatus(now time.Time) rules.Status {
 // can read the tenant document, so it holds only what the customer agreed to; how staff entered
 // the contract is in the tenant's StaffRecord.
 type Contract struct {
-	PlanID       string
-	SeatCap      int
+	PlanID  string
+	SeatCap int
+	// GraceDays, when set, is the contract's past-due grace in days, instead of the plan's.
+	GraceDays    *int
 	GoLiveDate   time.Time // also the tenant's trialEndsAt until go-live
 	SignedAt     time.Time // when the signed contract was entered into Tenantry
 	AdminContact Contact
@@ -253,7 +259,7 @@ var ErrConflict = errors.New("tenancy: a document to create already exists")
 func (t Tenant) State() rules.TenantState {
 	return rules.TenantState{
 		Status: t.Status,
-		Times:  map[string]time.Time{rules.FieldTrialEndsAt: t.TrialEndsAt},
+		Times:  map[string]time.Time{rules.FieldTrialEndsAt: t.TrialEndsAt, rules.FieldGraceEndsAt: t.GraceEndsAt},
 		Has:    map[string]bool{rules.FieldContract: t.Contract != nil},
 	}
 }

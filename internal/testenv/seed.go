@@ -25,9 +25,11 @@ type Tenant struct {
 	TrialEndsAt time.Time    // default 14 days from now; createdAt is 14 days before it
 	// Contract is the tenant's contract field (a signed contract exempts a trial from its end);
 	// absent when nil.
-	Contract  map[string]any
-	CreatedBy string // default "seed"
-	Members   []Member
+	Contract map[string]any
+	// GraceEndsAt is the end of a past_due tenant's grace (rules.FieldGraceEndsAt); absent when zero.
+	GraceEndsAt time.Time
+	CreatedBy   string // default "seed"
+	Members     []Member
 }
 
 // Member is a membership of a seeded tenant.
@@ -73,6 +75,9 @@ func (tn Tenant) Docs() map[string]map[string]any {
 	}
 	if tn.Contract != nil {
 		tenant["contract"] = tn.Contract
+	}
+	if !tn.GraceEndsAt.IsZero() {
+		tenant[rules.FieldGraceEndsAt] = tn.GraceEndsAt
 	}
 	docs := map[string]map[string]any{tn.Path(): tenant}
 	for _, m := range tn.Members {

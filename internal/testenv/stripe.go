@@ -107,10 +107,15 @@ func StripeInvoice(id, subscriptionID, customerID, tenantID string, amountDue in
 // WithPrice gives a subscription object (StripeSubscription) one item with the given price, as
 // Stripe renders it: items.data[0].price.id is what the customer pays for.
 func WithPrice(sub map[string]any, priceID string) map[string]any {
+	return WithPriceQuantity(sub, priceID, 1)
+}
+
+// WithPriceQuantity is WithPrice with the item's quantity (the seats bought, for a per-seat price).
+func WithPriceQuantity(sub map[string]any, priceID string, quantity int) map[string]any {
 	sub["items"] = map[string]any{
 		"object": "list",
 		"data": []any{map[string]any{
-			"id": "si_" + priceID, "object": "subscription_item", "quantity": 1,
+			"id": "si_" + priceID, "object": "subscription_item", "quantity": quantity,
 			"price": map[string]any{"id": priceID, "object": "price"},
 		}},
 	}

@@ -114,7 +114,7 @@ func TestVerifyParsesSubscriptionAndInvoiceEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	created := time.Unix(1_700_000_000, 0).UTC()
-	sub := testenv.WithPrice(testenv.StripeSubscription("sub_1", "cus_1", "T1", "past_due"), "price_tenantry_pro")
+	sub := testenv.WithPriceQuantity(testenv.StripeSubscription("sub_1", "cus_1", "T1", "past_due"), "price_tenantry_pro", 12)
 	sub["metadata"].(map[string]any)["plan_id"] = "pro"
 	p := testenv.StripeEvent("evt_1", billing.EventSubscriptionUpdated, created, sub)
 	e, err := v.Verify(p, sign(t, secret, p, time.Time{}))
@@ -123,7 +123,7 @@ func TestVerifyParsesSubscriptionAndInvoiceEvents(t *testing.T) {
 	}
 	if e.ID != "evt_1" || e.Type != billing.EventSubscriptionUpdated || !e.Created.Equal(created) || e.APIVersion != billing.APIVersion ||
 		e.SubscriptionID != "sub_1" || e.CustomerID != "cus_1" || e.TenantID != "T1" || e.PlanID != "pro" ||
-		e.SubscriptionStatus != "past_due" || e.CurrentPeriodEnd.IsZero() || e.PriceID != "price_tenantry_pro" {
+		e.SubscriptionStatus != "past_due" || e.CurrentPeriodEnd.IsZero() || e.PriceID != "price_tenantry_pro" || e.Quantity != 12 {
 		t.Errorf("subscription event: %+v", e)
 	}
 	p = testenv.StripeEvent("evt_2", billing.EventInvoicePaymentFailed, created, testenv.StripeInvoice("in_1", "sub_1", "cus_1", "T1", 4900))

@@ -79,7 +79,7 @@ func toEvent(ev stripe.Event) (billing.Event, error) {
 		e.SubscriptionStatus = string(s.Status)
 		e.CurrentPeriodEnd, e.TrialEnd, e.CancelAtPeriodEnd = unix(s.CurrentPeriodEnd), unix(s.TrialEnd), s.CancelAtPeriodEnd
 		if s.Items != nil && len(s.Items.Data) > 0 && s.Items.Data[0] != nil && s.Items.Data[0].Price != nil {
-			e.PriceID = s.Items.Data[0].Price.ID
+			e.PriceID, e.Quantity = s.Items.Data[0].Price.ID, s.Items.Data[0].Quantity
 		}
 	case strings.HasPrefix(e.Type, "invoice."):
 		var in stripe.Invoice

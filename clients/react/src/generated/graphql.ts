@@ -77,6 +77,8 @@ export type Contract = {
   adminContact: Contact;
   /** The go-live date: the tenant is a TRIAL until then, and expire-trials makes it ACTIVE at go-live. */
   goLiveDate: Scalars['Time']['output'];
+  /** The contract's days of writing after a failed payment; null: the plan's graceDays. (Addition.) */
+  graceDays: Maybe<Scalars['Int']['output']>;
   plan: Plan;
   /** The staff member who entered it. */
   provisionedBy: ContractActor;
@@ -589,9 +591,19 @@ export type PageInfo = {
 };
 
 export type Plan = {
+  /**
+   * Days a tenant on the plan keeps writing after a failed payment (PAST_DUE, with a banner);
+   * 0: writes close on the first failed payment. A contract may set its own. (Addition.)
+   */
+  graceDays: Scalars['Int']['output'];
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
   pendingInvitationLimit: Scalars['Int']['output'];
+  /**
+   * True when the plan is priced per seat: the seats bought in the billing portal (the
+   * subscription's quantity) set the tenant's seat cap. (Addition.)
+   */
+  perSeat: Scalars['Boolean']['output'];
   seatCap: Scalars['Int']['output'];
   /**
    * True when a customer may pick the plan at signup (provisionTenant). A plan with false is sold
@@ -615,6 +627,8 @@ export type ProvisionContractTenantInput = {
   existingTenantId?: InputMaybe<Scalars['ID']['input']>;
   /** In the future, at most two years ahead: the tenant is a TRIAL until then, and ACTIVE from then on. */
   goLiveDate: Scalars['Time']['input'];
+  /** Days of writing after a failed payment, 0 to 90, instead of the plan's graceDays. (Addition.) */
+  graceDays?: InputMaybe<Scalars['Int']['input']>;
   /** Generated when the form is filled in; 8 to 255 characters. Repeats return the first result, per staff member. */
   idempotencyKey: Scalars['String']['input'];
   /** The customer's organization (1 to 100 characters). Converting keeps the organization's own name. */
@@ -741,6 +755,11 @@ export type Tenant = {
   createdAt: Scalars['Time']['output'];
   /** The organization's claimed email domains, by name, for owners and admins. */
   domains: Array<Domain>;
+  /**
+   * While PAST_DUE: when the grace after the failed payment ends and writes close (access.reason
+   * says so); null when there is no grace. (Addition.)
+   */
+  graceEndsAt: Maybe<Scalars['Time']['output']>;
   id: Scalars['ID']['output'];
   /** How many days a new invitation stays valid: the tenant's setting (1 to 30), 7 by default. (Addition to the contract.) */
   invitationExpiryDays: Scalars['Int']['output'];
@@ -804,7 +823,7 @@ export type TenantStatusHistoryArgs = {
 export type TenantAccess = {
   canRead: Scalars['Boolean']['output'];
   canWrite: Scalars['Boolean']['output'];
-  /** A sentence for the SPA's banner when access is restricted; null when nothing is restricted. */
+  /** A sentence for the SPA's banner when access is restricted, or will be when a past-due grace ends; null otherwise. */
   reason: Maybe<Scalars['String']['output']>;
 };
 
