@@ -191,7 +191,7 @@ func (m *MembersStore) Invite(ctx context.Context, tenantID, inviterUID string, 
 		if err != nil {
 			return err
 		}
-		return m.writeInvitePlan(tx, tenantID, plan)
+		return m.writeInvitePlan(ctx, tx, tenantID, plan)
 	})
 }
 
@@ -230,7 +230,7 @@ func (m *MembersStore) readInviteState(tx *firestore.Transaction, tenantID strin
 }
 
 // writeInvitePlan adds an invitation plan's writes to tx.
-func (m *MembersStore) writeInvitePlan(tx *firestore.Transaction, tenantID string, plan members.InvitePlan) error {
+func (m *MembersStore) writeInvitePlan(ctx context.Context, tx *firestore.Transaction, tenantID string, plan members.InvitePlan) error {
 	for _, inv := range plan.Expire {
 		if err := tx.Update(m.invitations(tenantID).Doc(inv.ID), []firestore.Update{
 			{Path: "status", Value: string(inv.Status)},
@@ -249,7 +249,7 @@ func (m *MembersStore) writeInvitePlan(tx *firestore.Transaction, tenantID strin
 		if err := createTokenIndex(tx, m.fs, inv.TokenHash, tokenIndexDoc{TenantID: tenantID, InvitationID: inv.ID, CreatedAt: plan.At}); err != nil {
 			return err
 		}
-		if err := createOutbox(tx, m.fs, n.Email); err != nil {
+		if err := createOutbox(ctx, tx, m.fs, n.Email); err != nil {
 			return err
 		}
 	}
@@ -297,7 +297,7 @@ func (m *MembersStore) ChangeInvitation(ctx context.Context, key members.Invitat
 		if err != nil {
 			return err
 		}
-		return m.writeInvitationChange(tx, k, st.Tenant.Tenant, ch)
+		return m.writeInvitationChange(ctx, tx, k, st.Tenant.Tenant, ch)
 	})
 }
 
@@ -356,7 +356,7 @@ func (m *MembersStore) readInvitationState(tx *firestore.Transaction, k members.
 }
 
 // writeInvitationChange adds a single-invitation change to tx; t is the tenant as read.
-func (m *MembersStore) writeInvitationChange(tx *firestore.Transaction, k members.InvitationKey, t tenancy.Tenant, ch members.InvitationChange) error {
+func (m *MembersStore) writeInvitationChange(ctx context.Context, tx *firestore.Transaction, k members.InvitationKey, t tenancy.Tenant, ch members.InvitationChange) error {
 	if err := tx.Set(m.invitations(k.TenantID).Doc(k.ID), toDBInvitation(ch.Invitation)); err != nil {
 		return fmt.Errorf("write invitation %s: %w", k.ID, err)
 	}
@@ -373,7 +373,7 @@ func (m *MembersStore) writeInvitationChange(tx *firestore.Transaction, k member
 			return err
 		}
 	}
-	if err := createOutbox(tx, m.fs, ch.Outbox...); err != nil {
+	if err := createOutbox(ctx, tx, m.fs, ch.Outbox...); err != nil {
 		return err
 	}
 	if err := createAudit(tx, m.tenantRef(k.TenantID), ch.Audit...); err != nil {
