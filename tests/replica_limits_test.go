@@ -33,30 +33,30 @@ func invitedUntilLimited(t *testing.T, rs [2]*testServer, token, tenantID string
 	return 0
 }
 
-func TestInviterLimitHoldsAcrossReplicas(t *testing.T) {
+// The inviter's budget and the tenant's, each set low with the other left at its default.
+func TestInvitationLimitsHoldAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	const burst = 3
-	rs := twoReplicas(t, func(c *config.Config) { c.InviteBurst, c.InviteInterval = burst, time.Hour })
-	owner, tenantID := ownerAndTenant(t, rs[0])
-	setTenant(t, tenantID, map[string]any{"seatCap": 20, "planId": "pro"})
-	if n := invitedUntilLimited(t, rs, owner.IDToken, tenantID, 2*burst); n != burst {
-		t.Fatalf("%d invitations sent through two replicas before RATE_LIMITED, want %d (the shared limit)", n, burst)
-	}
-	// Both replicas now refuse the inviter.
-	for _, r := range rs {
-		_, errs := r.invite(t, owner.IDToken, tenantID, freshEmail("late"), "MEMBER")
-		wantCode(t, errs, "RATE_LIMITED", "")
-	}
-}
-
-func TestTenantLimitHoldsAcrossReplicas(t *testing.T) {
-	t.Parallel()
-	const burst = 2
-	rs := twoReplicas(t, func(c *config.Config) { c.TenantInviteBurst, c.TenantInviteInterval = burst, time.Hour })
-	owner, tenantID := ownerAndTenant(t, rs[0])
-	setTenant(t, tenantID, map[string]any{"seatCap": 20, "planId": "pro"})
-	if n := invitedUntilLimited(t, rs, owner.IDToken, tenantID, 2*burst); n != burst {
-		t.Fatalf("%d invitations sent from one tenant through two replicas before RATE_LIMITED, want %d", n, burst)
+	for _, c := range []struct {
+		name  string
+		burst int
+		set   func(*config.Config, int)
+	}{
+		{"per inviter", 3, func(c *config.Config, n int) { c.InviteBurst, c.InviteInterval = n, time.Hour }},
+		{"per tenant", 2, func(c *config.Config, n int) { c.TenantInviteBurst, c.TenantInviteInterval = n, time.Hour }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			rs := twoReplicas(t, func(cfg *config.Config) { c.set(cfg, c.burst) })
+			owner, tenantID := ownerAndTenant(t, rs[0])
+			setTenant(t, tenantID, map[string]any{"seatCap": 20, "planId": "pro"})
+			if n := invitedUntilLimited(t, rs, owner.IDToken, tenantID, 2*c.burst); n != c.burst {
+				t.Fatalf("%d invitations sent through two replicas before RATE_LIMITED, want %d (the shared limit)", n, c.burst)
+			}
+			for _, r := range rs { // both replicas now refuse
+				_, errs := r.invite(t, owner.IDToken, tenantID, freshEmail("late"), "MEMBER")
+				wantCode(t, errs, "RATE_LIMITED", "")
+			}
+		})
 	}
 }
 
