@@ -5,7 +5,7 @@ SHELL := /bin/bash
 STACK := scripts/stack.sh
 SOAK_DURATION ?= 3m
 
-.PHONY: help run spa e2e console test lint generate bench stack-up stack-down stack-status stack-tools outbox-status soak
+.PHONY: help run spa e2e console test lint fuzz generate bench stack-up stack-down stack-status stack-tools outbox-status soak
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-13s %s\n", $$1, $$2 }'
@@ -25,6 +25,9 @@ console: ## rebuild the sales console (web/playground) into internal/server/play
 
 test: ## everything CI checks: generated code (Go and TypeScript), gofmt, vet, staticcheck, tsc, vitest, go test against the emulators, browser tests in Chromium
 	scripts/test.sh
+
+fuzz: stack-up ## run every Go fuzzer for FUZZTIME each (default 10m; `make test` runs them 4s each), e.g. make fuzz FUZZTIME=30s
+	eval "$$($(STACK) env)" && scripts/fuzz.sh $(or $(FUZZTIME),10m)
 
 lint: ## gofmt, go vet and staticcheck only
 	scripts/test.sh lint

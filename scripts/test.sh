@@ -4,7 +4,8 @@
 #   scripts/test.sh        stack (started only if not already up), generated-code drift checks
 #                          (Go, the TypeScript client's types, the embedded sales console), gofmt,
 #                          go vet, staticcheck, TypeScript type checks and vitest, go test against
-#                          the emulators, then the browser end-to-end tests (e2e/) in Chromium
+#                          the emulators, each fuzzer for TEST_FUZZTIME (default 4s), then the
+#                          browser end-to-end tests (e2e/) in Chromium
 #   scripts/test.sh lint   gofmt, go vet, staticcheck only (no stack, no tests)
 #
 # The browser tests need Debian's chromium (/usr/bin/chromium, or CHROMIUM): without it they are
@@ -173,6 +174,11 @@ end
 begin "go test -count=1 -timeout 12m ./..."
 eval "$("$STACK" env)"
 go test -count=1 -timeout 12m ./... || fail "go test failed"
+end
+
+# The seeds ran above as tests; now each fuzzer mutates them for a short while (make fuzz for longer).
+begin "fuzzers, ${TEST_FUZZTIME:=4s} each (scripts/fuzz.sh)"
+scripts/fuzz.sh "$TEST_FUZZTIME" || fail "a fuzzer failed: its input is in testdata/fuzz/ of the package above"
 end
 
 # --- the browser end-to-end tests -------------------------------------------------------------

@@ -17,6 +17,7 @@ import (
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/server"
+	"github.com/tenantry/tenantry/internal/telemetry"
 )
 
 const usage = `tenantry: tenant provisioning and lifecycle for Firebase apps
@@ -111,13 +112,34 @@ func withApp(stderr io.Writer, check func(config.Config) error, f func(ctx conte
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := app.New(ctx, cfg, app.Options{})
+	// Traces, when the OTEL_* variables ask for them, before the Firestore client exists: it
+	// traces through the global provider.
+	tp, stopTracing, err := telemetry.Setup(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "tenantry: the trace configuration is invalid: %v\n", err)
+		return 2
+	}
+	defer flushTraces(stopTracing)
+	opts := app.Options{}
+	if tp != nil {
+		opts.Tracing = tp
+	}
+	a, err := app.New(ctx, cfg, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "tenantry: cannot start: %v\n", err)
 		return 1
 	}
 	defer a.Close()
 	return f(ctx, cfg, a)
+}
+
+// flushTraces sends the spans still buffered, giving the collector a few seconds.
+func flushTraces(stop func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		slog.Warn("could not flush the last traces", "error", err.Error())
+	}
 }
 
 func serve(stderr io.Writer) int {

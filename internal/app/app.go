@@ -13,6 +13,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	firebase "firebase.google.com/go/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tenantry/tenantry/graph"
 	"github.com/tenantry/tenantry/internal/appdecl"
@@ -43,6 +44,9 @@ type Options struct {
 	// GoogleCertsURL replaces Google's securetoken certificates (identity.GoogleCertsURL), which
 	// sign ID tokens and blocking events, so tests can verify production-mode tokens they sign.
 	GoogleCertsURL string
+	// Tracing, if set, makes spans of requests, GraphQL operations and outbox attempts (the
+	// Firestore client traces through the global provider: telemetry.Install); nil: tracing off.
+	Tracing trace.TracerProvider
 }
 
 // App is a wired Tenantry.
@@ -58,6 +62,7 @@ type App struct {
 	Billing *billing.Service   // Stripe billing: setup handler, webhook, Checkout and portal (billing.go)
 	Domains *domains.Service   // domain capture: claims, DNS challenges, signup routing (domains.go)
 	bg      *background
+	tracing trace.TracerProvider // nil: tracing off
 	// Declaration is the application's data model (tenantry.app.yaml); nil without one.
 	Declaration *appdecl.Declaration
 	// Deletions frees what deleted Firebase users held (functions.OnUserDelete, members.go).
@@ -125,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, err
 	}
 	mw.svc.SetDomainEnroller(dom)
-	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Domains: dom, Metrics: metrics, Declaration: decl, Deletions: mw.deleted}
+	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Domains: dom, Metrics: metrics, Declaration: decl, Deletions: mw.deleted, tracing: opts.Tracing}
 	a.handler = a.newHandler(st, idw, mw, webhook, wireImport(cfg, st, svc, decl, clk))
 	a.Jobs = jobs.NewRegistry(tenancyJobs(cfg, svc)...)
 	a.Jobs.Add(mw.expireJob())
@@ -187,6 +192,7 @@ func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, 
 		// importRecords takes up to 500 records a call; tenantry import sends at most 8 MiB.
 		BulkBodyBytes:  cfg.ImportMaxBodyBytes,
 		BulkOperations: []string{"importRecords"},
+		Tracing:        a.tracing,
 	})
 }
 

@@ -58,6 +58,7 @@ func (a *App) wireBackground(st *store.Store, clk clock.Clock, kick *outboxKicke
 		Owner: opts.DispatcherOwner, BatchSize: cfg.OutboxBatchSize, Concurrency: cfg.OutboxConcurrency,
 		Lease: cfg.OutboxLease, MaxAttempts: cfg.OutboxMaxAttempts,
 		BackoffBase: cfg.OutboxBackoffBase, BackoffCap: cfg.OutboxBackoffCap, Retention: cfg.OutboxRetention,
+		Tracing: opts.Tracing,
 		Observe: func(kind, outcome string, d time.Duration) {
 			attempts.WithLabelValues(kind, outcome).Inc()
 			if outcome != "lost" || d > 0 {

@@ -32,14 +32,15 @@ type membersWiring struct {
 	deleted  *identity.Deletions // user.delete and its sweep
 }
 
-// wireMembers builds the members domain on the tenant domain and its rate limiters (in memory,
-// per replica, like provisioning's; the limit per address is kept in Firestore by the domain) and
-// the app roles the declaration declares, and the identity adapters of the signup logic.
+// wireMembers builds the members domain on the tenant domain and its limits on invitation emails
+// (shared by the replicas in Firestore's rateLimits: each replica's own would let n replicas send
+// n times the limit; the limit per address is kept on the invitation by the domain) and the app
+// roles the declaration declares, and the identity adapters of the signup logic.
 func wireMembers(cfg config.Config, st *store.Store, ten *tenancy.Service, clk clock.Clock, kick *outboxKicker, idw identityWiring, decl *appdecl.Declaration) membersWiring {
 	svc := members.NewService(kickingMembersStore{st.MembersStore(), kick}, ten, clk, members.Limits{
-		PerInviter:    ratelimit.NewKeyed(cfg.InviteInterval, cfg.InviteBurst, clk.Now),
-		PerTenant:     ratelimit.NewKeyed(cfg.TenantInviteInterval, cfg.TenantInviteBurst, clk.Now),
-		PerInvitation: ratelimit.NewKeyed(cfg.ResendInterval, cfg.ResendBurst, clk.Now),
+		PerInviter:    ratelimit.NewShared(st.RateLimits(), "invite-inviter", cfg.InviteInterval, cfg.InviteBurst, clk.Now),
+		PerTenant:     ratelimit.NewShared(st.RateLimits(), "invite-tenant", cfg.TenantInviteInterval, cfg.TenantInviteBurst, clk.Now),
+		PerInvitation: ratelimit.NewShared(st.RateLimits(), "invite-resend", cfg.ResendInterval, cfg.ResendBurst, clk.Now),
 	}, members.Config{
 		DefaultExpiryDays: cfg.InvitationExpiryDays, MaxBatch: cfg.InviteBatchMax,
 		AddressLimit: cfg.InviteAddressLimit, AddressWindow: cfg.InviteAddressWindow,

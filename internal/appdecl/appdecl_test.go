@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tenantry/tenantry/internal/appdecl"
+	"github.com/tenantry/tenantry/rules"
 )
 
 const example = "../../examples/clinic/tenantry.app.yaml"
@@ -118,19 +119,35 @@ func TestValidateDocument(t *testing.T) {
 	}
 }
 
-// FuzzParse: no input makes the loader panic, and whatever it accepts renders as rules.
+// FuzzParse: no input makes the loader panic; whatever it accepts loads the same from a file and
+// renders as rules naming each of its collections, and its document schemas run.
 func FuzzParse(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Clean(example)); err == nil {
 		f.Add(b)
 	}
 	f.Add([]byte("roles: [a]\ncollections: {}\n"))
 	f.Add([]byte("collections:\n  x:\n    schema: {type: object, properties: {a: {enum: [1, true, null, \"s\"]}}}\n"))
+	f.Add([]byte("roles: [r]\ncollections:\n  a:\n    read: [r, member]\n    write: [owner]\n    references: {b: b}\n  b: {}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := appdecl.Parse("fuzz.yaml", data)
 		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("a refusal without a message")
+			}
 			return
 		}
+		path := filepath.Join(t.TempDir(), "tenantry.app.yaml")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if loaded, err := appdecl.Load(path); err != nil || len(loaded.App.Collections) != len(d.App.Collections) {
+			t.Fatalf("Parse accepted what Load refuses or reads otherwise: %v", err)
+		}
+		out := rules.FirestoreRulesFor(d.App)
 		for _, c := range d.App.Collections {
+			if !strings.Contains(out, c.Name) {
+				t.Fatalf("the rules do not mention the collection %q", c.Name)
+			}
 			_ = d.ValidateDocument(c.Name, map[string]any{"a": 1})
 		}
 	})

@@ -163,7 +163,7 @@ func (s *Service) normalizeInvites(reqs []InviteRequest, field string) (inviteCa
 
 // decideInvite applies the policy, the caps and the limits on emails to what the transaction
 // read. It runs on every attempt of the transaction and only computes, except that it spends the
-// call's emails from the in-memory rate limiters, once per call (call.key). A call that finds
+// call's emails from the rate limiters, once per call (call.key). A call that finds
 // every address with its pending invitation has nothing to write (errNoop), and its results.
 func (s *Service) decideInvite(ctx context.Context, st InviteState, call inviteCall) (InvitePlan, []InviteResult, error) {
 	now := s.clock.Now()
@@ -200,7 +200,7 @@ func (s *Service) planInvites(ctx context.Context, st InviteState, call inviteCa
 		return InvitePlan{}, nil, err
 	}
 	// Spent last, so that no refusal above costs the inviter any of their budget.
-	if err := s.spendSends(call.key, t.ID, call.inviterID, len(fresh), now); err != nil {
+	if err := s.spendSends(ctx, call.key, t.ID, call.inviterID, len(fresh), now); err != nil {
 		return InvitePlan{}, nil, err
 	}
 	for _, n := range created {

@@ -110,7 +110,7 @@ func (s *Service) Resend(ctx context.Context, id string) (Invitation, error) {
 		case StatusExpired:
 			return inv, InvitationChange{}, errs.Invalid("id", "this invitation has expired; invite the address again with inviteMember")
 		}
-		sends, err := s.admitResend(callKey, inv, p.UID, now)
+		sends, err := s.admitResend(ctx, callKey, inv, p.UID, now)
 		if err != nil {
 			return inv, InvitationChange{}, err
 		}

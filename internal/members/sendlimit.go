@@ -1,6 +1,7 @@
 package members
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -17,8 +18,9 @@ import (
 //     that tenant rewrites, and checked in the transaction that queues the email, so the limit
 //     holds across replicas, revocations and resends.
 //   - per inviter and per tenant (Limits.PerInviter, Limits.PerTenant), and per invitation for
-//     resends (Limits.PerInvitation): token buckets in memory, spent in the same transaction by the
-//     number of emails it queues, after the caller's right to send them was checked.
+//     resends (Limits.PerInvitation): token buckets (shared by the replicas, in Firestore), spent
+//     from the same transaction by the number of emails it queues, after the caller's right to
+//     send them was checked.
 
 // recentSends are the times of the emails to prev's address within the window before now, oldest
 // first. An invitation written before the times were kept counts its last email (SentAt).
@@ -54,7 +56,7 @@ func (s *Service) admitSend(email string, prev Invitation, now time.Time) ([]tim
 
 // spendSends charges n emails to the inviter's and the tenant's buckets, once per call (key): the
 // transaction may run decide again, which asks with the same key.
-func (s *Service) spendSends(key, tenantID, inviterUID string, n int, now time.Time) error {
+func (s *Service) spendSends(ctx context.Context, key, tenantID, inviterUID string, n int, now time.Time) error {
 	for _, l := range []struct {
 		lim     Limiter
 		subject string
@@ -66,7 +68,11 @@ func (s *Service) spendSends(key, tenantID, inviterUID string, n int, now time.T
 		if l.lim == nil {
 			continue
 		}
-		if ok, wait := l.lim.AllowNOnce(l.subject, key, n); !ok {
+		ok, wait, err := l.lim.Spend(ctx, l.subject, key, n)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			if wait < 0 {
 				return errs.Detail(errs.ErrRateLimited, "%d invitation emails are more than can be sent at once; send the addresses in smaller batches, a little apart", n)
 			}
@@ -79,17 +85,21 @@ func (s *Service) spendSends(key, tenantID, inviterUID string, n int, now time.T
 // admitResend applies the limits to a resend of inv by inviterUID, once per call (key): the
 // address's share, the spacing between resends of one invitation, then the inviter's and the
 // tenant's budgets. It returns the send times to store.
-func (s *Service) admitResend(key string, inv Invitation, inviterUID string, now time.Time) ([]time.Time, error) {
+func (s *Service) admitResend(ctx context.Context, key string, inv Invitation, inviterUID string, now time.Time) ([]time.Time, error) {
 	sends, err := s.admitSend(inv.Email, inv, now)
 	if err != nil {
 		return nil, err
 	}
 	if s.limits.PerInvitation != nil {
-		if ok, wait := s.limits.PerInvitation.AllowNOnce("resend:"+inv.ID, key, 1); !ok {
+		ok, wait, err := s.limits.PerInvitation.Spend(ctx, "resend:"+inv.ID, key, 1)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			return nil, errs.Detail(errs.ErrRateLimited, "this invitation was sent again a moment ago; give the email a few minutes to arrive, and resend it %s if it has not", tryAgain(now, now.Add(max(wait, 0))))
 		}
 	}
-	if err := s.spendSends(key, inv.TenantID, inviterUID, 1, now); err != nil {
+	if err := s.spendSends(ctx, key, inv.TenantID, inviterUID, 1, now); err != nil {
 		return nil, err
 	}
 	return sends, nil

@@ -1,6 +1,7 @@
 package members
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -58,21 +59,21 @@ func TestSpendSendsOncePerCall(t *testing.T) {
 	clk := func() time.Time { return t0 }
 	s := limitedService(Limits{PerInviter: ratelimit.NewKeyed(time.Hour, 3, clk), PerTenant: ratelimit.NewKeyed(time.Hour, 100, clk)})
 	for range 5 { // a transaction retried five times
-		if err := s.spendSends("call-1", "T", "u1", 2, t0); err != nil {
+		if err := s.spendSends(context.Background(), "call-1", "T", "u1", 2, t0); err != nil {
 			t.Fatalf("retry of an admitted call refused: %v", err)
 		}
 	}
-	if err := s.spendSends("call-2", "T", "u1", 0, t0); err != nil {
+	if err := s.spendSends(context.Background(), "call-2", "T", "u1", 0, t0); err != nil {
 		t.Fatalf("a call sending nothing refused: %v", err)
 	}
-	if err := s.spendSends("call-3", "T", "u1", 1, t0); err != nil {
+	if err := s.spendSends(context.Background(), "call-3", "T", "u1", 1, t0); err != nil {
 		t.Fatalf("the third email of a burst of 3 refused: %v", err)
 	}
-	err := s.spendSends("call-4", "T", "u1", 1, t0)
+	err := s.spendSends(context.Background(), "call-4", "T", "u1", 1, t0)
 	if !errors.Is(err, errs.ErrRateLimited) || !strings.Contains(err.Error(), "after 13:00:00 UTC") {
 		t.Fatalf("err %v, want RATE_LIMITED naming 13:00:00 UTC", err)
 	}
-	if err := s.spendSends("call-5", "T", "u2", 4, t0); !errors.Is(err, errs.ErrRateLimited) || !strings.Contains(err.Error(), "smaller batches") {
+	if err := s.spendSends(context.Background(), "call-5", "T", "u2", 4, t0); !errors.Is(err, errs.ErrRateLimited) || !strings.Contains(err.Error(), "smaller batches") {
 		t.Fatalf("a batch above the burst: %v, want RATE_LIMITED saying to split it", err)
 	}
 }

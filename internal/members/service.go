@@ -35,16 +35,18 @@ const (
 	DefaultAddressWindow = 24 * time.Hour
 )
 
-// Limiter is a per-subject rate limiter (ratelimit.Keyed is one).
+// Limiter is a per-subject rate limiter (ratelimit.Keyed is one, per replica; ratelimit.Shared
+// another, across replicas).
 type Limiter interface {
-	// AllowNOnce spends n tokens of subject's bucket, once per requestKey: a transaction that
-	// retries asks again with the same key and spends nothing more. When it refuses, wait is how
-	// long until n tokens are there, negative when n is more than the bucket ever holds.
-	AllowNOnce(subject, requestKey string, n int) (ok bool, wait time.Duration)
+	// Spend spends n tokens of subject's bucket, once per requestKey: a transaction that retries
+	// asks again with the same key and spends nothing more. When it refuses, wait is how long
+	// until n tokens are there, negative when n is more than the bucket ever holds. An error
+	// (the shared store did not answer) admits nothing.
+	Spend(ctx context.Context, subject, requestKey string, n int) (ok bool, wait time.Duration, err error)
 }
 
-// Limits are the in-memory (per replica) limits on invitation emails; a nil limiter means no
-// limit. Each counts emails, not calls or addresses: a batch of n new invitations costs n, a
+// Limits are the limits on invitation emails (held across replicas in production, see
+// internal/app); a nil limiter means no limit. Each counts emails, not calls or addresses: a batch of n new invitations costs n, a
 // resend 1, an invitation returned as it was 0. They are spent inside the transaction, once the
 // caller is known to be allowed, so nobody can spend another's budget. The limit per address and
 // tenant is durable instead (Config.AddressLimit, sendlimit.go).

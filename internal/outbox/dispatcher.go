@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tenantry/tenantry/internal/clock"
 )
 
@@ -49,6 +51,8 @@ type Config struct {
 	// Observe, if set, is told the outcome of every attempt ("done", "retry", "dead", "lost").
 	Observe func(kind, outcome string, took time.Duration)
 	Logger  *slog.Logger // nil: slog.Default()
+	// Tracing makes a span of every attempt (tracing.go); nil: none.
+	Tracing trace.TracerProvider
 }
 
 // Defaults.
@@ -346,10 +350,14 @@ func (d *Dispatcher) process(ctx context.Context, e Entry) PassStats {
 		d.observe(e.Kind, "lost", 0)
 		return PassStats{Lost: 1}
 	}
+	ctx, span := d.startSpan(ctx, claimed)
+	defer span.End()
 	start := time.Now()
 	herr := d.attempt(ctx, h, claimed)
 	took := time.Since(start)
-	return d.record(ctx, claimed, d.settlementOf(ctx, claimed, herr), took)
+	s := d.settlementOf(ctx, claimed, herr)
+	markOutcome(span, s)
+	return d.record(ctx, claimed, s, took)
 }
 
 func (d *Dispatcher) logFor(e Entry) *slog.Logger { return d.log.With("entry", e.ID, "kind", e.Kind) }

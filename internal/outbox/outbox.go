@@ -61,6 +61,11 @@ type Entry struct {
 	LastErrorAt    time.Time
 	DoneAt         time.Time
 	DeadAt         time.Time
+	// RequestID and TraceParent are the request that wrote the entry (its X-Request-Id, and its
+	// span as a W3C traceparent), "" for entries written outside a request: the entry's handling
+	// is linked to them in traces.
+	RequestID   string
+	TraceParent string
 	// Version identifies the stored revision the entry was read at (the store's update time). A
 	// claim or settlement writes only if the entry is still at that revision, which is what makes a
 	// lease exclusive without holding locks.

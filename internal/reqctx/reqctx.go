@@ -7,6 +7,9 @@ import "context"
 
 type requestIDKey struct{}
 
+// TraceAttribute is the span attribute that carries the request id (telemetry.RequestIDKey).
+const TraceAttribute = "tenantry.request_id"
+
 // WithRequestID returns ctx carrying id.
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)

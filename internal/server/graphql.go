@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/errs"
@@ -32,6 +33,8 @@ type GraphQLOptions struct {
 	// ServiceOperations are the root fields a service token may call, each with the scopes
 	// that open it (servicetokens.Operations); a service token is refused every other one.
 	ServiceOperations map[string][]string
+	// Tracing, if set, makes a span of every operation (tracing.go).
+	Tracing trace.TracerProvider
 }
 
 // NewGraphQLHandler builds the GraphQL endpoint from explicit parts, as gqlgen recommends for
@@ -49,6 +52,9 @@ func NewGraphQLHandler(es graphql.ExecutableSchema, o GraphQLOptions) *handler.S
 	srv.Use(extension.FixedComplexityLimit(o.MaxComplexity))
 	if o.Metrics != nil {
 		srv.Use(o.Metrics)
+	}
+	if o.Tracing != nil {
+		srv.Use(graphqlTracing{tracer: o.Tracing.Tracer(tracerName)})
 	}
 	if o.QueryContext != nil {
 		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

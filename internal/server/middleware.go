@@ -61,6 +61,7 @@ func withRequestID(next http.Handler) http.Handler {
 			ctx = reqctx.WithClientIP(ctx, host)
 		}
 		w.Header().Set("X-Request-Id", id)
+		markRequest(ctx, id)
 		if client := r.Header.Get("X-Request-Id"); validClientRequestID.MatchString(client) {
 			ctx = context.WithValue(ctx, clientRequestIDKey{}, client)
 			w.Header().Set(ClientRequestIDHeader, client)

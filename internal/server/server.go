@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tenantry/tenantry/internal/auth"
 )
@@ -46,11 +47,16 @@ type Deps struct {
 	// whose root fields are all BulkOperations (importRecords).
 	BulkBodyBytes  int64
 	BulkOperations []string
+	// Tracing makes the spans of requests and GraphQL operations (tracing.go); nil: tracing is
+	// off, and nothing of it is installed.
+	Tracing trace.TracerProvider
 }
 
 // NewHandler builds the routes of the contract.
 func NewHandler(d Deps) http.Handler {
-	gql := NewGraphQLHandler(d.Schema, d.GraphQL)
+	gqlOpts := d.GraphQL
+	gqlOpts.Tracing = d.Tracing
+	gql := NewGraphQLHandler(d.Schema, gqlOpts)
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", d.Metrics.instrument("/graphql",
@@ -86,7 +92,7 @@ func NewHandler(d Deps) http.Handler {
 	if d.StripeWebhook != nil {
 		mux.Handle("POST /webhooks/stripe", d.Metrics.instrument("/webhooks/stripe", stripeWebhookHandler(d.StripeWebhook)))
 	}
-	return withRequestID(withAccessLog(mux))
+	return withTracing(d.Tracing, mux, withRequestID(withAccessLog(mux)))
 }
 
 // withCORS lets the SPA's origins call the API from the browser with an Authorization header.

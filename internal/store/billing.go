@@ -234,7 +234,7 @@ func (b *BillingStore) ApplyEvent(ctx context.Context, tenantID string, ev billi
 		if err != nil {
 			return err
 		}
-		if err := b.writeDecision(tx, refs, ev, d); err != nil {
+		if err := b.writeDecision(ctx, tx, refs, ev, d); err != nil {
 			return err
 		}
 		out = d
@@ -288,7 +288,7 @@ func (r eventRefs) read(tx *firestore.Transaction) (t *tenancy.Tenant, rec *bill
 }
 
 // writeDecision adds what event ev's decision d writes to tx.
-func (b *BillingStore) writeDecision(tx *firestore.Transaction, refs eventRefs, ev billing.EventRecord, d billing.Decision) error {
+func (b *BillingStore) writeDecision(ctx context.Context, tx *firestore.Transaction, refs eventRefs, ev billing.EventRecord, d billing.Decision) error {
 	ev.Outcome, ev.Detail = d.Outcome, d.Detail
 	if err := tx.Create(refs.event, toDBStripeEvent(ev)); err != nil {
 		return fmt.Errorf("record Stripe event %s: %w", ev.ID, err)
@@ -298,16 +298,16 @@ func (b *BillingStore) writeDecision(tx *firestore.Transaction, refs eventRefs, 
 			return fmt.Errorf("write billing record %s: %w", refs.record.ID, err)
 		}
 	}
-	if err := b.writeTenantChange(tx, refs.tenant, d); err != nil {
+	if err := b.writeTenantChange(ctx, tx, refs.tenant, d); err != nil {
 		return err
 	}
-	return createOutbox(tx, b.s.fs, d.Outbox...)
+	return createOutbox(ctx, tx, b.s.fs, d.Outbox...)
 }
 
 // writeTenantChange adds an event's changes to the tenant to tx: its status change, plan change and
 // billingStatus. The tenant document is written once per commit: the plan's fields ride along
 // with the status change when there is one.
-func (b *BillingStore) writeTenantChange(tx *firestore.Transaction, tref *firestore.DocumentRef, d billing.Decision) error {
+func (b *BillingStore) writeTenantChange(ctx context.Context, tx *firestore.Transaction, tref *firestore.DocumentRef, d billing.Decision) error {
 	var ups []firestore.Update
 	if p := d.Plan; p != nil {
 		ups = []firestore.Update{{Path: "planId", Value: p.PlanID}, {Path: "seatCap", Value: p.SeatCap}}
@@ -316,7 +316,7 @@ func (b *BillingStore) writeTenantChange(tx *firestore.Transaction, tref *firest
 		}
 	}
 	if d.Change != nil {
-		return b.s.writeStatusChange(tx, tref, *d.Change, nil, ups...)
+		return b.s.writeStatusChange(ctx, tx, tref, *d.Change, nil, ups...)
 	}
 	if d.BillingStatus != "" {
 		ups = append(ups, firestore.Update{Path: "billingStatus", Value: string(d.BillingStatus)})

@@ -91,7 +91,7 @@ func (s *Store) ConvertToContract(ctx context.Context, tenantID, contactEmail st
 		if err != nil {
 			return err
 		}
-		if err := s.writeConversion(tx, refs, st.Tenant, conv); err != nil {
+		if err := s.writeConversion(ctx, tx, refs, st.Tenant, conv); err != nil {
 			return err
 		}
 		out = conv.Apply(st.Tenant)
@@ -149,7 +149,7 @@ func (r conversionRefs) read(tx *firestore.Transaction, contactEmail string) (te
 }
 
 // writeConversion adds a conversion's writes to tx; t is the tenant as read.
-func (s *Store) writeConversion(tx *firestore.Transaction, refs conversionRefs, t tenancy.Tenant, conv tenancy.Conversion) error {
+func (s *Store) writeConversion(ctx context.Context, tx *firestore.Transaction, refs conversionRefs, t tenancy.Tenant, conv tenancy.Conversion) error {
 	if err := tx.Create(s.fs.Collection(colIdempotency).Doc(conv.Idempotency.ID), toDBIdempotency(conv.Idempotency)); err != nil {
 		return fmt.Errorf("write idempotency record: %w", err)
 	}
@@ -185,7 +185,7 @@ func (s *Store) writeConversion(tx *firestore.Transaction, refs conversionRefs, 
 			return err
 		}
 	}
-	if err := s.writeStatusChange(tx, refs.tenant, conv.Change, staff, ups...); err != nil {
+	if err := s.writeStatusChange(ctx, tx, refs.tenant, conv.Change, staff, ups...); err != nil {
 		return err
 	}
 	if conv.BillingPlanID == "" {

@@ -5,10 +5,13 @@
 package store
 
 import (
+	"context"
 	"time"
 
 	"cloud.google.com/go/firestore"
 
+	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/reqctx"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -261,8 +264,14 @@ type outboxDoc struct {
 	DeadAt         time.Time `firestore:"deadAt,omitempty"`
 	// ExpireAt is set on done entries; a Firestore TTL policy on this field deletes them.
 	ExpireAt time.Time `firestore:"expireAt,omitempty"`
+	// RequestID and TraceParent name the request that wrote the entry, for traces.
+	RequestID   string `firestore:"requestId,omitempty"`
+	TraceParent string `firestore:"traceparent,omitempty"`
 }
 
-func toDBOutbox(e tenancy.OutboxEntry) outboxDoc {
-	return outboxDoc{Kind: e.Kind, TenantID: e.TenantID, Payload: e.Payload, State: OutboxPending, CreatedAt: e.CreatedAt, NextAttemptAt: e.NextAttemptAt}
+// toDBOutbox is e as written in ctx: it keeps the request's id and span, so that the entry's
+// handling is linked to the request in traces.
+func toDBOutbox(ctx context.Context, e tenancy.OutboxEntry) outboxDoc {
+	return outboxDoc{Kind: e.Kind, TenantID: e.TenantID, Payload: e.Payload, State: OutboxPending, CreatedAt: e.CreatedAt, NextAttemptAt: e.NextAttemptAt,
+		RequestID: reqctx.RequestID(ctx), TraceParent: outbox.TraceParent(ctx)}
 }

@@ -108,7 +108,7 @@ func (s *DomainsStore) ChangeDomain(ctx context.Context, name string, decide fun
 		if err := createAudit(tx, s.fs.Collection(colTenants).Doc(d.TenantID), ch.Audit...); err != nil {
 			return err
 		}
-		return createOutbox(tx, s.fs, ch.Outbox...)
+		return createOutbox(ctx, tx, s.fs, ch.Outbox...)
 	})
 	if domains.ErrNoop(err) {
 		return nil
@@ -174,7 +174,7 @@ func (s *DomainsStore) ChangeEnrollment(ctx context.Context, tenantID, uid strin
 		if err != nil {
 			return err
 		}
-		return s.writeEnrollment(tx, m, reqRef, tenantID, ch)
+		return s.writeEnrollment(ctx, tx, m, reqRef, tenantID, ch)
 	}, firestore.MaxAttempts(txAttempts))
 	if domains.ErrNoop(err) {
 		return nil
@@ -183,7 +183,7 @@ func (s *DomainsStore) ChangeEnrollment(ctx context.Context, tenantID, uid strin
 }
 
 // writeEnrollment adds an enrollment's writes to tx.
-func (s *DomainsStore) writeEnrollment(tx *firestore.Transaction, m *MembersStore, reqRef *firestore.DocumentRef, tenantID string, ch domains.EnrollChange) error {
+func (s *DomainsStore) writeEnrollment(ctx context.Context, tx *firestore.Transaction, m *MembersStore, reqRef *firestore.DocumentRef, tenantID string, ch domains.EnrollChange) error {
 	if nm := ch.AddMember; nm != nil {
 		if err := m.addMember(tx, tenantID, *nm, ch.At); err != nil {
 			return err
@@ -207,7 +207,7 @@ func (s *DomainsStore) writeEnrollment(tx *firestore.Transaction, m *MembersStor
 	if err := createAudit(tx, m.tenantRef(tenantID), ch.Audit...); err != nil {
 		return err
 	}
-	return createOutbox(tx, s.fs, ch.Outbox...)
+	return createOutbox(ctx, tx, s.fs, ch.Outbox...)
 }
 
 func toJoinRequest(_ string, d joinRequestDoc) domains.JoinRequest {

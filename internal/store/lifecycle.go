@@ -106,7 +106,7 @@ func (s *Store) ChangeStatus(ctx context.Context, tenantID string, decide func(t
 		if err != nil {
 			return err
 		}
-		if err := s.writeStatusChange(tx, ref, ch, nil); err != nil {
+		if err := s.writeStatusChange(ctx, tx, ref, ch, nil); err != nil {
 			return err
 		}
 		out = ch.Apply(t)
@@ -124,7 +124,7 @@ func (s *Store) ChangeStatus(ctx context.Context, tenantID string, decide func(t
 // webhook's transaction (billing.go) all write through it, so a change looks the same whoever
 // caused it. staff and extra are further fields of the staff record and of the tenant to write in
 // the same commit (which writes a document once): the contract conversion's.
-func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.DocumentRef, ch tenancy.StatusChange, staff map[string]any, extra ...firestore.Update) error {
+func (s *Store) writeStatusChange(ctx context.Context, tx *firestore.Transaction, ref *firestore.DocumentRef, ch tenancy.StatusChange, staff map[string]any, extra ...firestore.Update) error {
 	tenantID := ref.ID
 	updates := append([]firestore.Update{
 		{Path: "status", Value: string(ch.Status)},
@@ -155,7 +155,7 @@ func (s *Store) writeStatusChange(tx *firestore.Transaction, ref *firestore.Docu
 	if err := addHistory(tx, ref, ch.History, ch.Audit); err != nil {
 		return err
 	}
-	return createOutbox(tx, s.fs, ch.Outbox...)
+	return createOutbox(ctx, tx, s.fs, ch.Outbox...)
 }
 
 // addHistory adds a history entry of tenant ref to tx, with its audit entry when there is one.
@@ -180,9 +180,9 @@ func createAudit(tx *firestore.Transaction, ref *firestore.DocumentRef, entries 
 }
 
 // createOutbox adds entries to tx, pending (create-only: an entry's id is its idempotency key).
-func createOutbox(tx *firestore.Transaction, fs *firestore.Client, entries ...tenancy.OutboxEntry) error {
+func createOutbox(ctx context.Context, tx *firestore.Transaction, fs *firestore.Client, entries ...tenancy.OutboxEntry) error {
 	for _, e := range entries {
-		if err := tx.Create(fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e)); err != nil {
+		if err := tx.Create(fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(ctx, e)); err != nil {
 			return fmt.Errorf("write outbox entry %s: %w", e.ID, err)
 		}
 	}

@@ -199,7 +199,7 @@ func (m *MembersStore) Invite(ctx context.Context, read members.InviteRead, deci
 		if err != nil {
 			return err
 		}
-		return m.writeInvitePlan(tx, tenantID, plan)
+		return m.writeInvitePlan(ctx, tx, tenantID, plan)
 	})
 }
 
@@ -250,7 +250,7 @@ func (m *MembersStore) readInviteState(tx *firestore.Transaction, read members.I
 }
 
 // writeInvitePlan adds an invitation plan's writes to tx.
-func (m *MembersStore) writeInvitePlan(tx *firestore.Transaction, tenantID string, plan members.InvitePlan) error {
+func (m *MembersStore) writeInvitePlan(ctx context.Context, tx *firestore.Transaction, tenantID string, plan members.InvitePlan) error {
 	for _, inv := range plan.Expire {
 		if err := tx.Update(m.invitations(tenantID).Doc(inv.ID), []firestore.Update{
 			{Path: "status", Value: string(inv.Status)},
@@ -269,7 +269,7 @@ func (m *MembersStore) writeInvitePlan(tx *firestore.Transaction, tenantID strin
 		if err := createTokenIndex(tx, m.fs, inv.TokenHash, tokenIndexDoc{TenantID: tenantID, InvitationID: inv.ID, CreatedAt: plan.At}); err != nil {
 			return err
 		}
-		if err := createOutbox(tx, m.fs, n.Email); err != nil {
+		if err := createOutbox(ctx, tx, m.fs, n.Email); err != nil {
 			return err
 		}
 	}
@@ -322,7 +322,7 @@ func (m *MembersStore) ChangeInvitation(ctx context.Context, key members.Invitat
 		if err != nil {
 			return err
 		}
-		return m.writeInvitationChange(tx, k, st.Tenant.Tenant, ch)
+		return m.writeInvitationChange(ctx, tx, k, st.Tenant.Tenant, ch)
 	})
 }
 
@@ -381,7 +381,7 @@ func (m *MembersStore) readInvitationState(tx *firestore.Transaction, k members.
 }
 
 // writeInvitationChange adds a single-invitation change to tx; t is the tenant as read.
-func (m *MembersStore) writeInvitationChange(tx *firestore.Transaction, k members.InvitationKey, t tenancy.Tenant, ch members.InvitationChange) error {
+func (m *MembersStore) writeInvitationChange(ctx context.Context, tx *firestore.Transaction, k members.InvitationKey, t tenancy.Tenant, ch members.InvitationChange) error {
 	if err := tx.Set(m.invitations(k.TenantID).Doc(k.ID), toDBInvitation(ch.Invitation)); err != nil {
 		return fmt.Errorf("write invitation %s: %w", k.ID, err)
 	}
@@ -398,7 +398,7 @@ func (m *MembersStore) writeInvitationChange(tx *firestore.Transaction, k member
 			return err
 		}
 	}
-	if err := createOutbox(tx, m.fs, ch.Outbox...); err != nil {
+	if err := createOutbox(ctx, tx, m.fs, ch.Outbox...); err != nil {
 		return err
 	}
 	if err := createAudit(tx, m.tenantRef(k.TenantID), ch.Audit...); err != nil {
@@ -465,7 +465,7 @@ func (m *MembersStore) ChangeMembers(ctx context.Context, tenantID, actorUID, ta
 		if err != nil {
 			return err
 		}
-		return m.writeMembersChange(tx, tenantID, ch)
+		return m.writeMembersChange(ctx, tx, tenantID, ch)
 	})
 }
 
@@ -496,7 +496,7 @@ func (m *MembersStore) readMembersState(tx *firestore.Transaction, tenantID, act
 }
 
 // writeMembersChange adds a membership change to tx.
-func (m *MembersStore) writeMembersChange(tx *firestore.Transaction, tenantID string, ch members.MembersChange) error {
+func (m *MembersStore) writeMembersChange(ctx context.Context, tx *firestore.Transaction, tenantID string, ch members.MembersChange) error {
 	if err := m.updateMembers(tx, tenantID, ch.SetRole, roleUpdate); err != nil {
 		return err
 	}
@@ -517,7 +517,7 @@ func (m *MembersStore) writeMembersChange(tx *firestore.Transaction, tenantID st
 	if err := createAudit(tx, m.tenantRef(tenantID), ch.Audit...); err != nil {
 		return err
 	}
-	if err := createOutbox(tx, m.fs, ch.Outbox...); err != nil {
+	if err := createOutbox(ctx, tx, m.fs, ch.Outbox...); err != nil {
 		return err
 	}
 	// The tenant is written by every membership change, even a role change that moves no

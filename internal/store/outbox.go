@@ -193,6 +193,7 @@ func toOutboxEntry(snap *firestore.DocumentSnapshot) (outbox.Entry, error) {
 		Attempts: d.Attempts, CreatedAt: d.CreatedAt, NextAttemptAt: d.NextAttemptAt,
 		LeaseOwner: d.LeaseOwner, LeaseExpiresAt: d.LeaseExpiresAt, LastError: d.LastError,
 		LastErrorAt: d.LastErrorAt, DoneAt: d.DoneAt, DeadAt: d.DeadAt, Version: snap.UpdateTime,
+		RequestID: d.RequestID, TraceParent: d.TraceParent,
 	}, nil
 }
 

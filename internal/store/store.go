@@ -68,7 +68,7 @@ func (s *Store) CreateProvisioning(ctx context.Context, p tenancy.Provisioning) 
 		b.Create(s.fs.Collection(colSubdomains).Doc(p.Subdomain.Subdomain), subdomainDoc{TenantID: p.Subdomain.TenantID, ClaimedAt: p.Subdomain.ClaimedAt})
 	}
 	for _, e := range p.Outbox {
-		b.Create(s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(e))
+		b.Create(s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(ctx, e))
 	}
 	if _, err := b.Commit(ctx); err != nil {
 		if status.Code(err) == codes.AlreadyExists {
