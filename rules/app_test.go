@@ -100,7 +100,7 @@ func newAppFixture(t testing.TB, env testenv.Env, d *appdecl.Declaration) *appFi
 	}
 	now := time.Now().UTC()
 	docs := map[string]map[string]any{}
-	for _, s := range situations() {
+	for _, s := range appSituations() {
 		id := testenv.UniqueID("app-")
 		f.tenants[s.name] = id
 		base := "tenants/" + id
@@ -184,7 +184,7 @@ func restValue(v any) map[string]any {
 func appCells(d *appdecl.Declaration) []appCell {
 	var out []appCell
 	for _, col := range d.App.Collections {
-		for _, s := range situations() {
+		for _, s := range appSituations() {
 			for _, c := range appCallers(d) {
 				for _, op := range matrixOps {
 					out = append(out, appCell{col.Name, s, c, op})
@@ -260,7 +260,7 @@ func TestAppDeclarationMatrix(t *testing.T) {
 	cells := appCells(d)
 	got := f.tryAll(t, cells)
 	t.Logf("%d cells: %d collections × %d situations × %d callers × %d operations",
-		len(cells), len(d.App.Collections), len(situations()), len(appCallers(d)), len(matrixOps))
+		len(cells), len(d.App.Collections), len(appSituations()), len(appCallers(d)), len(matrixOps))
 	if m := mismatches(d, cells, got); len(m) > 0 {
 		t.Errorf("%d cells disagree with the declaration:\n  %s", len(m), strings.Join(m, "\n  "))
 	}

@@ -104,6 +104,20 @@ func situations() []situation {
 	)
 }
 
+// appSituations are the situations the application matrix runs: the data matrix proves the
+// status table in every grace state, so here grace appears only where it changes access (a
+// past_due tenant in grace and after it), which keeps the matrix (a REST call per cell) to the
+// cells that can tell a declaration's rules apart.
+func appSituations() []situation {
+	var out []situation
+	for _, s := range situations() {
+		if s.grace == graceNone || s.status == rules.StatusPastDue {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // trialEnd is the situation's trialEndsAt at now.
 func (s situation) trialEnd(now time.Time) time.Time {
 	if s.trialEnded {
