@@ -30,6 +30,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		TemplateDomainProblem: DomainProblemData{Common: c, OrganizationName: "Acme", Domain: "acme.test", Failed: true,
 			TXTRecordName: "_tenantry-challenge.acme.test", TXTRecordValue: "tenantry-verification=abc"},
 		TemplateJoinRequest: JoinRequestData{Common: c, OrganizationName: "Acme", Domain: "acme.test", Requester: "bob@acme.test", SeatLimit: true},
+		TemplateExportReady: ExportReadyData{Common: c, OrganizationName: "Acme", ExpiresAt: day},
 	}
 	if len(data) != len(Templates) {
 		t.Fatalf("test data for %d templates, %d exist", len(data), len(Templates))

@@ -23,10 +23,11 @@ const (
 	TemplatePaymentFailed Template = "payment_failed"
 	TemplateDomainProblem Template = "domain_problem"
 	TemplateJoinRequest   Template = "join_request"
+	TemplateExportReady   Template = "export_ready"
 )
 
 // Templates lists every template.
-var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed, TemplateDomainProblem, TemplateJoinRequest}
+var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed, TemplateDomainProblem, TemplateJoinRequest, TemplateExportReady}
 
 //go:embed templates/*.txt templates/*.html
 var templateFS embed.FS
@@ -81,6 +82,13 @@ type DomainProblemData struct {
 	Failed           bool // true: never verified within the pending period; false: the record is gone
 	TXTRecordName    string
 	TXTRecordValue   string
+}
+
+// ExportReadyData fills the email with an export's download link (Common.URL).
+type ExportReadyData struct {
+	Common
+	OrganizationName string
+	ExpiresAt        time.Time
 }
 
 // JoinRequestData fills the email about a signup at the organization's domain asking to join.

@@ -46,6 +46,9 @@ type Deps struct {
 	// whose root fields are all BulkOperations (importRecords).
 	BulkBodyBytes  int64
 	BulkOperations []string
+	// Exports serves GET /exports/{tenant}/{export}, the exports' signed download links (nil:
+	// not mounted); see exports.go.
+	Exports ExportDownloads
 }
 
 // NewHandler builds the routes of the contract.
@@ -85,6 +88,9 @@ func NewHandler(d Deps) http.Handler {
 	}
 	if d.StripeWebhook != nil {
 		mux.Handle("POST /webhooks/stripe", d.Metrics.instrument("/webhooks/stripe", stripeWebhookHandler(d.StripeWebhook)))
+	}
+	if d.Exports != nil {
+		mux.Handle("GET /exports/{tenant}/{export}", d.Metrics.instrument("/exports", exportDownloadHandler(d.Exports)))
 	}
 	return withRequestID(withAccessLog(mux))
 }

@@ -44,6 +44,9 @@ var samples = []struct {
 		map[string]any{"tenantId": "t1", "domain": "acme.test", "requester": "bob@acme.test", "seatLimit": true}, decodeAs[JoinRequestEmail]},
 	{AppEvent{Type: "tenant.status_changed", Timestamp: at.Add(123456789), Data: json.RawMessage(`{"tenantId":"t1"}`)},
 		map[string]any{"type": "tenant.status_changed", "timestamp": "2026-06-01T12:30:00.123456789Z", "data": `{"tenantId":"t1"}`}, decodeAs[AppEvent]},
+	{ExportRun{ExportID: "e1"}, map[string]any{"tenantId": "t1", "exportId": "e1"}, decodeAs[ExportRun]},
+	{ExportReadyEmail{ExportID: "e1", URL: "https://api.test/exports/t1/e1?expires=1&sig=x", ExpiresAt: at},
+		map[string]any{"tenantId": "t1", "exportId": "e1", "expiresAt": at, "secret": map[string]any{"url": "https://api.test/exports/t1/e1?expires=1&sig=x"}}, decodeAs[ExportReadyEmail]},
 }
 
 func decodeAs[P Decoder[P]](stored map[string]any) Payload { return Decode[P](stored) }

@@ -1,0 +1,243 @@
+package tests
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantry/tenantry/internal/app"
+	"github.com/tenantry/tenantry/internal/auth"
+	"github.com/tenantry/tenantry/internal/clock"
+	"github.com/tenantry/tenantry/internal/config"
+	"github.com/tenantry/tenantry/internal/export"
+	"github.com/tenantry/tenantry/internal/tenancy"
+	"github.com/tenantry/tenantry/internal/testenv"
+)
+
+// exportApp is an app in a Firestore project of its own (its outbox pass performs every due entry
+// of the project), on a manual clock, with SMTP to mailpit and the exports' bucket in the Cloud
+// Storage emulator.
+type exportApp struct {
+	s      *testServer
+	clk    *clock.Manual
+	box    testenv.Mailbox
+	mp     *testenv.MailpitClient
+	bucket string
+	host   string
+}
+
+func newExportApp(t *testing.T) exportApp {
+	t.Helper()
+	host, bucket := testenv.Storage(t)
+	iso := emulators(t).IsolatedProject(t)
+	mp := testenv.Mailpit(t)
+	clk := clock.NewManual(time.Now())
+	s := newServer(t, func(c *config.Config) {
+		c.Project, c.SMTPURL, c.StripeSecretKey, c.ExportBucket = iso.Project, mp.SMTPURL, "", bucket
+	}, app.Options{Clock: clk})
+	return exportApp{s: s, clk: clk, box: mp.NewMailbox(), mp: mp, bucket: bucket, host: host}
+}
+
+// owner provisions a tenant through the domain and returns its id and the owner's context.
+func (x exportApp) owner(t *testing.T) (string, context.Context) {
+	t.Helper()
+	p := auth.Principal{UID: testenv.UniqueID("owner-"), Email: x.box.Address("owner"), EmailVerified: true}
+	ctx := auth.WithPrincipal(context.Background(), p)
+	res, err := x.s.App.Tenancy.ProvisionSelfServe(ctx, tenancy.SelfServeInput{IdempotencyKey: uniqueKey(), OrganizationName: "Export Org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Tenant.ID, ctx
+}
+
+func (x exportApp) pass(t *testing.T) {
+	t.Helper()
+	if _, err := x.s.App.Outbox.RunPass(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// objects lists the bucket's objects under prefix, through the emulator's JSON API.
+func (x exportApp) objects(t *testing.T, prefix string) []string {
+	t.Helper()
+	resp, err := http.Get("http://" + x.host + "/storage/v1/b/" + x.bucket + "/o?prefix=" + url.QueryEscape(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatalf("list objects: HTTP %d: %v", resp.StatusCode, err)
+	}
+	var out []string
+	for _, it := range list.Items {
+		out = append(out, it.Name)
+	}
+	return out
+}
+
+// download GETs a download link from the test server (links start with TENANTRY_PUBLIC_URL, which
+// the test server does not listen on): its status and body.
+func (x exportApp) download(t *testing.T, link string) (*http.Response, []byte) {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil || u.Path == "" {
+		t.Fatalf("download link %q", link)
+	}
+	return x.s.do(t, http.MethodGet, u.RequestURI(), nil, nil)
+}
+
+// seedAppData writes n documents spread over four collections under the tenant, one of them a
+// subcollection, in bulk; it returns a marker that only the excluded documents carry.
+func seedAppData(t *testing.T, x exportApp, tenantID string, n int) string {
+	t.Helper()
+	docs := map[string]map[string]any{}
+	root := "tenants/" + tenantID
+	for i := range n {
+		switch i % 4 {
+		case 0:
+			docs[fmt.Sprintf("%s/clients/c%05d", root, i)] = map[string]any{"name": fmt.Sprintf("Client %d", i), "since": time.Unix(int64(i), 0)}
+		case 1:
+			docs[fmt.Sprintf("%s/clients/c%05d/notes/n%05d", root, i-1, i)] = map[string]any{"text": "note", "client": x.s.App.Firestore().Doc(fmt.Sprintf("%s/clients/c%05d", root, i-1))}
+		case 2:
+			docs[fmt.Sprintf("%s/appointments/a%05d", root, i)] = map[string]any{"at": time.Unix(int64(i), 0), "tags": []any{"a", int64(i)}}
+		case 3:
+			docs[fmt.Sprintf("%s/invoices/i%05d", root, i)] = map[string]any{"amount": int64(i), "paid": i%2 == 0}
+		}
+	}
+	marker := testenv.UniqueID("secret-")
+	docs[root+"/private/staff"] = map[string]any{"contractReference": marker}
+	docs[root+"/invitations/inv1"] = map[string]any{"email": "x@example.test", "role": "member", "status": "pending", "tokenHash": marker}
+	testenv.WriteDocs(t, x.s.App.Firestore(), docs)
+	return marker
+}
+
+// untar reads a tar.gz: each file's lines.
+func untar(t *testing.T, archive []byte) map[string][][]byte {
+	t.Helper()
+	gz, err := gzip.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatalf("the archive is not gzip: %v", err)
+	}
+	tr := tar.NewReader(gz)
+	files := map[string][][]byte{}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		if err != nil {
+			t.Fatalf("the archive is not a tar: %v", err)
+		}
+		sc := bufio.NewScanner(tr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		files[hdr.Name] = [][]byte{}
+		for sc.Scan() {
+			files[hdr.Name] = append(files[hdr.Name], append([]byte(nil), sc.Bytes()...))
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatalf("read %s: %v", hdr.Name, err)
+		}
+	}
+}
+
+var exportLink = regexp.MustCompile(`https?://\S+/exports/\S+sig=[A-Za-z0-9_-]+`)
+
+// The Must show of issue 16 item 1: a tenant with 5,000 documents in 4 collections is exported
+// through the outbox; the archive, downloaded over HTTP through the link that was mailed, holds
+// exactly what the database holds (per collection path), nothing excluded, and the link expires.
+func TestExportOf5000DocumentsMatchesTheDatabase(t *testing.T) {
+	t.Parallel()
+	x := newExportApp(t)
+	tenantID, owner := x.owner(t)
+	marker := seedAppData(t, x, tenantID, 5000)
+
+	e, err := x.s.App.Export.Request(owner, tenantID)
+	if err != nil || e.Status != export.StatusPending {
+		t.Fatalf("exportTenant: %+v, %v", e, err)
+	}
+	if again, err := x.s.App.Export.Request(owner, tenantID); err != nil || again.ID != e.ID {
+		t.Fatalf("a retried request started another export: %s then %s (%v)", e.ID, again.ID, err)
+	}
+	x.pass(t) // builds the archive
+	x.pass(t) // sends the email the first pass wrote
+	list, err := x.s.App.Export.List(owner, tenantID)
+	if err != nil || len(list) != 1 || list[0].Status != export.StatusReady {
+		t.Fatalf("Tenant.exports: %+v, %v; want one READY export", list, err)
+	}
+	ready := list[0]
+	link := x.s.App.Export.DownloadURL(ready)
+
+	mails := x.box.WaitFor(1, 10*time.Second)
+	mailed := exportLink.FindString(x.mp.Message(mails[len(mails)-1].ID).Text)
+	if mailed != link {
+		t.Fatalf("the email carries %q, Tenant.exports %q", mailed, link)
+	}
+	resp, body := x.download(t, link)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("download: HTTP %d, Content-Disposition %q: %.300s", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+	}
+	if bytes.Contains(body, []byte(marker)) {
+		t.Error("the archive holds a secret (an invitation's tokenHash or the staff record)")
+	}
+	files := untar(t, body)
+	checkArchiveCounts(t, x, tenantID, files, ready)
+
+	x.clk.Advance(24*time.Hour + time.Second)
+	resp, body = x.download(t, link)
+	if resp.StatusCode != http.StatusGone || !strings.Contains(string(body), "request a new export") {
+		t.Errorf("an expired link: HTTP %d %q, want 410 saying to request a new export", resp.StatusCode, body)
+	}
+	if x.s.App.Export.DownloadURL(ready) != "" {
+		t.Error("Tenant.exports still offers the expired link")
+	}
+}
+
+// checkArchiveCounts compares the lines of every NDJSON file with the documents under the tenant
+// (testenv.CountTree), less the tenant document and the excluded collections, and the manifest.
+func checkArchiveCounts(t *testing.T, x exportApp, tenantID string, files map[string][][]byte, e export.Export) {
+	t.Helper()
+	want := testenv.CountTree(t, x.s.App.Firestore(), "tenants/"+tenantID)
+	delete(want, "")
+	delete(want, "private")
+	delete(want, "exports")
+	got := map[string]int{}
+	for name, lines := range files {
+		if c, ok := strings.CutSuffix(name, ".ndjson"); ok {
+			got[c] = len(lines)
+		}
+	}
+	if !maps.Equal(got, want) || !maps.Equal(e.Counts, want) {
+		t.Errorf("archive lines per collection %v, record's counts %v; the database holds %v", got, e.Counts, want)
+	}
+	if got["clients"]+got["clients/notes"]+got["appointments"]+got["invoices"] != 5000 {
+		t.Errorf("the four seeded collections hold %d documents in the archive, want 5000", testenv.Total(got))
+	}
+	var m export.Manifest
+	if len(files["manifest.json"]) == 0 || json.Unmarshal(bytes.Join(files["manifest.json"], nil), &m) != nil {
+		t.Fatal("no readable manifest.json")
+	}
+	if !maps.Equal(m.Counts, want) || m.Tenant["name"] != "Export Org" || len(m.Excluded) == 0 {
+		t.Errorf("manifest: counts %v, tenant %v, excluded %v", m.Counts, m.Tenant, m.Excluded)
+	}
+	var inv map[string]any
+	if err := json.Unmarshal(files["invitations.ndjson"][0], &inv); err != nil || inv["data"].(map[string]any)["email"] == nil {
+		t.Errorf("invitations.ndjson: %s (%v)", files["invitations.ndjson"][0], err)
+	}
+}
