@@ -22,6 +22,7 @@ import (
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/export"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
 )
@@ -240,4 +241,134 @@ func checkArchiveCounts(t *testing.T, x exportApp, tenantID string, files map[st
 	if err := json.Unmarshal(files["invitations.ndjson"][0], &inv); err != nil || inv["data"].(map[string]any)["email"] == nil {
 		t.Errorf("invitations.ndjson: %s (%v)", files["invitations.ndjson"][0], err)
 	}
+}
+
+// A download link opens only as it was signed: an altered signature, a moved expiry or another
+// export's id is refused with 403. A retried run (the archive written, the commit that marks it
+// ready lost) writes the same object again, and a tenant gone before its export ran leaves the
+// export FAILED with a reason.
+func TestExportLinkRefusesTamperingAndARetryKeepsOneObject(t *testing.T) {
+	t.Parallel()
+	x := newExportApp(t)
+	tenantID, owner := x.owner(t)
+	e, err := x.s.App.Export.Request(owner, tenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.pass(t)
+	ready, err := x.s.App.Firestore().Doc("tenants/" + tenantID + "/exports/" + e.ID).Get(context.Background())
+	if err != nil || ready.Data()["status"] != "ready" {
+		t.Fatalf("export record: %v, %v", ready.Data(), err)
+	}
+	list, _ := x.s.App.Export.List(owner, tenantID)
+	link := x.s.App.Export.DownloadURL(list[0])
+	if resp, _ := x.download(t, link); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the genuine link: HTTP %d", resp.StatusCode)
+	}
+	u, _ := url.Parse(link)
+	q := u.Query()
+	sig, exp := q.Get("sig"), q.Get("expires")
+	for name, tampered := range map[string]string{
+		"signature":  strings.Replace(link, "sig="+sig, "sig="+flipLast(sig), 1),
+		"expiry":     strings.Replace(link, "expires="+exp, "expires="+fmt.Sprint(list[0].ExpiresAt.Add(24*time.Hour).Unix()), 1),
+		"export id":  strings.Replace(link, "/"+e.ID+"?", "/"+flipLast(e.ID)+"?", 1),
+		"no expires": strings.Replace(link, "expires="+exp+"&", "", 1),
+	} {
+		resp, body := x.download(t, tampered)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "request a new export") {
+			t.Errorf("a link with another %s: HTTP %d %q, want 403 saying to request a new export", name, resp.StatusCode, body)
+		}
+	}
+
+	// The commit that marked it ready (and wrote the email) is lost: the handler runs again.
+	testenv.UpdateDoc(t, x.s.App.Firestore(), "tenants/"+tenantID+"/exports/"+e.ID, map[string]any{"status": "pending"})
+	mail := kinds.ID(kinds.ExportReadyEmail{}, tenantID+"-"+e.ID)
+	if _, err := x.s.App.Firestore().Collection("outbox").Doc(mail).Delete(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := x.s.App.Export.Run(context.Background(), tenantID, e.ID, nil)
+	if err != nil || again.Status != export.StatusReady {
+		t.Fatalf("rerun: %+v, %v", again, err)
+	}
+	if objs := x.objects(t, "exports/"+tenantID+"/"); len(objs) != 1 || objs[0] != export.ObjectName(tenantID, e.ID) {
+		t.Errorf("objects after a rerun: %v, want only %s", objs, export.ObjectName(tenantID, e.ID))
+	}
+	if resp, _ := x.download(t, x.s.App.Export.DownloadURL(again)); resp.StatusCode != http.StatusOK {
+		t.Errorf("the rerun's link: HTTP %d", resp.StatusCode)
+	}
+
+	gone, err := x.s.App.Export.Request(owner, tenantID)
+	if err != nil || gone.ID == e.ID {
+		t.Fatalf("a new export once the first is ready: %+v, %v", gone, err)
+	}
+	if _, err := x.s.App.Firestore().Doc("tenants/" + tenantID).Delete(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	x.pass(t)
+	failed, err := x.s.App.Firestore().Doc("tenants/" + tenantID + "/exports/" + gone.ID).Get(context.Background())
+	if err != nil || failed.Data()["status"] != "failed" || !strings.Contains(fmt.Sprint(failed.Data()["failure"]), "no longer exists") {
+		t.Errorf("the export of a tenant gone before it ran: %v, %v; want failed, saying why", failed.Data(), err)
+	}
+}
+
+// flipLast changes the last character of s.
+func flipLast(s string) string {
+	if strings.HasSuffix(s, "A") {
+		return s[:len(s)-1] + "B"
+	}
+	return s[:len(s)-1] + "A"
+}
+
+const exportMutation = `mutation($t: ID!) { exportTenant(tenantId: $t) { id status downloadUrl counts { collection count } } }`
+
+// exportTenant and Tenant.exports over HTTP: owners and super admins or support may export; a
+// member is FORBIDDEN, an owner of another tenant gets NOT_FOUND, sales is FORBIDDEN; a repeated
+// request while one runs returns the running export.
+func TestExportTenantAPI(t *testing.T) {
+	testenv.Storage(t)
+	s := shared(t)
+	owner := verifiedUser(t, "")
+	tenantID := s.mustProvision(t, owner.IDToken, provisionInput(uniqueKey(), "Export API", "", "")).Tenant.ID
+	member := join(t, s, owner.IDToken, tenantID, "MEMBER")
+	stranger := verifiedUser(t, "")
+	s.mustProvision(t, stranger.IDToken, provisionInput(uniqueKey(), "Other Org", "", ""))
+	vars := map[string]any{"t": tenantID}
+
+	_, _, errs := s.gql(t, member.IDToken, exportMutation, vars)
+	wantCode(t, errs, "FORBIDDEN", "")
+	_, _, errs = s.gql(t, stranger.IDToken, exportMutation, vars)
+	wantCode(t, errs, "NOT_FOUND", "")
+	_, _, errs = s.gql(t, staffUser(t, "sales").IDToken, exportMutation, vars)
+	wantCode(t, errs, "FORBIDDEN", "")
+
+	var first, second struct {
+		ExportTenant struct {
+			ID          string  `json:"id"`
+			Status      string  `json:"status"`
+			DownloadURL *string `json:"downloadUrl"`
+		} `json:"exportTenant"`
+	}
+	status, data, errs := s.gql(t, owner.IDToken, exportMutation, vars)
+	mustData(t, status, data, errs, &first)
+	status, data, errs = s.gql(t, staffUser(t, "support").IDToken, exportMutation, vars)
+	mustData(t, status, data, errs, &second)
+	if first.ExportTenant.Status != "PENDING" || first.ExportTenant.DownloadURL != nil || second.ExportTenant.ID != first.ExportTenant.ID {
+		t.Errorf("owner then support: %+v then %+v; want one PENDING export without a link", first, second)
+	}
+	list := `query($t: ID!) { tenant(id: $t) { exports { id status requestedAt } } }`
+	var got struct {
+		Tenant struct {
+			Exports []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"exports"`
+		} `json:"tenant"`
+	}
+	status, data, errs = s.gql(t, owner.IDToken, list, vars)
+	mustData(t, status, data, errs, &got)
+	if len(got.Tenant.Exports) != 1 || got.Tenant.Exports[0].ID != first.ExportTenant.ID {
+		t.Errorf("Tenant.exports: %+v, want the one export", got.Tenant.Exports)
+	}
+	_, _, errs = s.gql(t, member.IDToken, list, vars)
+	wantCode(t, errs, "FORBIDDEN", "")
 }

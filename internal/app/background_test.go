@@ -138,9 +138,8 @@ func TestFiftyReplaysOfOneProvisioningSendOneWelcomeEmail(t *testing.T) {
 }
 
 // Every kind a producer can write has exactly one handler in an app with SMTP, Stripe, an events
-// URL and an exports bucket (the
-// dispatcher refuses a second), and an app without them knows every kind, so that it leaves the
-// entries for a dispatcher that has them instead of dead-lettering them.
+// URL and an exports bucket (the dispatcher refuses a second), and an app without them knows every
+// kind, so that it leaves the entries for a dispatcher that has them instead of dead-lettering them.
 func TestEveryOutboxKindHasOneHandler(t *testing.T) {
 	t.Parallel()
 	_, bucket := testenv.Storage(t)
