@@ -90,3 +90,13 @@ func (s *Service) Open(ctx context.Context, tenantID, exportID, expires, sig str
 	}
 	return Download{Body: body, Size: size, Filename: "tenant-" + tenantID + "-export-" + exportID + ".tar.gz"}, nil
 }
+
+// Archive opens an export's archive for the staff CLI (tenantry export --out), which holds admin
+// credentials and needs no link.
+func (s *Service) Archive(ctx context.Context, e Export) (io.ReadCloser, error) {
+	if s.bucket == nil {
+		return nil, errNotSetUp
+	}
+	body, _, err := s.bucket.Open(ctx, e.Object)
+	return body, err
+}
