@@ -81,7 +81,9 @@ func (s *Service) Open(ctx context.Context, tenantID, exportID, expires, sig str
 	if s.bucket == nil {
 		return Download{}, errNotSetUp
 	}
-	body, size, err := s.bucket.Open(ctx, e.Object)
+	// The object's name comes from the signed ids, never from the stored record: a link for one
+	// tenant can open nothing outside exports/<that tenant>/.
+	body, size, err := s.bucket.Open(ctx, ObjectName(tenantID, exportID))
 	if errors.Is(err, errs.ErrNotFound) {
 		return Download{}, ErrExportGone
 	}
@@ -97,6 +99,6 @@ func (s *Service) Archive(ctx context.Context, e Export) (io.ReadCloser, error) 
 	if s.bucket == nil {
 		return nil, errNotSetUp
 	}
-	body, _, err := s.bucket.Open(ctx, e.Object)
+	body, _, err := s.bucket.Open(ctx, ObjectName(e.TenantID, e.ID))
 	return body, err
 }

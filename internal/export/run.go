@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/outbox"
@@ -23,14 +24,22 @@ func (s *Service) handle(ctx context.Context, d outbox.Delivery, p kinds.ExportR
 		return outbox.Permanentf("payload has no tenantId or exportId")
 	}
 	_, err := s.Run(ctx, tenantID, p.ExportID, nil)
-	if err != nil && (outbox.IsPermanent(err) || d.Attempt >= s.cfg.MaxAttempts) {
-		reason := fmt.Sprintf("the archive could not be built after %d attempts; request a new export, and contact support if it fails again", d.Attempt)
-		if _, ferr := s.fail(ctx, tenantID, p.ExportID, reason); ferr != nil {
-			return errors.Join(err, ferr)
-		}
+	if err == nil || errors.Is(err, errNoRecord) || !(outbox.IsPermanent(err) || d.Attempt >= s.cfg.MaxAttempts) {
+		return err
+	}
+	// The last attempt: the owner sees why in Tenant.exports, and may ask again. ctx may be
+	// what ran out.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	reason := fmt.Sprintf("the archive could not be built after %d attempts; request a new export, and contact support if it fails again", d.Attempt)
+	if _, ferr := s.fail(fctx, tenantID, p.ExportID, reason); ferr != nil {
+		return errors.Join(err, ferr)
 	}
 	return err
 }
+
+// errNoRecord: the export's record is gone (its tenant purged, say); there is nothing to mark.
+var errNoRecord = errors.New("the export's record does not exist")
 
 // Run builds a pending export's archive and marks it ready, with the owners' email carrying the
 // download link in the same commit. An export that is no longer pending is returned unchanged,
@@ -39,7 +48,7 @@ func (s *Service) handle(ctx context.Context, d outbox.Delivery, p kinds.ExportR
 func (s *Service) Run(ctx context.Context, tenantID, exportID string, progress func(docs int)) (Export, error) {
 	e, err := s.store.Export(ctx, tenantID, exportID)
 	if errors.Is(err, errs.ErrNotFound) {
-		return Export{}, outbox.Permanentf("export %s of tenant %s does not exist (the tenant may have been purged)", exportID, tenantID)
+		return Export{}, outbox.Permanent(fmt.Errorf("export %s of tenant %s: %w (the tenant may have been purged)", exportID, tenantID, errNoRecord))
 	}
 	if err != nil || e.Status != StatusPending {
 		return e, err
