@@ -19,8 +19,8 @@ import (
 	"google.golang.org/api/iterator"
 )
 
-// Stop, returned by a Visit, ends the walk early; Walk then returns nil.
-var Stop = errors.New("fstree: stop the walk")
+// ErrStop, returned by a Visit, ends the walk early; Walk then returns nil.
+var ErrStop = errors.New("fstree: stop the walk")
 
 // Visit receives up to Options.Chunk references of one collection, under the collection's
 // pattern: the collection ids from the root down ("clients", "clients/notes" as
@@ -65,21 +65,21 @@ func Walk(ctx context.Context, root *firestore.DocumentRef, o Options, visit Vis
 	}
 	w := &walker{o: o, visit: visit}
 	err := w.doc(ctx, root, nil)
-	if errors.Is(err, Stop) {
+	if errors.Is(err, ErrStop) {
 		return nil
 	}
 	return err
 }
 
-// call runs the visit, one at a time; after a Stop, it only repeats Stop.
+// call runs the visit, one at a time; after an ErrStop, it only repeats ErrStop.
 func (w *walker) call(pattern []string, refs []*firestore.DocumentRef) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {
-		return Stop
+		return ErrStop
 	}
 	err := w.visit(pattern, refs)
-	w.stopped = errors.Is(err, Stop)
+	w.stopped = errors.Is(err, ErrStop)
 	return err
 }
 

@@ -249,7 +249,7 @@ func collectTree(ctx context.Context, doc *firestore.DocumentRef, size int, out 
 	return fstree.Walk(ctx, doc, fstree.Options{Chunk: size}, func(_ []string, refs []*firestore.DocumentRef) error {
 		*out = append(*out, refs[:min(len(refs), size-len(*out))]...)
 		if len(*out) >= size {
-			return fstree.Stop
+			return fstree.ErrStop
 		}
 		return nil
 	})
