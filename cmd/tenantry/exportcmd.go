@@ -10,8 +10,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/tenantry/tenantry/internal/app"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/export"
@@ -66,14 +64,8 @@ func runExport(ctx context.Context, x *export.Service, tenantID string, stderr i
 	if err != nil {
 		return export.Export{}, err
 	}
-	bar := progressbar.NewOptions(-1,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("documents"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetDescription("export "+tenantID),
-	)
+	bar := documentsBar(stderr)
+	bar.Describe("export " + tenantID)
 	done, err := x.Run(ctx, tenantID, e.ID, func(n int) { _ = bar.Set(n) })
 	_ = bar.Finish()
 	fmt.Fprintln(stderr)
