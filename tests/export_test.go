@@ -50,6 +50,8 @@ func newExportApp(t *testing.T) exportApp {
 		// A handler has half the lease; walking 5,000 documents on a busy emulator can take a
 		// minute, which the default (2m) would cut short.
 		c.OutboxLease = 10 * time.Minute
+		// Events on, to an address nobody listens on: their entries stay pending, to be read.
+		c.EventsURL, c.EventsSecret = "http://127.0.0.1:9/events", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	}, app.Options{Clock: clk})
 	return exportApp{s: s, clk: clk, box: mp.NewMailbox(), mp: mp, bucket: bucket, host: host}
 }
@@ -267,6 +269,10 @@ func TestExportLinkRefusesTamperingAndARetryKeepsOneObject(t *testing.T) {
 	}
 	list, _ := x.s.App.Export.List(owner, tenantID)
 	link := x.s.App.Export.DownloadURL(list[0])
+	events, err := x.s.App.Firestore().Collection("outbox").Where("tenantId", "==", tenantID).Where("payload.type", "==", "export.ready").Documents(context.Background()).GetAll()
+	if err != nil || len(events) != 1 || !strings.Contains(fmt.Sprint(events[0].Data()["payload"]), e.ID) || strings.Contains(fmt.Sprint(events[0].Data()), "sig=") {
+		t.Errorf("export.ready events: %d (%v); want one naming the export, without the link", len(events), err)
+	}
 	if resp, _ := x.download(t, link); resp.StatusCode != http.StatusOK {
 		t.Fatalf("the genuine link: HTTP %d", resp.StatusCode)
 	}

@@ -42,7 +42,7 @@ func (s *Service) handle(ctx context.Context, d outbox.Delivery, p kinds.ExportR
 var errNoRecord = errors.New("the export's record does not exist")
 
 // Run builds a pending export's archive and marks it ready, with the owners' email carrying the
-// download link in the same commit. An export that is no longer pending is returned unchanged,
+// download link and the export.ready event in the same commit. An export that is no longer pending is returned unchanged,
 // so a retried run after that commit does nothing; a retry before it writes the same object
 // again. progress, if not nil, gets the number of documents read so far.
 func (s *Service) Run(ctx context.Context, tenantID, exportID string, progress func(docs int)) (Export, error) {
@@ -68,7 +68,11 @@ func (s *Service) Run(ctx context.Context, tenantID, exportID string, progress f
 	mail := tenancy.NewOutboxEntry(tenantID, kinds.ExportReadyEmail{
 		ExportID: exportID, URL: s.link(built), ExpiresAt: built.ExpiresAt,
 	}, tenantID+"-"+exportID, now)
-	done, err := s.store.Finish(ctx, built, mail)
+	entries := append([]tenancy.OutboxEntry{mail}, s.tenancy.Events().Emit(tenantID, tenancy.ExportReady{
+		TenantID: tenantID, ExportID: exportID, Documents: built.Documents, SizeBytes: built.SizeBytes,
+		CompletedAt: built.CompletedAt, ExpiresAt: built.ExpiresAt,
+	}, now)...)
+	done, err := s.store.Finish(ctx, built, entries...)
 	if err != nil {
 		return Export{}, fmt.Errorf("mark export %s of tenant %s ready: %w", exportID, tenantID, err)
 	}
