@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -124,7 +125,7 @@ func seedAppData(t *testing.T, x exportApp, tenantID string, n int) string {
 		case 2:
 			docs[fmt.Sprintf("%s/appointments/a%05d", root, i)] = map[string]any{"at": time.Unix(int64(i), 0), "tags": []any{"a", int64(i)}}
 		case 3:
-			docs[fmt.Sprintf("%s/invoices/i%05d", root, i)] = map[string]any{"amount": int64(i), "paid": i%2 == 0}
+			docs[fmt.Sprintf("%s/invoices/i%05d", root, i)] = map[string]any{"amount": int64(i), "paid": i%2 == 0, "ratio": math.Inf(1)}
 		}
 	}
 	marker := testenv.UniqueID("secret-")

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -206,9 +208,9 @@ func (x *Exports) Walk(ctx context.Context, tenantID string, visit func(collecti
 	})
 }
 
-// plainMap converts a document's fields to plain values: a reference becomes its path below the
-// database ("tenants/t1/clients/c1"), a geo point {latitude, longitude}; everything else the
-// client already returns as plain Go values.
+// plainMap converts a document's fields to values JSON can hold: a reference becomes its path
+// below the database ("tenants/t1/clients/c1"), a geo point {latitude, longitude}, a NaN or an
+// infinity its name ("NaN", "+Inf"); everything else the client already returns as plain values.
 func plainMap(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
@@ -226,6 +228,11 @@ func plainValue(v any) any {
 		return x.Path[strings.Index(x.Path, "/documents/")+len("/documents/"):]
 	case *latlng.LatLng:
 		return map[string]any{"latitude": x.GetLatitude(), "longitude": x.GetLongitude()}
+	case float64:
+		// JSON has no NaN or infinities, which Firestore doubles may hold.
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return strconv.FormatFloat(x, 'g', -1, 64)
+		}
 	case map[string]any:
 		return plainMap(x)
 	case []any:
