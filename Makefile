@@ -42,10 +42,10 @@ bench: stack-up ## run the benchmarks against the emulators, mailpit and stripe-
 outbox-status: stack-up ## outbox counts by state and the dead-lettered entries (local stack)
 	eval "$$($(STACK) env)" && go run ./cmd/tenantry jobs outbox-status
 
-stack-tools: ## install the pinned tools the stack needs (mailpit, stripe-mock) into .stack/bin
+stack-tools: ## install the pinned tools the stack needs (mailpit, stripe-mock, fake-gcs-server) into .stack/bin
 	$(STACK) tools
 
-stack-up: ## start the local emulators, mailpit and stripe-mock (idempotent)
+stack-up: ## start the local emulators, mailpit, stripe-mock and fake-gcs-server (idempotent)
 	$(STACK) up
 
 stack-down: ## stop the services stack-up started

@@ -9,6 +9,7 @@ import (
 	"github.com/tenantry/tenantry/internal/billing"
 	"github.com/tenantry/tenantry/internal/dataimport"
 	"github.com/tenantry/tenantry/internal/domains"
+	"github.com/tenantry/tenantry/internal/export"
 	"github.com/tenantry/tenantry/internal/members"
 	"github.com/tenantry/tenantry/internal/servicetokens"
 	"github.com/tenantry/tenantry/internal/tenancy"
@@ -28,4 +29,6 @@ type Resolver struct {
 	// ServiceTokens and Import are the service tokens' and the data import's domains.
 	ServiceTokens *servicetokens.Service
 	Import        *dataimport.Service
+	// Export is the tenant export's domain (exportTenant, Tenant.exports).
+	Export *export.Service
 }

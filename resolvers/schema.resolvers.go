@@ -296,6 +296,15 @@ func (r *mutationResolver) LeaveTenant(ctx context.Context, tenantID string) (bo
 	return true, nil
 }
 
+// ExportTenant is the resolver for the exportTenant field.
+func (r *mutationResolver) ExportTenant(ctx context.Context, tenantID string) (*model.Export, error) {
+	e, err := r.Export.Request(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return r.toGraphExport(e), nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Viewer, error) {
 	v, err := r.Tenancy.Me(ctx)
@@ -473,6 +482,19 @@ func (r *tenantResolver) ServiceTokens(ctx context.Context, obj *model.Tenant) (
 	out := make([]*model.ServiceToken, 0, len(list))
 	for _, t := range list {
 		out = append(out, toGraphServiceToken(t))
+	}
+	return out, nil
+}
+
+// Exports is the resolver for the exports field.
+func (r *tenantResolver) Exports(ctx context.Context, obj *model.Tenant) ([]*model.Export, error) {
+	list, err := r.Export.List(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Export, 0, len(list))
+	for _, e := range list {
+		out = append(out, r.toGraphExport(e))
 	}
 	return out, nil
 }

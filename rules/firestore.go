@@ -9,12 +9,13 @@ import (
 //go:generate go run ./internal/genrules -o ../firestore.rules
 
 // ServerOwnedCollections are the collections under tenants/{id} that only the server writes
-// (members, invitations, the status history, the audit log, and names reserved for billing,
-// contracts, domains and server-private data). Every other collection under a tenant is the
+// (members, invitations, the status history, the audit log, the export records, and names
+// reserved for billing, contracts, domains and server-private data). Every other collection under a tenant is the
 // application's own data, open to members as the policy tables say. Add a name here before the
 // server writes a new subcollection: the generated rules would otherwise treat it as app data.
 var ServerOwnedCollections = []string{
 	"members", "invitations", "history", "audit", "billing", "contract", "domains", "private",
+	"exports",
 }
 
 // ServerOwned reports whether collection, directly under a tenant, is server-owned.

@@ -6,13 +6,14 @@
 #   scripts/stack.sh status [service...]  one line per service; exit 1 if any is not answering
 #   scripts/stack.sh env                  export lines: eval "$(scripts/stack.sh env)"
 #   scripts/stack.sh services             the known service names, one per line
-#   scripts/stack.sh tools                install the pinned tools the services need (mailpit, stripe-mock), if missing
+#   scripts/stack.sh tools                install the pinned tools the services need (mailpit, stripe-mock, fake-gcs-server), if missing
 #
 # Services (all bound to 127.0.0.1):
 #   firestore  Firestore emulator (java)                  127.0.0.1:8181  project demo-tenantry
 #   auth       Firebase Auth emulator (firebase-tools)    127.0.0.1:9099
 #   mailpit    SMTP sink with an HTTP API (mailpit)       SMTP 127.0.0.1:1025, HTTP 127.0.0.1:8025
 #   stripe     Stripe API mock (stripe-mock)              HTTP 127.0.0.1:12111, HTTPS 127.0.0.1:12112
+#   storage    Cloud Storage emulator (fake-gcs-server)   HTTP 127.0.0.1:9199, bucket tenantry-exports (exports)
 #
 # A service that already answers on its port is reused, not restarted, and `down` leaves it alone
 # (it only stops processes whose pid file `up` wrote in .stack/). Logs are in .stack/logs/ (NAME.log,
@@ -23,11 +24,15 @@
 # run time with PUT /emulator/v1/projects/demo-tenantry:securityRules (the rules tests do this via
 # internal/testenv's Env.SetRules).
 #
-# Tools: mailpit and stripe-mock are Go modules pinned below (MAILPIT_VERSION, STRIPE_MOCK_VERSION);
+# Tools: mailpit, stripe-mock and fake-gcs-server are Go modules pinned below (MAILPIT_VERSION,
+# STRIPE_MOCK_VERSION, FAKE_GCS_VERSION);
 # `up` (or `tools`) installs them with `go install` into .stack/bin when a binary is missing, so CI
 # needs nothing but Go. Tests read delivered mail through mailpit's HTTP API
 # (internal/testenv/mailpit.go). stripe-mock is stateless: it answers every Stripe call with a
 # canned object (its OpenAPI spec matches stripe-go v76, API version 2023-10-16) and keeps nothing.
+# fake-gcs-server stands in for Cloud Storage (the firebase-tools Storage emulator needs Java 21 and
+# downloads a jar at first start); it keeps objects in memory, and Tenantry creates the exports'
+# bucket in it on first use.
 #
 # Adding a service: write the
 # svc_<name>_* functions in the "services" section below, append the name to SERVICES, and add its
@@ -53,9 +58,13 @@ STRIPE_HTTP_PORT=12111
 STRIPE_HTTPS_PORT=12112
 STRIPE_MOCK_VERSION="v0.162.0" # its spec matches stripe-go v76 (API version 2023-10-16)
 STRIPE_MOCK_BIN="$BIN_DIR/stripe-mock"
+STORAGE_PORT=9199
+FAKE_GCS_VERSION="v1.56.1"
+FAKE_GCS_BIN="$BIN_DIR/fake-gcs-server"
+EXPORT_BUCKET="tenantry-exports"
 
 # Start order; `down` stops in reverse order.
-SERVICES=(firestore auth mailpit stripe)
+SERVICES=(firestore auth mailpit stripe storage)
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() {
@@ -161,6 +170,23 @@ svc_stripe_start() {
 
 install_stripe_mock() { install_go_tool stripe-mock github.com/stripe/stripe-mock "$STRIPE_MOCK_VERSION" "$STRIPE_MOCK_BIN"; }
 
+# --- storage: fake-gcs-server, pinned Go module, the Cloud Storage JSON API (STORAGE_EMULATOR_HOST) ---
+svc_storage_addr() { echo "http $HOST:$STORAGE_PORT"; }
+svc_storage_ready() { [[ "$(http_code "http://$HOST:$STORAGE_PORT/storage/v1/b")" == 200 ]]; }
+svc_storage_timeout() { echo 30; }
+svc_storage_signal() { echo TERM; }
+svc_storage_match() { echo fake-gcs-server; }
+svc_storage_start() {
+	install_fake_gcs
+	# Plain HTTP on loopback, objects in memory; -public-host makes the URLs it hands out (media
+	# links, resumable upload sessions) point back at the same address.
+	spawn storage "$ROOT" \
+		"$FAKE_GCS_BIN" \
+		-scheme http -host "$HOST" -port "$STORAGE_PORT" -public-host "$HOST:$STORAGE_PORT" -backend memory
+}
+
+install_fake_gcs() { install_go_tool fake-gcs-server github.com/fsouza/fake-gcs-server "$FAKE_GCS_VERSION" "$FAKE_GCS_BIN"; }
+
 # install_go_tool NAME MODULE VERSION BIN installs MODULE@VERSION into .stack/bin unless BIN is
 # already that version.
 install_go_tool() {
@@ -180,6 +206,7 @@ install_go_tool() {
 cmd_tools() {
 	install_mailpit
 	install_stripe_mock
+	install_fake_gcs
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -370,6 +397,8 @@ export MAILPIT_API=http://$HOST:$MAILPIT_HTTP_PORT
 export STRIPE_API_URL=http://$HOST:$STRIPE_HTTP_PORT
 export STRIPE_SECRET_KEY=sk_test_123
 export STRIPE_WEBHOOK_SECRET=whsec_test
+export STORAGE_EMULATOR_HOST=$HOST:$STORAGE_PORT
+export TENANTRY_EXPORT_BUCKET=$EXPORT_BUCKET
 EOF
 }
 

@@ -124,6 +124,7 @@ func TestServeRefusesEmulatorsInProduction(t *testing.T) {
 	for _, c := range []struct{ name, set, want string }{
 		{"FIRESTORE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST=127.0.0.1:8181", "unset FIRESTORE_EMULATOR_HOST"},
 		{"FIREBASE_AUTH_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:8181", "unset FIREBASE_AUTH_EMULATOR_HOST"},
+		{"STORAGE_EMULATOR_HOST", "STORAGE_EMULATOR_HOST=127.0.0.1:9199", "unset STORAGE_EMULATOR_HOST"},
 		// The blocking functions' event tokens are addressed to URLs under it.
 		{"no TENANTRY_PUBLIC_URL", "TENANTRY_PUBLIC_URL=", "TENANTRY_PUBLIC_URL is unset"},
 	} {
@@ -134,7 +135,8 @@ func TestServeRefusesEmulatorsInProduction(t *testing.T) {
 				k, _, _ := strings.Cut(kv, "=")
 				switch k {
 				case "FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "GOOGLE_CLOUD_PROJECT",
-					"TENANTRY_ENV", "PORT", "HOST", "TENANTRY_PUBLIC_URL", "STRIPE_API_URL":
+					"TENANTRY_ENV", "PORT", "HOST", "TENANTRY_PUBLIC_URL", "STRIPE_API_URL",
+					"STORAGE_EMULATOR_HOST", "TENANTRY_EXPORT_BUCKET":
 					continue
 				}
 				env = append(env, kv)

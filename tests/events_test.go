@@ -278,6 +278,11 @@ func (e eventsApp) everyChange(t *testing.T) string {
 	_, err = a.Domains.ApproveJoinRequest(owner, tid+"_"+daveUID)
 	must(t, err)
 	must(t, a.Members.Remove(owner, tid, daveUID))
+	testenv.Storage(t) // export.ready: an export, run at once rather than by a pass
+	x, err := a.Export.Request(owner, tid)
+	must(t, err)
+	_, err = a.Export.Run(ctx, tid, x.ID, nil)
+	must(t, err)
 	_, err = a.Members.TransferOwnership(owner, tid, bobP.UID)
 	must(t, err)
 

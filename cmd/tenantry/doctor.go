@@ -102,13 +102,7 @@ func ping(ctx context.Context, st *store.Store) error {
 
 // progressTo shows the documents read so far on w, and what is being read.
 func progressTo(w io.Writer) func(phase string, done int) {
-	bar := progressbar.NewOptions(-1,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("documents"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-	)
+	bar := documentsBar(w)
 	byPhase := map[string]int{}
 	return func(phase string, done int) {
 		byPhase[phase] = done
@@ -119,6 +113,18 @@ func progressTo(w io.Writer) func(phase string, done int) {
 		bar.Describe("doctor: " + phase)
 		_ = bar.Set(total)
 	}
+}
+
+// documentsBar is a progress bar on w of documents read so far, with their rate (documents/s);
+// its total is unknown.
+func documentsBar(w io.Writer) *progressbar.ProgressBar {
+	return progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("documents"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+	)
 }
 
 // printReport prints the findings grouped by kind, each kind with what to do.

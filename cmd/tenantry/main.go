@@ -46,6 +46,9 @@ Usage:
                                        none is broken); --repair fixes counters and user links
   tenantry admin reindex-search        write missing staff search tokens (tenants provisioned
                                        before staff search existed)
+  tenantry export --tenant ID [--out FILE]
+                                       export every document of a tenant to TENANTRY_EXPORT_BUCKET
+                                       now, with progress; the owners get the download link
 
 Configuration comes from the environment; see the README's configuration table.
 `
@@ -70,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return importCmd(context.Background(), args[1:], stdout, stderr)
 	case "doctor":
 		return doctorCmd(context.Background(), args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

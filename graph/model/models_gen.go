@@ -113,6 +113,34 @@ type Domain struct {
 	LastCheckedAt  *time.Time       `json:"lastCheckedAt,omitempty"`
 }
 
+// One export of a tenant: a tar.gz archive with one NDJSON file per collection path and a
+// manifest.json with the counts and the tenant document. (Addition to the contract.)
+type Export struct {
+	ID          string       `json:"id"`
+	Status      ExportStatus `json:"status"`
+	RequestedAt time.Time    `json:"requestedAt"`
+	// When the archive was written (READY) or given up (FAILED).
+	CompletedAt *time.Time `json:"completedAt,omitempty"`
+	// When the download link stops working (READY only).
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Documents per collection path, sorted by collection; empty until READY.
+	Counts []*ExportCount `json:"counts"`
+	// All the documents in the archive.
+	Documents int `json:"documents"`
+	// The archive's size in bytes (compressed); 0 until READY.
+	SizeBytes int `json:"sizeBytes"`
+	// The signed download link, while it works (READY and before expiresAt); null otherwise.
+	DownloadURL *string `json:"downloadUrl,omitempty"`
+	// Why a FAILED export failed, and what to do.
+	FailureReason *string `json:"failureReason,omitempty"`
+}
+
+// How many documents of one collection path an export holds (a subcollection as clients/notes).
+type ExportCount struct {
+	Collection string `json:"collection"`
+	Count      int    `json:"count"`
+}
+
 // One person to invite with importMembers. (Addition to the contract.)
 type ImportMemberInput struct {
 	Email string `json:"email"`
@@ -381,8 +409,10 @@ type Tenant struct {
 	// When the owner's Firebase account was deleted, leaving the organization without an owner until
 	// platform staff appoint one (its admins were emailed); null while it has an owner. (Addition to
 	// the contract.)
-	OwnerlessSince     *time.Time `json:"ownerlessSince,omitempty"`
-	PendingExpiryFloor time.Time  `json:"-"`
+	OwnerlessSince *time.Time `json:"ownerlessSince,omitempty"`
+	// The tenant's exports, newest first (at most 50), for its owners while the tenant is readable, and platform staff. (Addition to the contract.)
+	Exports            []*Export `json:"exports"`
+	PendingExpiryFloor time.Time `json:"-"`
 }
 
 // What the caller may do in a tenant right now, from the same policy table the Firestore rules use.
@@ -568,6 +598,66 @@ func (e *DomainStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e DomainStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ExportStatus string
+
+const (
+	// The archive is being built.
+	ExportStatusPending ExportStatus = "PENDING"
+	// The archive is in storage; downloadUrl works until expiresAt.
+	ExportStatusReady ExportStatus = "READY"
+	// The archive could not be built; failureReason says what to do.
+	ExportStatusFailed ExportStatus = "FAILED"
+)
+
+var AllExportStatus = []ExportStatus{
+	ExportStatusPending,
+	ExportStatusReady,
+	ExportStatusFailed,
+}
+
+func (e ExportStatus) IsValid() bool {
+	switch e {
+	case ExportStatusPending, ExportStatusReady, ExportStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e ExportStatus) String() string {
+	return string(e)
+}
+
+func (e *ExportStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ExportStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ExportStatus", str)
+	}
+	return nil
+}
+
+func (e ExportStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ExportStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ExportStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

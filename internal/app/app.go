@@ -18,9 +18,11 @@ import (
 	"github.com/tenantry/tenantry/graph"
 	"github.com/tenantry/tenantry/internal/appdecl"
 	"github.com/tenantry/tenantry/internal/billing"
+	"github.com/tenantry/tenantry/internal/bucket"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/domains"
+	"github.com/tenantry/tenantry/internal/export"
 	"github.com/tenantry/tenantry/internal/identity"
 	"github.com/tenantry/tenantry/internal/jobs"
 	"github.com/tenantry/tenantry/internal/members"
@@ -61,6 +63,8 @@ type App struct {
 	Outbox  *outbox.Dispatcher // outbox dispatcher with its handlers (background.go)
 	Billing *billing.Service   // Stripe billing: setup handler, webhook, Checkout and portal (billing.go)
 	Domains *domains.Service   // domain capture: claims, DNS challenges, signup routing (domains.go)
+	Export  *export.Service    // tenant exports: archives in Cloud Storage, signed links (export.go)
+	bucket  *bucket.Bucket     // the exports' bucket; nil without TENANTRY_EXPORT_BUCKET
 	bg      *background
 	tracing trace.TracerProvider // nil: tracing off
 	// Declaration is the application's data model (tenantry.app.yaml); nil without one.
@@ -130,7 +134,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, err
 	}
 	mw.svc.SetDomainEnroller(dom)
-	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Domains: dom, Metrics: metrics, Declaration: decl, Deletions: mw.deleted, tracing: opts.Tracing}
+	exp, bkt, err := wireExport(ctx, cfg, st, svc, clk)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, fs: fs, Tenancy: svc, Members: mw.svc, Billing: bill, Domains: dom, Export: exp, bucket: bkt, Metrics: metrics, Declaration: decl, Deletions: mw.deleted, tracing: opts.Tracing}
 	a.handler = a.newHandler(st, idw, mw, webhook, wireImport(cfg, st, svc, decl, clk))
 	a.Jobs = jobs.NewRegistry(tenancyJobs(cfg, svc)...)
 	a.Jobs.Add(mw.expireJob())
@@ -163,7 +171,7 @@ func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, 
 	cfg := a.cfg
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{
 		Tenancy: a.Tenancy, Membership: a.Members, Billing: a.Billing, DomainCapture: a.Domains,
-		ServiceTokens: iw.tokens, Import: iw.imp,
+		ServiceTokens: iw.tokens, Import: iw.imp, Export: a.Export,
 	}})
 	return server.NewHandler(server.Deps{
 		Schema:       schema,
@@ -193,6 +201,7 @@ func (a *App) newHandler(st *store.Store, idw identityWiring, mw membersWiring, 
 		BulkBodyBytes:  cfg.ImportMaxBodyBytes,
 		BulkOperations: []string{"importRecords"},
 		Tracing:        a.tracing,
+		Exports:        a.Export,
 	})
 }
 
@@ -237,7 +246,12 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Firestore() *firestore.Client { return a.fs }
 
 // Close releases the clients.
-func (a *App) Close() error { return a.fs.Close() }
+func (a *App) Close() error {
+	if a.bucket != nil {
+		_ = a.bucket.Close()
+	}
+	return a.fs.Close()
+}
 
 func originAllowList(origins []string) func(string) bool {
 	set := make(map[string]bool, len(origins))

@@ -90,6 +90,7 @@ func (a *App) wireBackground(st *store.Store, clk clock.Clock, kick *outboxKicke
 	if err := registerEvents(cfg, d, clk); err != nil {
 		return err
 	}
+	registerExport(cfg, d, a.Export)
 	a.Outbox = d
 	kick.d.Store(d)
 

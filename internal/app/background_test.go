@@ -26,6 +26,7 @@ import (
 	"github.com/tenantry/tenantry/internal/config"
 	"github.com/tenantry/tenantry/internal/email"
 	"github.com/tenantry/tenantry/internal/events"
+	"github.com/tenantry/tenantry/internal/export"
 	"github.com/tenantry/tenantry/internal/outbox"
 	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/store"
@@ -136,12 +137,14 @@ func TestFiftyReplaysOfOneProvisioningSendOneWelcomeEmail(t *testing.T) {
 	}
 }
 
-// Every kind a producer can write has exactly one handler in an app with SMTP and Stripe (the
-// dispatcher refuses a second), and an app without them knows every kind, so that it leaves the
-// entries for a dispatcher that has them instead of dead-lettering them.
+// Every kind a producer can write has exactly one handler in an app with SMTP, Stripe, an events
+// URL and an exports bucket (the dispatcher refuses a second), and an app without them knows every
+// kind, so that it leaves the entries for a dispatcher that has them instead of dead-lettering them.
 func TestEveryOutboxKindHasOneHandler(t *testing.T) {
 	t.Parallel()
+	_, bucket := testenv.Storage(t)
 	f := newApp(t, nil, func(c *config.Config) {
+		c.ExportBucket = bucket
 		if c.StripeSecretKey == "" {
 			c.StripeSecretKey = "sk_test_kinds"
 		}
@@ -150,7 +153,7 @@ func TestEveryOutboxKindHasOneHandler(t *testing.T) {
 	if got, want := f.app.Outbox.Kinds(), kinds.Names(); !slices.Equal(got, want) {
 		t.Errorf("the app handles %v; producers write %v", got, want)
 	}
-	if known := slices.Sorted(slices.Values(slices.Concat(email.Kinds, billing.Kinds, events.Kinds))); !slices.Equal(known, kinds.Names()) {
+	if known := slices.Sorted(slices.Values(slices.Concat(email.Kinds, billing.Kinds, events.Kinds, export.Kinds))); !slices.Equal(known, kinds.Names()) {
 		t.Errorf("without SMTP, Stripe and an events URL the app knows %v; producers write %v", known, kinds.Names())
 	}
 }

@@ -144,6 +144,13 @@ type Config struct {
 	// past its due time a pending outbox entry may wait, before each is reported.
 	DoctorBillingPendingFor time.Duration `env:"TENANTRY_DOCTOR_BILLING_PENDING_FOR" envDefault:"1h"`
 	DoctorOutboxStuckFor    time.Duration `env:"TENANTRY_DOCTOR_OUTBOX_STUCK_FOR" envDefault:"30m"`
+	// Exports (config/export.go): the Cloud Storage bucket of the archives (unset: no exports;
+	// required in production), the download links' signing key (unset in development: one per
+	// process) and how long a link works; STORAGE_EMULATOR_HOST points the client at an emulator.
+	ExportBucket        string        `env:"TENANTRY_EXPORT_BUCKET"`
+	ExportSigningKey    string        `env:"TENANTRY_EXPORT_SIGNING_KEY"`
+	ExportLinkTTL       time.Duration `env:"TENANTRY_EXPORT_LINK_TTL" envDefault:"24h"`
+	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in tests) and
@@ -227,6 +234,7 @@ func (c Config) Validate() error {
 	problems = append(problems, c.validateImport()...)
 	problems = append(problems, c.validateEvents()...)
 	problems = append(problems, c.validateRetention()...)
+	problems = append(problems, c.validateExport()...)
 	return errors.Join(problems...)
 }
 
@@ -271,5 +279,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("dispatcher", c.DispatcherOn()), slog.Bool("scheduler", c.SchedulerOn()),
 		slog.String("jobIntervals", c.JobIntervals),
 		slog.String("eventsURL", c.eventsOrigin()), slog.String("eventsSecret", mask(c.EventsSecret)),
+		slog.String("exportBucket", c.ExportBucket), slog.String("exportSigningKey", mask(c.ExportSigningKey)),
+		slog.String("storageEmulator", c.StorageEmulatorHost),
 	)
 }

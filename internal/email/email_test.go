@@ -31,6 +31,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 			TXTRecordName: "_tenantry-challenge.acme.test", TXTRecordValue: "tenantry-verification=abc"},
 		TemplateJoinRequest: JoinRequestData{Common: c, OrganizationName: "Acme", Domain: "acme.test", Requester: "bob@acme.test", SeatLimit: true},
 		TemplateOwnerless:   OwnerlessData{Common: c, OrganizationName: "Acme", FormerOwner: "ada@acme.test"},
+		TemplateExportReady: ExportReadyData{Common: c, OrganizationName: "Acme", ExpiresAt: day},
 	}
 	if len(data) != len(Templates) {
 		t.Fatalf("test data for %d templates, %d exist", len(data), len(Templates))

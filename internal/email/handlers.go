@@ -17,7 +17,7 @@ import (
 )
 
 // Kinds lists the outbox kinds this package handles (Register).
-var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{}, kinds.DomainEmail{}, kinds.JoinRequestEmail{}, kinds.OwnerlessEmail{})
+var Kinds = kinds.Names(kinds.WelcomeEmail{}, kinds.InvitationEmail{}, kinds.TrialEndingEmail{}, kinds.TrialExpiredEmail{}, kinds.PaymentFailedEmail{}, kinds.DomainEmail{}, kinds.JoinRequestEmail{}, kinds.OwnerlessEmail{}, kinds.ExportReadyEmail{})
 
 // Contacts is what the emails about a tenant need to know of it.
 type Contacts struct {
@@ -62,6 +62,7 @@ func (m *Mailer) Register(d *outbox.Dispatcher) {
 	kinds.Handle(d, m.domainProblem)
 	kinds.Handle(d, m.joinRequest)
 	kinds.Handle(d, m.ownerless)
+	kinds.Handle(d, m.exportReady)
 }
 
 // link builds an absolute link into the SPA from escaped path segments and a query.
@@ -174,6 +175,17 @@ func (m *Mailer) ownerless(ctx context.Context, d outbox.Delivery, p kinds.Owner
 			Common:           m.common(m.link(nil, "tenants", tenantID, "members")),
 			OrganizationName: c.Name, FormerOwner: p.FormerOwner,
 		}
+	})
+}
+
+// exportReady sends the owners the signed download link, which points at Tenantry itself rather
+// than the SPA.
+func (m *Mailer) exportReady(ctx context.Context, d outbox.Delivery, p kinds.ExportReadyEmail) error {
+	if p.URL == "" {
+		return outbox.Permanentf("payload has no download link (it is erased once an entry settles); the owner can copy it from the organization's exports, or request a new export")
+	}
+	return m.toOwners(ctx, d, TemplateExportReady, func(c Contacts, _ string) any {
+		return ExportReadyData{Common: m.common(p.URL), OrganizationName: c.Name, ExpiresAt: p.ExpiresAt}
 	})
 }
 

@@ -24,10 +24,11 @@ const (
 	TemplateDomainProblem Template = "domain_problem"
 	TemplateJoinRequest   Template = "join_request"
 	TemplateOwnerless     Template = "ownerless"
+	TemplateExportReady   Template = "export_ready"
 )
 
 // Templates lists every template.
-var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed, TemplateDomainProblem, TemplateJoinRequest, TemplateOwnerless}
+var Templates = []Template{TemplateWelcome, TemplateInvitation, TemplateTrialEnding, TemplateTrialExpired, TemplatePaymentFailed, TemplateDomainProblem, TemplateJoinRequest, TemplateOwnerless, TemplateExportReady}
 
 //go:embed templates/*.txt templates/*.html
 var templateFS embed.FS
@@ -91,6 +92,13 @@ type OwnerlessData struct {
 	Common
 	OrganizationName string
 	FormerOwner      string // "" when unknown
+}
+
+// ExportReadyData fills the email with an export's download link (Common.URL).
+type ExportReadyData struct {
+	Common
+	OrganizationName string
+	ExpiresAt        time.Time
 }
 
 // JoinRequestData fills the email about a signup at the organization's domain asking to join.

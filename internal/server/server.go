@@ -50,6 +50,9 @@ type Deps struct {
 	// Tracing makes the spans of requests and GraphQL operations (tracing.go); nil: tracing is
 	// off, and nothing of it is installed.
 	Tracing trace.TracerProvider
+	// Exports serves GET /exports/{tenant}/{export}, the exports' signed download links (nil:
+	// not mounted); see exports.go.
+	Exports ExportDownloads
 }
 
 // NewHandler builds the routes of the contract.
@@ -91,6 +94,9 @@ func NewHandler(d Deps) http.Handler {
 	}
 	if d.StripeWebhook != nil {
 		mux.Handle("POST /webhooks/stripe", d.Metrics.instrument("/webhooks/stripe", stripeWebhookHandler(d.StripeWebhook)))
+	}
+	if d.Exports != nil {
+		mux.Handle("GET /exports/{tenant}/{export}", d.Metrics.instrument("/exports", exportDownloadHandler(d.Exports)))
 	}
 	return withTracing(d.Tracing, mux, withRequestID(withAccessLog(mux)))
 }

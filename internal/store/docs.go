@@ -33,7 +33,7 @@ const (
 
 // tenantSubcollections are server-owned collections under tenants/{id}; firestore.rules must
 // keep them out of the application data it opens to clients (TestTenantSubcollectionsAreServerOwned).
-var tenantSubcollections = []string{colMembers, colHistory, colAudit, colPrivate}
+var tenantSubcollections = []string{colMembers, colHistory, colAudit, colPrivate, colExports}
 
 type tenantDoc struct {
 	Name               string    `firestore:"name"`

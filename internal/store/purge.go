@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/fstree"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -241,29 +242,15 @@ func existing(ctx context.Context, fs *firestore.Client, refs []*firestore.Docum
 }
 
 // collectTree appends to out, children before their parents, up to size documents under doc at
-// any depth (not doc itself). It lists missing documents too (ListDocuments with showMissing), so
-// a subcollection under a document that was deleted, or never written, is still reached.
+// any depth (not doc itself), missing documents that only hold subcollections included (see
+// package fstree), so a subcollection under a document that was deleted, or never written, is
+// still reached.
 func collectTree(ctx context.Context, doc *firestore.DocumentRef, size int, out *[]*firestore.DocumentRef) error {
-	cols, err := doc.Collections(ctx).GetAll()
-	if err != nil {
-		return err
-	}
-	for _, col := range cols {
-		refs, err := col.DocumentRefs(ctx).GetAll()
-		if err != nil {
-			return err
+	return fstree.Walk(ctx, doc, fstree.Options{Chunk: size}, func(_ []string, refs []*firestore.DocumentRef) error {
+		*out = append(*out, refs[:min(len(refs), size-len(*out))]...)
+		if len(*out) >= size {
+			return fstree.ErrStop
 		}
-		for _, r := range refs {
-			if len(*out) >= size {
-				return nil
-			}
-			if err := collectTree(ctx, r, size, out); err != nil {
-				return err
-			}
-			if len(*out) < size {
-				*out = append(*out, r)
-			}
-		}
-	}
-	return nil
+		return nil
+	})
 }

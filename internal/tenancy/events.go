@@ -20,6 +20,7 @@ type Event interface {
 // EventTypes lists one zero value of every event, in the order docs/events.md presents them.
 var EventTypes = []Event{
 	TenantProvisioned{}, TenantStatusChanged{}, MemberJoined{}, MemberRemoved{}, MemberRoleChanged{}, DomainVerified{},
+	ExportReady{},
 }
 
 // Events makes the outbox entries that carry events to the application. The zero value is off
@@ -147,6 +148,20 @@ type DomainVerified struct {
 
 // EventType implements Event.
 func (DomainVerified) EventType() string { return "domain.verified" }
+
+// ExportReady: an export's archive is written and its owners were sent the link (package
+// export). The link itself is not in the event: it is the credential to the tenant's data.
+type ExportReady struct {
+	TenantID    string    `json:"tenantId"`
+	ExportID    string    `json:"exportId"`
+	Documents   int       `json:"documents"`
+	SizeBytes   int64     `json:"sizeBytes"`
+	CompletedAt time.Time `json:"completedAt"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+}
+
+// EventType implements Event.
+func (ExportReady) EventType() string { return "export.ready" }
 
 // statusChanged is the event of ch, decided on t as read in its transaction.
 func statusChanged(t Tenant, ch StatusChange) TenantStatusChanged {

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"cloud.google.com/go/firestore"
+
+	"github.com/tenantry/tenantry/internal/fstree"
 )
 
 // CountTree counts the documents under the document at path (slash-separated), at any depth,
 // by collection pattern: the collection ids from path down, joined with '/' ("clients",
 // "clients/notes"); the document at path itself counts under "" when it exists. It walks the
-// emulator's listings (collection ids, and document references including missing documents that
-// only hold subcollections), so nothing under path escapes it.
+// tree as the purge and the export do (package fstree), so nothing under path escapes it.
 func CountTree(t testing.TB, fs *firestore.Client, path string) map[string]int {
 	t.Helper()
 	ctx := context.Background()
@@ -21,34 +22,21 @@ func CountTree(t testing.TB, fs *firestore.Client, path string) map[string]int {
 	if snap, err := root.Get(ctx); err == nil && snap.Exists() {
 		counts[""]++
 	}
-	var walk func(doc *firestore.DocumentRef, pattern []string)
-	walk = func(doc *firestore.DocumentRef, pattern []string) {
-		cols, err := doc.Collections(ctx).GetAll()
+	err := fstree.Walk(ctx, root, fstree.Options{}, func(pattern []string, refs []*firestore.DocumentRef) error {
+		snaps, err := fs.GetAll(ctx, refs)
 		if err != nil {
-			t.Fatalf("testenv: list the collections of %s: %v", doc.Path, err)
+			return err
 		}
-		for _, col := range cols {
-			p := append(append([]string(nil), pattern...), col.ID)
-			refs, err := col.DocumentRefs(ctx).GetAll()
-			if err != nil {
-				t.Fatalf("testenv: list %s: %v", col.Path, err)
-			}
-			if len(refs) == 0 {
-				continue
-			}
-			snaps, err := fs.GetAll(ctx, refs)
-			if err != nil {
-				t.Fatalf("testenv: read %s: %v", col.Path, err)
-			}
-			for _, s := range snaps {
-				if s.Exists() {
-					counts[strings.Join(p, "/")]++
-				}
-				walk(s.Ref, p)
+		for _, s := range snaps {
+			if s.Exists() {
+				counts[strings.Join(pattern, "/")]++
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("testenv: walk the documents under %s: %v", path, err)
 	}
-	walk(root, nil)
 	return counts
 }
 

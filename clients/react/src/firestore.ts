@@ -5,7 +5,7 @@
 import { collection, doc, type CollectionReference, type DocumentData, type DocumentReference, type Firestore } from "firebase/firestore";
 
 /** Collections under a tenant that only the server writes (firestore.rules, serverOwned). */
-export const SERVER_OWNED = ["members", "invitations", "history", "audit", "billing", "contract", "domains", "private"] as const;
+export const SERVER_OWNED = ["members", "invitations", "history", "audit", "billing", "contract", "domains", "private", "exports"] as const;
 
 /** The tenant's own document (name, status, trialEndsAt, seats…): readable by members, never writable. */
 export function tenantDoc(db: Firestore, tenantId: string): DocumentReference<DocumentData> {

@@ -41,6 +41,7 @@ type Decoder[P any] interface {
 var All = []Payload{
 	WelcomeEmail{}, InvitationEmail{}, TrialEndingEmail{}, TrialExpiredEmail{}, PaymentFailedEmail{},
 	BillingSetup{}, CancelSuperseded{}, CancelSubscription{}, DomainEmail{}, JoinRequestEmail{}, OwnerlessEmail{}, AppEvent{},
+	ExportRun{}, ExportReadyEmail{},
 }
 
 // Names lists the kinds of ps, or of All when ps is empty, sorted.

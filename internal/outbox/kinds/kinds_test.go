@@ -49,6 +49,9 @@ var samples = []struct {
 		map[string]any{"to": "bob@x.test", "tenantId": "t1", "invitationId": "t1_INV", "organizationName": "Acme", "role": "member", "expiresAt": at,
 			"invitedByEmail": "", "inviterEmail": "", "inviterName": `the service token "HR sync"`, "secret": map[string]any{"token": "tok"}}, decodeAs[InvitationEmail]},
 	{OwnerlessEmail{FormerOwner: "ada@acme.test"}, map[string]any{"tenantId": "t1", "formerOwner": "ada@acme.test"}, decodeAs[OwnerlessEmail]},
+	{ExportRun{ExportID: "e1"}, map[string]any{"tenantId": "t1", "exportId": "e1"}, decodeAs[ExportRun]},
+	{ExportReadyEmail{ExportID: "e1", URL: "https://api.test/exports/t1/e1?expires=1&sig=x", ExpiresAt: at},
+		map[string]any{"tenantId": "t1", "exportId": "e1", "expiresAt": at, "secret": map[string]any{"url": "https://api.test/exports/t1/e1?expires=1&sig=x"}}, decodeAs[ExportReadyEmail]},
 }
 
 func decodeAs[P Decoder[P]](stored map[string]any) Payload { return Decode[P](stored) }

@@ -134,6 +134,44 @@ export type DomainStatus =
   | 'PENDING'
   | 'VERIFIED';
 
+/**
+ * One export of a tenant: a tar.gz archive with one NDJSON file per collection path and a
+ * manifest.json with the counts and the tenant document. (Addition to the contract.)
+ */
+export type Export = {
+  /** When the archive was written (READY) or given up (FAILED). */
+  completedAt: Maybe<Scalars['Time']['output']>;
+  /** Documents per collection path, sorted by collection; empty until READY. */
+  counts: Array<ExportCount>;
+  /** All the documents in the archive. */
+  documents: Scalars['Int']['output'];
+  /** The signed download link, while it works (READY and before expiresAt); null otherwise. */
+  downloadUrl: Maybe<Scalars['String']['output']>;
+  /** When the download link stops working (READY only). */
+  expiresAt: Maybe<Scalars['Time']['output']>;
+  /** Why a FAILED export failed, and what to do. */
+  failureReason: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  requestedAt: Scalars['Time']['output'];
+  /** The archive's size in bytes (compressed); 0 until READY. */
+  sizeBytes: Scalars['Int']['output'];
+  status: ExportStatus;
+};
+
+/** How many documents of one collection path an export holds (a subcollection as clients/notes). */
+export type ExportCount = {
+  collection: Scalars['String']['output'];
+  count: Scalars['Int']['output'];
+};
+
+export type ExportStatus =
+  /** The archive could not be built; failureReason says what to do. */
+  | 'FAILED'
+  /** The archive is being built. */
+  | 'PENDING'
+  /** The archive is in storage; downloadUrl works until expiresAt. */
+  | 'READY';
+
 /** One person to invite with importMembers. (Addition to the contract.) */
 export type ImportMemberInput = {
   /** App roles the application declares, granted on acceptance, as in InviteMemberInput.appRoles. */
@@ -309,6 +347,15 @@ export type Mutation = {
   /** Deletes a join request (owners and admins). (Addition to the contract.) */
   declineJoinRequest: Scalars['Boolean']['output'];
   /**
+   * Starts an export of the tenant in the background: every document under it, as one archive in
+   * Cloud Storage; its owners get an email with a download link that works for
+   * TENANTRY_EXPORT_LINK_TTL (24 hours by default). For owners while the tenant is readable, and
+   * staff with SUPER_ADMIN or SUPPORT. While an export is PENDING, calling again returns that one.
+   * Left out: staff-only records, the export records, invitation token hashes and service tokens.
+   * (Addition to the contract.)
+   */
+  exportTenant: Export;
+  /**
    * Sets the end of a tenant's trial (platform roles SUPER_ADMIN and SALES); a TRIAL_EXPIRED tenant
    * goes back to TRIAL. trialEndsAt must be in the future and at most 365 days ahead; reason (3 to
    * 500 characters) is kept in the history and the audit log.
@@ -465,6 +512,11 @@ export type MutationCreateServiceTokenArgs = {
 
 export type MutationDeclineJoinRequestArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationExportTenantArgs = {
+  tenantId: Scalars['ID']['input'];
 };
 
 
@@ -755,6 +807,8 @@ export type Tenant = {
   createdAt: Scalars['Time']['output'];
   /** The organization's claimed email domains, by name, for owners and admins. */
   domains: Array<Domain>;
+  /** The tenant's exports, newest first (at most 50), for its owners while the tenant is readable, and platform staff. (Addition to the contract.) */
+  exports: Array<Export>;
   /**
    * While PAST_DUE: when the grace after the failed payment ends and writes close (access.reason
    * says so); null when there is no grace. (Addition.)
