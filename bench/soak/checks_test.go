@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,11 +101,7 @@ func (w *workload) verify(bin string, rec *faults.StripeRecorder) ([]sideEffects
 	ctx := context.Background()
 	w.settle(ctx)
 	tenants := w.allTenants(ctx)
-	for _, id := range tenants {
-		if drift, err := faults.CounterDrift(ctx, w.fs, id); err != nil || drift != "" {
-			w.st.broke("counters: %s %v", drift, err)
-		}
-	}
+	w.checkCounters(ctx, tenants)
 	w.mu.Lock()
 	known := len(w.tenants)
 	w.mu.Unlock()
@@ -142,6 +139,29 @@ func (w *workload) settle(ctx context.Context) {
 	if err != nil {
 		w.st.broke("list the dead outbox entries: %v", err)
 	}
+}
+
+// checkCounters compares every tenant's counters with its documents, eight tenants at a time:
+// one after another, thousands of tenants take longer than the load itself.
+func (w *workload) checkCounters(ctx context.Context, tenants []string) {
+	ids := make(chan string)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range ids {
+				if drift, err := faults.CounterDrift(ctx, w.fs, id); err != nil || drift != "" {
+					w.st.broke("counters: %s %v", drift, err)
+				}
+			}
+		}()
+	}
+	for _, id := range tenants {
+		ids <- id
+	}
+	close(ids)
+	wg.Wait()
 }
 
 func (w *workload) allTenants(ctx context.Context) []string {
