@@ -188,7 +188,7 @@ func FuzzGraphQLVariables(f *testing.F) {
 		}
 		body, err := json.Marshal(req)
 		if err != nil {
-			t.Skip() // not a request anyone can send: invalid UTF-8 is replaced, never refused
+			return // encoding/json refuses it (a NaN or an infinity among the variables): no client can send it
 		}
 		rec := ft.serve(graphqlRequest(body, ""))
 		checkGraphQLAnswer(t, rec)
