@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tenantry/tenantry/internal/config"
+	"github.com/tenantry/tenantry/internal/testenv"
 )
 
 func TestProductionRefusesEmulators(t *testing.T) {
@@ -90,31 +89,13 @@ func tenantryBinary(t *testing.T) string {
 		closersMu.Lock()
 		closers = append(closers, func() { _ = os.RemoveAll(dir) })
 		closersMu.Unlock()
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		}
-		binPath = filepath.Join(dir, "tenantry")
-		cmd := exec.Command(goTool, "build", "-o", binPath, "./cmd/tenantry")
-		cmd.Dir = ".." // the module root; go test runs in the package directory
-		binOut, binErr = cmd.CombinedOutput()
+		// ".." is the module root: go test runs in the package directory.
+		binPath, binOut, binErr = testenv.BuildTenantry(dir, "..")
 	})
 	if binErr != nil {
 		t.Fatalf("go build ./cmd/tenantry: %v\n%s", binErr, binOut)
 	}
 	return binPath
-}
-
-// freePort returns a port nothing listens on right now, so a binary that wrongly starts cannot
-// collide with anything.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestServeRefusesEmulatorsInProduction(t *testing.T) {
@@ -142,7 +123,7 @@ func TestServeRefusesEmulatorsInProduction(t *testing.T) {
 				env = append(env, kv)
 			}
 			env = append(env, "TENANTRY_ENV=production", "GOOGLE_CLOUD_PROJECT=acme-prod", "TENANTRY_PUBLIC_URL=https://api.acme.example",
-				c.set, "HOST=127.0.0.1", "PORT="+strconv.Itoa(freePort(t)))
+				c.set, "HOST=127.0.0.1", "PORT="+strconv.Itoa(testenv.FreePort(t)))
 
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

@@ -4,7 +4,6 @@ package soak
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -17,29 +16,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tenantry/tenantry/internal/testenv"
 )
 
 // buildTenantry builds the tenantry binary into the test's temporary directory.
 func buildTenantry(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tenantry")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/tenantry")
-	cmd.Dir = "../.."
-	if out, err := cmd.CombinedOutput(); err != nil {
+	bin, out, err := testenv.BuildTenantry(t.TempDir(), "../..")
+	if err != nil {
 		t.Fatalf("go build ./cmd/tenantry: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// freePort is a 127.0.0.1 port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // startReplicas runs n `tenantry serve` processes with env on free 127.0.0.1 ports, waits until
@@ -49,7 +37,7 @@ func startReplicas(t *testing.T, bin string, env []string, n int, logDir string)
 	t.Helper()
 	urls := make([]string, n)
 	for i := range n {
-		port := freePort(t)
+		port := testenv.FreePort(t)
 		logf, err := os.Create(filepath.Join(logDir, fmt.Sprintf("replica-%d.log", i)))
 		if err != nil {
 			t.Fatal(err)
