@@ -5,8 +5,9 @@ package bench
 //	go test -run '^$' -bench Doctor -benchtime 1x ./bench/
 //
 // BenchmarkDoctorScan seeds N consistent tenants (an owner each, with its users/{uid} link, a
-// subdomain claim and a history entry) in a project of its own and times one full scan: tenants
-// per second, and the documents read. Figures are printed, never asserted.
+// subdomain claim and a history entry) in a project of its own and times one full scan with one
+// worker and with the default pool, in the same process over the same data: tenants per second,
+// the ratio, and the documents read. Figures are printed, never asserted.
 
 import (
 	"context"
@@ -28,30 +29,43 @@ func BenchmarkDoctorScan(b *testing.B) {
 		b.Run(fmt.Sprintf("tenants=%d", n), func(b *testing.B) {
 			fs := testenv.Require(b).IsolatedProject(b).Firestore(b)
 			seedConsistentTenants(b, fs, n)
-			svc := doctor.NewService(store.New(fs).Doctor(), clock.System{}, doctor.Config{})
-			var total time.Duration
-			var r doctor.Report
-			for range b.N {
-				start := time.Now()
-				var err error
-				if r, err = svc.Scan(context.Background(), doctor.Options{}); err != nil {
-					b.Fatal(err)
-				}
-				total += time.Since(start)
-				if !r.Clean {
-					b.Fatalf("the seeded tenants are not clean: %+v", r.Findings[:min(5, len(r.Findings))])
-				}
-			}
-			per := total / time.Duration(b.N)
-			docs := 0
-			for _, v := range r.Scanned {
-				docs += v
-			}
-			b.ReportMetric(float64(n)/per.Seconds(), "tenants/s")
-			fmt.Printf("doctor scan of %d tenants: %s per scan = %.0f tenants/s (%d documents read: %v)\n",
-				n, per.Round(time.Millisecond), float64(n)/per.Seconds(), docs, r.Scanned)
+			one := timeScans(b, fs, n, 1)
+			pool := timeScans(b, fs, n, 0)
+			b.ReportMetric(float64(n)/pool.Seconds(), "tenants/s")
+			fmt.Printf("doctor scan of %d tenants: the default pool is %.2fx one worker\n", n, one.Seconds()/pool.Seconds())
 		})
 	}
+}
+
+// timeScans runs b.N full scans with the given workers (0: the default) and returns the time of one.
+func timeScans(b *testing.B, fs *firestore.Client, n, workers int) time.Duration {
+	b.Helper()
+	svc := doctor.NewService(store.New(fs).Doctor(), clock.System{}, doctor.Config{Workers: workers})
+	var total time.Duration
+	var r doctor.Report
+	for range b.N {
+		start := time.Now()
+		var err error
+		if r, err = svc.Scan(context.Background(), doctor.Options{}); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+		if !r.Clean {
+			b.Fatalf("the seeded tenants are not clean: %+v", r.Findings[:min(5, len(r.Findings))])
+		}
+	}
+	per := total / time.Duration(b.N)
+	docs := 0
+	for _, v := range r.Scanned {
+		docs += v
+	}
+	label := "the default pool"
+	if workers > 0 {
+		label = fmt.Sprintf("%d worker(s)", workers)
+	}
+	fmt.Printf("doctor scan of %d tenants, %s: %s per scan = %.0f tenants/s (%d documents read: %v)\n",
+		n, label, per.Round(time.Millisecond), float64(n)/per.Seconds(), docs, r.Scanned)
+	return per
 }
 
 // seedConsistentTenants writes n tenants as provisioning and the lifecycle leave them: an owner

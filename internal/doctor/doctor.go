@@ -21,6 +21,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tenantry/tenantry/internal/clock"
@@ -137,6 +138,10 @@ type Config struct {
 	OutboxStuckFor time.Duration
 	// PageSize bounds every page read (default 200): the scan holds at most a page of each kind.
 	PageSize int
+	// Workers is how many tenants of a page are checked at once (default 8). A tenant's check is
+	// a handful of round trips that wait on Firestore, not on this process, so checking them one
+	// after another leaves a scan of thousands of tenants waiting for minutes.
+	Workers int
 }
 
 // Options shape one scan.
@@ -161,6 +166,9 @@ func NewService(store Store, clk clock.Clock, cfg Config) *Service {
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 200
 	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
 	if cfg.BillingPendingFor <= 0 {
 		cfg.BillingPendingFor = time.Hour
 	}
@@ -176,6 +184,7 @@ func (s *Service) Scan(ctx context.Context, opts Options) (Report, error) {
 	sc := &scan{s: s, opts: opts, now: s.clock.Now(), runID: Actor + "-" + rand.Text()[:12],
 		report: Report{Findings: []Finding{}, Scanned: map[string]int{}}}
 	err := sc.run(ctx)
+	sortFindings(sc.report.Findings)
 	sc.report.Clean = repairedCount(sc.report) == len(sc.report.Findings)
 	if err != nil {
 		return sc.report, fmt.Errorf("doctor: %w", err)
@@ -183,12 +192,25 @@ func (s *Service) Scan(ctx context.Context, opts Options) (Report, error) {
 	return sc.report, nil
 }
 
-// scan is one run's state.
+// sortFindings puts findings in a stable order (by path, then kind), whatever order the tenants'
+// checks finished in.
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Kind), string(b.Kind))
+	})
+}
+
+// scan is one run's state. Tenants are checked concurrently, so mu guards report (and the
+// Progress calls, which therefore never overlap).
 type scan struct {
 	s      *Service
 	opts   Options
 	now    time.Time
 	runID  string // the request id of the run's audit entries
+	mu     sync.Mutex
 	report Report
 }
 
@@ -212,12 +234,16 @@ func (sc *scan) run(ctx context.Context) error {
 
 // find records a finding and returns its index in the report (for repaired).
 func (sc *scan) find(kind Kind, path, format string, args ...any) int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
 	sc.report.Findings = append(sc.report.Findings, Finding{Kind: kind, Path: path, Detail: fmt.Sprintf(format, args...)})
 	return len(sc.report.Findings) - 1
 }
 
 // repaired marks the findings at indexes repaired.
 func (sc *scan) repaired(indexes ...int) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
 	for _, i := range indexes {
 		sc.report.Findings[i].Repaired = true
 	}
@@ -225,6 +251,8 @@ func (sc *scan) repaired(indexes ...int) {
 
 // scanned counts n documents of a kind and reports progress.
 func (sc *scan) scanned(key string, n int) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
 	sc.report.Scanned[key] += n
 	if sc.opts.Progress != nil && n > 0 {
 		sc.opts.Progress(key, sc.report.Scanned[key])

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/rules"
 )
@@ -28,13 +30,16 @@ func (sc *scan) namedTenant(ctx context.Context, id string) error {
 	return nil
 }
 
-// tenants checks a page of tenants: each one's own documents, then their subdomain claims in one
-// read.
+// tenants checks a page of tenants: each one's own documents (Config.Workers at a time), then
+// their subdomain claims in one read. The first error stops the page.
 func (sc *scan) tenants(ctx context.Context, page []Tenant) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(sc.s.cfg.Workers)
 	for _, t := range page {
-		if err := sc.tenant(ctx, t); err != nil {
-			return err
-		}
+		g.Go(func() error { return sc.tenant(gctx, t) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	sc.scanned(ScannedTenants, len(page))
 	return sc.tenantSubdomains(ctx, page)
