@@ -11,11 +11,11 @@ package billing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"time"
 
+	"github.com/tenantry/tenantry/internal/applink"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/plans"
@@ -287,7 +287,7 @@ type Service struct {
 	lifecycle Lifecycle
 	plans     *plans.Catalog
 	clock     clock.Clock
-	appURL    *url.URL
+	app       applink.Base
 	cfg       Config
 	log       *slog.Logger
 }
@@ -306,9 +306,9 @@ type Deps struct {
 
 // NewService builds the billing domain.
 func NewService(d Deps, cfg Config) (*Service, error) {
-	u, err := url.Parse(strings.TrimRight(cfg.AppURL, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("billing: the app URL must be an absolute http(s) URL such as https://app.example.com")
+	app, err := applink.Parse(cfg.AppURL)
+	if err != nil {
+		return nil, fmt.Errorf("billing: %w", err)
 	}
 	if cfg.EventRetention <= 0 {
 		cfg.EventRetention = 30 * 24 * time.Hour
@@ -319,24 +319,9 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 	}
 	return &Service{
 		stripe: d.Stripe, verifier: d.Verifier, store: d.Store, lifecycle: d.Lifecycle, plans: d.Plans,
-		clock: d.Clock, appURL: u, cfg: cfg, log: lg,
+		clock: d.Clock, app: app, cfg: cfg, log: lg,
 	}, nil
 }
 
 // Enabled reports whether Stripe is configured.
 func (s *Service) Enabled() bool { return s.stripe != nil }
-
-// link builds an absolute URL into the SPA.
-func (s *Service) link(query url.Values, segments ...string) string {
-	u := *s.appURL
-	p, rp := u.Path, u.EscapedPath()
-	for _, seg := range segments {
-		p += "/" + seg
-		rp += "/" + url.PathEscape(seg)
-	}
-	u.Path, u.RawPath = p, rp
-	if query != nil {
-		u.RawQuery = query.Encode()
-	}
-	return u.String()
-}

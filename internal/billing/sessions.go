@@ -47,8 +47,8 @@ func (s *Service) CheckoutSession(ctx context.Context, tenantID, planID string) 
 	billingPage := []string{"tenants", tenantID, "billing"}
 	u, err := s.stripe.CreateCheckoutSession(ctx, CheckoutParams{
 		CustomerID: customerID, PriceID: plan.StripePriceID, TenantID: tenantID, PlanID: plan.ID,
-		SuccessURL: s.link(url.Values{"checkout": {"success"}}, billingPage...),
-		CancelURL:  s.link(url.Values{"checkout": {"cancelled"}}, billingPage...),
+		SuccessURL: s.app.Link(url.Values{"checkout": {"success"}}, billingPage...),
+		CancelURL:  s.app.Link(url.Values{"checkout": {"cancelled"}}, billingPage...),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create a Checkout session for tenant %s: %w", tenantID, err)
@@ -72,7 +72,7 @@ func (s *Service) PortalSession(ctx context.Context, tenantID string) (string, e
 		return "", err
 	}
 	u, err := s.stripe.CreatePortalSession(ctx, PortalParams{
-		CustomerID: customerID, ReturnURL: s.link(nil, "tenants", tenantID, "billing"),
+		CustomerID: customerID, ReturnURL: s.app.Link(nil, "tenants", tenantID, "billing"),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create a billing portal session for tenant %s: %w", tenantID, err)

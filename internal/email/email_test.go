@@ -88,10 +88,10 @@ func TestLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := m.link(nil, "tenants", "a/b c", "billing"); got != "https://app.example.com/base/tenants/a%2Fb%20c/billing" {
+	if got := m.app.Link(nil, "tenants", "a/b c", "billing"); got != "https://app.example.com/base/tenants/a%2Fb%20c/billing" {
 		t.Errorf("link = %s", got)
 	}
-	if got := m.link(map[string][]string{"token": {"t+k/=="}}, "invitations", "accept"); got != "https://app.example.com/base/invitations/accept?token=t%2Bk%2F%3D%3D" {
+	if got := m.app.Link(map[string][]string{"token": {"t+k/=="}}, "invitations", "accept"); got != "https://app.example.com/base/invitations/accept?token=t%2Bk%2F%3D%3D" {
 		t.Errorf("link with query = %s", got)
 	}
 	for _, bad := range []string{"", "app.example.com", "ftp://x", "http://"} {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tenantry/tenantry/internal/applink"
 	"github.com/tenantry/tenantry/internal/errs"
 	"github.com/tenantry/tenantry/internal/outbox"
 	"github.com/tenantry/tenantry/internal/outbox/kinds"
@@ -35,21 +36,21 @@ type Directory interface {
 type Mailer struct {
 	sender  Sender
 	dir     Directory
-	appURL  *url.URL
+	app     applink.Base
 	product string
 }
 
 // NewMailer builds the handlers. appURL is the SPA's base URL, which every link starts with;
 // product names the product in the emails.
 func NewMailer(sender Sender, dir Directory, appURL, product string) (*Mailer, error) {
-	u, err := url.Parse(strings.TrimRight(appURL, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("app URL %q: want an absolute http(s) URL such as https://app.example.com", appURL)
+	app, err := applink.Parse(appURL)
+	if err != nil {
+		return nil, err
 	}
 	if product == "" {
 		product = "Tenantry"
 	}
-	return &Mailer{sender: sender, dir: dir, appURL: u, product: product}, nil
+	return &Mailer{sender: sender, dir: dir, app: app, product: product}, nil
 }
 
 // Register adds every email handler to d.
@@ -65,22 +66,6 @@ func (m *Mailer) Register(d *outbox.Dispatcher) {
 	kinds.Handle(d, m.exportReady)
 }
 
-// link builds an absolute link into the SPA from escaped path segments and a query.
-func (m *Mailer) link(query url.Values, segments ...string) string {
-	u := *m.appURL
-	p := u.Path
-	rp := u.EscapedPath()
-	for _, s := range segments {
-		p += "/" + s
-		rp += "/" + url.PathEscape(s)
-	}
-	u.Path, u.RawPath = p, rp
-	if query != nil {
-		u.RawQuery = query.Encode()
-	}
-	return u.String()
-}
-
 func (m *Mailer) common(link string) Common { return Common{Product: m.product, URL: link} }
 
 func (m *Mailer) welcome(ctx context.Context, d outbox.Delivery, p kinds.WelcomeEmail) error {
@@ -91,7 +76,7 @@ func (m *Mailer) welcome(ctx context.Context, d outbox.Delivery, p kinds.Welcome
 		return outbox.Permanentf("payload has no organizationName")
 	}
 	return m.send(ctx, d, p.To, TemplateWelcome, WelcomeData{
-		Common: m.common(m.link(nil, "tenants", d.Entry.TenantID)), OrganizationName: p.OrganizationName,
+		Common: m.common(m.app.Link(nil, "tenants", d.Entry.TenantID)), OrganizationName: p.OrganizationName,
 	})
 }
 
@@ -111,7 +96,7 @@ func (m *Mailer) invitation(ctx context.Context, d outbox.Delivery, p kinds.Invi
 		name = c.Name
 	}
 	return m.send(ctx, d, p.To, TemplateInvitation, InvitationData{
-		Common:           m.common(m.link(url.Values{"token": {p.Token}}, "invitations", "accept")),
+		Common:           m.common(m.app.Link(url.Values{"token": {p.Token}}, "invitations", "accept")),
 		OrganizationName: name, Role: string(p.Role), InviterEmail: p.InviterEmail, InviterName: p.InviterName, ExpiresAt: p.ExpiresAt,
 	})
 }
@@ -119,7 +104,7 @@ func (m *Mailer) invitation(ctx context.Context, d outbox.Delivery, p kinds.Invi
 func (m *Mailer) trialEnding(ctx context.Context, d outbox.Delivery, p kinds.TrialEndingEmail) error {
 	return m.toOwners(ctx, d, TemplateTrialEnding, func(c Contacts, tenantID string) any {
 		return TrialEndingData{
-			Common:           m.common(m.link(nil, "tenants", tenantID, "billing")),
+			Common:           m.common(m.app.Link(nil, "tenants", tenantID, "billing")),
 			OrganizationName: c.Name, TrialEndsAt: p.TrialEndsAt,
 		}
 	})
@@ -128,7 +113,7 @@ func (m *Mailer) trialEnding(ctx context.Context, d outbox.Delivery, p kinds.Tri
 func (m *Mailer) trialExpired(ctx context.Context, d outbox.Delivery, p kinds.TrialExpiredEmail) error {
 	return m.toOwners(ctx, d, TemplateTrialExpired, func(c Contacts, tenantID string) any {
 		return TrialExpiredData{
-			Common:           m.common(m.link(nil, "tenants", tenantID, "billing", "upgrade")),
+			Common:           m.common(m.app.Link(nil, "tenants", tenantID, "billing", "upgrade")),
 			OrganizationName: c.Name, TrialEndedAt: p.TrialEndedAt,
 		}
 	})
@@ -137,7 +122,7 @@ func (m *Mailer) trialExpired(ctx context.Context, d outbox.Delivery, p kinds.Tr
 func (m *Mailer) paymentFailed(ctx context.Context, d outbox.Delivery, p kinds.PaymentFailedEmail) error {
 	return m.toOwners(ctx, d, TemplatePaymentFailed, func(c Contacts, tenantID string) any {
 		return PaymentFailedData{
-			Common:           m.common(m.link(nil, "tenants", tenantID, "billing")),
+			Common:           m.common(m.app.Link(nil, "tenants", tenantID, "billing")),
 			OrganizationName: c.Name, Amount: amount(p.AmountDue),
 		}
 	})
@@ -149,7 +134,7 @@ func (m *Mailer) domainProblem(ctx context.Context, d outbox.Delivery, p kinds.D
 	}
 	return m.toOwnersAndAdmins(ctx, d, TemplateDomainProblem, func(c Contacts, tenantID string) any {
 		return DomainProblemData{
-			Common:           m.common(m.link(nil, "tenants", tenantID, "domains")),
+			Common:           m.common(m.app.Link(nil, "tenants", tenantID, "domains")),
 			OrganizationName: c.Name, Domain: p.Domain, Failed: p.Problem == kinds.DomainProblemFailed,
 			TXTRecordName: p.TXTRecordName, TXTRecordValue: p.TXTRecordValue,
 		}
@@ -162,7 +147,7 @@ func (m *Mailer) joinRequest(ctx context.Context, d outbox.Delivery, p kinds.Joi
 	}
 	return m.toOwnersAndAdmins(ctx, d, TemplateJoinRequest, func(c Contacts, tenantID string) any {
 		return JoinRequestData{
-			Common:           m.common(m.link(nil, "tenants", tenantID, "members")),
+			Common:           m.common(m.app.Link(nil, "tenants", tenantID, "members")),
 			OrganizationName: c.Name, Domain: p.Domain, Requester: p.Requester, SeatLimit: p.SeatLimit,
 		}
 	})
@@ -172,7 +157,7 @@ func (m *Mailer) joinRequest(ctx context.Context, d outbox.Delivery, p kinds.Joi
 func (m *Mailer) ownerless(ctx context.Context, d outbox.Delivery, p kinds.OwnerlessEmail) error {
 	return m.toContacts(ctx, d, TemplateOwnerless, func(c Contacts) []string { return c.Admins }, func(c Contacts, tenantID string) any {
 		return OwnerlessData{
-			Common:           m.common(m.link(nil, "tenants", tenantID, "members")),
+			Common:           m.common(m.app.Link(nil, "tenants", tenantID, "members")),
 			OrganizationName: c.Name, FormerOwner: p.FormerOwner,
 		}
 	})
