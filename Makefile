@@ -55,4 +55,4 @@ stack-status: ## show which services answer
 	$(STACK) status
 
 soak: stack-up ## the load run: 3 replicas, concurrency 32, faults on a schedule, then the invariants (SOAK_DURATION=3m, at most 10m; SOAK_MAX_REQUESTS; SOAK_LOG_DIR keeps the replicas' logs)
-	eval "$$($(STACK) env)" && SOAK_DURATION=$(SOAK_DURATION) go test -tags soak -count=1 -timeout 20m -run TestSoak -v ./bench/soak
+	eval "$$($(STACK) env)" && SOAK_DURATION=$(SOAK_DURATION) go test -tags soak -count=1 -timeout 60m -run TestSoak -v ./bench/soak

@@ -7,11 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"cloud.google.com/go/firestore"
 
 	"github.com/tenantry/tenantry/internal/faults"
 )
@@ -99,9 +102,13 @@ func expireTrials(ctx context.Context, bin string, env []string, st *stats) {
 // doctor's verdict; broken invariants go to w.st.
 func (w *workload) verify(bin string, rec *faults.StripeRecorder) ([]sideEffects, string) {
 	ctx := context.Background()
+	w.t.Logf("soak: load over; waiting for the outbox to drain")
 	w.settle(ctx)
+	w.t.Logf("soak: outbox: %s; checking every tenant's counters", w.st.drain)
+	began := time.Now()
 	tenants := w.allTenants(ctx)
 	w.checkCounters(ctx, tenants)
+	w.t.Logf("soak: counters of %d tenants checked in %s; counting emails and Stripe customers, then `tenantry doctor`", len(tenants), time.Since(began).Round(time.Second))
 	w.mu.Lock()
 	known := len(w.tenants)
 	w.mu.Unlock()
@@ -117,28 +124,52 @@ func (w *workload) verify(bin string, rec *faults.StripeRecorder) ([]sideEffects
 	return []sideEffects{w.emailEffects(), customers.sideEffects}, w.doctor(bin)
 }
 
-// settle waits (up to 2 minutes) until no outbox entry is pending, and reports dead ones.
+// settle waits until no outbox entry is pending, for as long as the backlog keeps shrinking: a
+// minute without progress (or 15 minutes in all) is a stuck outbox. It polls a count, never the
+// entries: reading thousands of pending documents every second would itself slow the dispatchers
+// down. It records the backlog and its drain time, and reports dead entries.
 func (w *workload) settle(ctx context.Context) {
-	outbox := w.fs.Collection("outbox")
-	deadline := time.Now().Add(2 * time.Minute)
+	pending := w.fs.Collection("outbox").Where("state", "==", "pending")
+	start, backlog := time.Now(), -1
+	least, progressAt := math.MaxInt, start
 	for {
-		pending, err := outbox.Where("state", "==", "pending").Documents(ctx).GetAll()
-		if err == nil && len(pending) == 0 {
+		n, err := countOf(ctx, pending)
+		if err == nil && backlog < 0 {
+			backlog = n
+		}
+		if err == nil && n == 0 {
 			break
 		}
-		if time.Now().After(deadline) {
-			w.st.broke("%d outbox entries still pending 2 minutes after the load (%v)", len(pending), err)
+		if err == nil && n < least {
+			least, progressAt = n, time.Now()
+		}
+		if time.Since(progressAt) > time.Minute || time.Since(start) > 15*time.Minute {
+			w.st.broke("%d outbox entries still pending %s after the load, the last minute without progress (%v)", n, time.Since(start).Round(time.Second), err)
 			break
 		}
-		time.Sleep(time.Second)
+		time.Sleep(2 * time.Second)
 	}
-	dead, err := outbox.Where("state", "==", "dead").Documents(ctx).GetAll()
+	w.st.drain = fmt.Sprintf("%d entries pending when the load stopped, none after %s", backlog, time.Since(start).Round(time.Second))
+	dead, err := w.fs.Collection("outbox").Where("state", "==", "dead").Documents(ctx).GetAll()
 	for _, d := range dead {
 		w.st.broke("outbox entry %s dead-lettered: %v", d.Ref.ID, d.Data()["lastError"])
 	}
 	if err != nil {
 		w.st.broke("list the dead outbox entries: %v", err)
 	}
+}
+
+// countOf counts the documents q matches with an aggregation.
+func countOf(ctx context.Context, q firestore.Query) (int, error) {
+	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var out struct {
+		N int64 `firestore:"n"`
+	}
+	err = res.DataTo(&out)
+	return int(out.N), err
 }
 
 // checkCounters compares every tenant's counters with its documents, eight tenants at a time:
@@ -261,6 +292,8 @@ type doctorReport struct {
 // doctor runs `tenantry doctor --json` on the soak's project (it holds only the soak's tenants)
 // and reports each finding as a broken invariant.
 func (w *workload) doctor(bin string) string {
+	began := time.Now()
+	defer func() { w.t.Logf("soak: tenantry doctor ran for %s", time.Since(began).Round(time.Second)) }()
 	cmd := exec.Command(bin, "doctor", "--json")
 	cmd.Env = directEnv(w.env)
 	var stderr strings.Builder
@@ -281,7 +314,7 @@ func (w *workload) doctor(bin string) string {
 		w.st.broke("doctor: %s at %s: %s", f.Kind, f.Path, f.Detail)
 	}
 	if rep.Clean && err == nil {
-		return fmt.Sprintf("clean (scanned %v)", rep.Scanned)
+		return fmt.Sprintf("clean (scanned %v in %s)", rep.Scanned, time.Since(began).Round(time.Second))
 	}
 	return fmt.Sprintf("%d findings (exit %v)", len(rep.Findings), err)
 }

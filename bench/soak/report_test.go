@@ -20,6 +20,7 @@ type stats struct {
 	errors   map[string]map[string]int // kind → code → count
 	problems []string                  // broken invariants, one line each
 	total    int
+	drain    string // the outbox's backlog after the load, and how long it took to drain
 }
 
 func newStats() *stats {
@@ -95,7 +96,7 @@ func (s *stats) print(w io.Writer, elapsed time.Duration, injected map[string]in
 	for _, e := range effects {
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d |\n", e.name, e.intents, e.exact, e.dup, e.missed, e.resent)
 	}
-	fmt.Fprintf(w, "\ntenantry doctor: %s\ninvariants broken: %d\n", doctor, len(s.problems))
+	fmt.Fprintf(w, "\noutbox: %s\ntenantry doctor: %s\ninvariants broken: %d\n", s.drain, doctor, len(s.problems))
 	for _, p := range s.problems {
 		fmt.Fprintf(w, "  - %s\n", p)
 	}
