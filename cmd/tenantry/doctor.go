@@ -20,7 +20,7 @@ import (
 	"github.com/tenantry/tenantry/internal/store"
 )
 
-const doctorUsage = `usage: tenantry doctor [--repair] [--json] [--tenant ID[,ID…]] [--billing-pending-for D] [--outbox-stuck-for D]`
+const doctorUsage = `usage: tenantry doctor [--repair] [--json] [--tenant ID[,ID…]] [--billing-pending-for D] [--outbox-stuck-for D] [--workers N]`
 
 // doctorConnectTimeout bounds the first read, which tells an unreachable Firestore (exit 2) from
 // a slow scan.
@@ -44,7 +44,8 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	})
 	billingFor := fl.Duration("billing-pending-for", 0, "report billing records pending longer than this (default TENANTRY_DOCTOR_BILLING_PENDING_FOR)")
 	stuckFor := fl.Duration("outbox-stuck-for", 0, "report pending outbox entries overdue by more than this (default TENANTRY_DOCTOR_OUTBOX_STUCK_FOR)")
-	if err := fl.Parse(args); err != nil || fl.NArg() > 0 {
+	workers := fl.Int("workers", 0, "check this many tenants at once, 1 to 64 (default TENANTRY_DOCTOR_WORKERS)")
+	if err := fl.Parse(args); err != nil || fl.NArg() > 0 || *workers < 0 || *workers > 64 {
 		fmt.Fprintln(stderr, doctorUsage)
 		return 2
 	}
@@ -57,6 +58,9 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if *stuckFor > 0 {
 		cfg.DoctorOutboxStuckFor = *stuckFor
+	}
+	if *workers > 0 {
+		cfg.DoctorWorkers = *workers
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -20,6 +20,7 @@ const JobDoctor = "doctor"
 func NewDoctor(cfg config.Config, st *store.Store, clk clock.Clock) *doctor.Service {
 	return doctor.NewService(st.Doctor(), clk, doctor.Config{
 		BillingPendingFor: cfg.DoctorBillingPendingFor, OutboxStuckFor: cfg.DoctorOutboxStuckFor,
+		Workers: cfg.DoctorWorkers,
 	})
 }
 

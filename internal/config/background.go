@@ -75,6 +75,9 @@ func (c Config) validateBackground() []error {
 	if c.OutboxMetricsInterval < time.Second {
 		add("TENANTRY_OUTBOX_METRICS_INTERVAL=%s: refresh at most every second", c.OutboxMetricsInterval)
 	}
+	if c.DoctorWorkers < 1 || c.DoctorWorkers > 64 {
+		add("TENANTRY_DOCTOR_WORKERS=%d: use 1 to 64", c.DoctorWorkers)
+	}
 	if _, err := jobs.ParseIntervals(c.JobIntervals); err != nil {
 		add("TENANTRY_JOB_INTERVALS: %v", err)
 	}

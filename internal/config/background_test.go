@@ -44,6 +44,7 @@ func TestBackgroundValidation(t *testing.T) {
 		"TENANTRY_OUTBOX_CONCURRENCY=0":        "TENANTRY_OUTBOX_CONCURRENCY",
 		"TENANTRY_SMTP_TIMEOUT=10ms":           "TENANTRY_SMTP_TIMEOUT",
 		"TENANTRY_OUTBOX_RETENTION=1m":         "TENANTRY_OUTBOX_RETENTION",
+		"TENANTRY_DOCTOR_WORKERS=0":            "TENANTRY_DOCTOR_WORKERS",
 	} {
 		k, v, _ := strings.Cut(env, "=")
 		_, err := Load(map[string]string{k: v})

@@ -144,6 +144,8 @@ type Config struct {
 	// past its due time a pending outbox entry may wait, before each is reported.
 	DoctorBillingPendingFor time.Duration `env:"TENANTRY_DOCTOR_BILLING_PENDING_FOR" envDefault:"1h"`
 	DoctorOutboxStuckFor    time.Duration `env:"TENANTRY_DOCTOR_OUTBOX_STUCK_FOR" envDefault:"30m"`
+	// DoctorWorkers is how many tenants the doctor checks at once: a scan waits on round trips.
+	DoctorWorkers int `env:"TENANTRY_DOCTOR_WORKERS" envDefault:"8"`
 	// Exports (config/export.go): the Cloud Storage bucket of the archives (unset: no exports;
 	// required in production), the download links' signing key (unset in development: one per
 	// process) and how long a link works; STORAGE_EMULATOR_HOST points the client at an emulator.
