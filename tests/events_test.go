@@ -185,13 +185,14 @@ func principal(prefix string, role auth.PlatformRole) auth.Principal {
 	return auth.Principal{UID: testenv.UniqueID(prefix + "-"), Email: testenv.UniqueID(prefix+"-") + "@example.test", EmailVerified: true, PlatformRole: role}
 }
 
-// TestEventsToTheApplication takes one tenant through every kind of change with the receiver
-// failing, then recovering: it gets every event, each once per webhook-id, every request signed,
-// and can rebuild the order of the tenant's status changes from the events alone.
+// TestEventsToTheApplication takes one tenant through every kind of change, and purges another,
+// with the receiver failing, then recovering: it gets every event, each once per webhook-id, every
+// request signed, and can rebuild the order of the tenant's status changes from the events alone.
 func TestEventsToTheApplication(t *testing.T) {
 	t.Parallel()
 	e := newEventsApp(t)
 	e.rcv.setMode("500")
+	purged := e.purgedTenant(t)
 	tenantID := e.everyChange(t)
 
 	// The receiver answers 500 for two passes, then drops connections for one: nothing is lost,
@@ -239,6 +240,9 @@ func TestEventsToTheApplication(t *testing.T) {
 			if !seenVia[via] {
 				t.Errorf("no member.joined by %s (saw %v)", via, seenVia)
 			}
+		}
+		if got := e.rcv.events("tenant.purged"); len(got) != 1 || dataOf(t, got[0])["tenantId"] != purged {
+			t.Errorf("tenant.purged events %v; want one, about %s", got, purged)
 		}
 		if n := len(e.rcv.events("domain.verified")); n != 2 {
 			t.Errorf("%d domain.verified events; want 2 (verifyDomain and the verify-domains job)", n)
@@ -288,6 +292,26 @@ func (e eventsApp) everyChange(t *testing.T) string {
 
 	e.statusChanges(t, tid)
 	return tid
+}
+
+// purgedTenant provisions a tenant, cancels it and lets the purge job delete it once its
+// retention is over, before any event is delivered: the purge deletes the tenant's pending events
+// with the rest of its records, and leaves only tenant.purged. It returns the tenant's id.
+func (e eventsApp) purgedTenant(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	p, err := e.a.Tenancy.ProvisionSelfServe(auth.WithPrincipal(ctx, principal("leaver", "")),
+		tenancy.SelfServeInput{IdempotencyKey: uniqueKey(), OrganizationName: "Leaving Org"})
+	must(t, err)
+	staff := auth.WithPrincipal(ctx, principal("staff", auth.PlatformSuperAdmin))
+	_, err = e.a.Tenancy.SetStatus(staff, p.Tenant.ID, rules.StatusCancelled, "events test: leaving")
+	must(t, err)
+	e.clk.Advance(tenancy.DefaultCancelledRetention + time.Hour)
+	r, err := e.a.Tenancy.PurgeCancelled(ctx, tenancy.PurgeOptions{}, nil)
+	if err != nil || r.Purged != 1 {
+		t.Fatalf("purge: %s, %v; want the cancelled tenant purged", r, err)
+	}
+	return p.Tenant.ID
 }
 
 // statusChanges moves the tenant through staff actions, the trial clock and cancellation.

@@ -126,7 +126,7 @@ var linkedCollections = []string{
 
 // PurgeBatch implements tenancy.PurgeStore. Each step finds the next documents to delete by a
 // query, never by a cursor kept in memory, so a run that stopped anywhere resumes where it was.
-func (s *Store) PurgeBatch(ctx context.Context, tenantID string, size int, now time.Time) (int, bool, error) {
+func (s *Store) PurgeBatch(ctx context.Context, tenantID string, size int, now time.Time, last []tenancy.OutboxEntry) (int, bool, error) {
 	for _, col := range linkedCollections {
 		refs, err := refsOf(ctx, s.fs.Collection(col).Where("tenantId", "==", tenantID).Select().Limit(size))
 		if n, err := s.deleteCounted(ctx, tenantID, col, refs, err); n > 0 || err != nil {
@@ -148,11 +148,13 @@ func (s *Store) PurgeBatch(ctx context.Context, tenantID string, size int, now t
 	if n, err := s.deleteCounted(ctx, tenantID, "documents", refs, err); n > 0 || err != nil {
 		return n, false, err
 	}
-	return s.finishPurge(ctx, tenantID, now)
+	return s.finishPurge(ctx, tenantID, now, last)
 }
 
-// finishPurge deletes the tenant document, last, and marks the tombstone purged.
-func (s *Store) finishPurge(ctx context.Context, tenantID string, now time.Time) (int, bool, error) {
+// finishPurge deletes the tenant document, last, marks the tombstone purged and creates the
+// entries of last. A commit that fails writes none of it, and one that succeeds leaves no
+// tombstone purging, so no run comes back to create them again.
+func (s *Store) finishPurge(ctx context.Context, tenantID string, now time.Time, last []tenancy.OutboxEntry) (int, bool, error) {
 	tenant := s.fs.Collection(colTenants).Doc(tenantID)
 	n := 0
 	if _, err := tenant.Get(ctx); err == nil {
@@ -167,6 +169,9 @@ func (s *Store) finishPurge(ctx context.Context, tenantID string, now time.Time)
 		{Path: "state", Value: purgeStatePurged}, {Path: "purgedAt", Value: now},
 		{Path: "counts.documents", Value: firestore.Increment(n)},
 	})
+	for _, e := range last {
+		b.Create(s.fs.Collection(colOutbox).Doc(e.ID), toDBOutbox(ctx, e))
+	}
 	if _, err := b.Commit(ctx); err != nil {
 		return 0, false, fmt.Errorf("finish the purge of tenant %s: %w", tenantID, err)
 	}

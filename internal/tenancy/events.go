@@ -20,7 +20,7 @@ type Event interface {
 // EventTypes lists one zero value of every event, in the order docs/events.md presents them.
 var EventTypes = []Event{
 	TenantProvisioned{}, TenantStatusChanged{}, MemberJoined{}, MemberRemoved{}, MemberRoleChanged{}, DomainVerified{},
-	ExportReady{},
+	ExportReady{}, TenantPurged{},
 }
 
 // Events makes the outbox entries that carry events to the application. The zero value is off
@@ -208,3 +208,15 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// TenantPurged: the purge job deleted everything of a cancelled tenant once its retention ended
+// (purge.go); only its tombstone is left. It is written in the commit that deletes the tenant
+// document, after the tenant's own outbox entries are gone, so it is the tenant's last event: the
+// application deletes what it keeps of the tenant elsewhere.
+type TenantPurged struct {
+	TenantID string    `json:"tenantId"`
+	PurgedAt time.Time `json:"purgedAt"`
+}
+
+// EventType implements Event.
+func (TenantPurged) EventType() string { return "tenant.purged" }

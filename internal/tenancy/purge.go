@@ -42,8 +42,9 @@ type PurgeStore interface {
 	// (subdomain, domain claims, idempotency records, service tokens, invitation tokens, join
 	// requests, outbox entries, users' links to it, its billing record), then every document
 	// under tenants/{id}, at any depth. When nothing is left it deletes the tenant document, marks
-	// the tombstone purged at now and reports done.
-	PurgeBatch(ctx context.Context, tenantID string, size int, now time.Time) (deleted int, done bool, err error)
+	// the tombstone purged at now, creates the outbox entries last (the tenant.purged event) and
+	// reports done, in one commit.
+	PurgeBatch(ctx context.Context, tenantID string, size int, now time.Time, last []OutboxEntry) (deleted int, done bool, err error)
 }
 
 // PurgeOptions tunes a purge run; zero values take the defaults.
@@ -165,7 +166,9 @@ func (r *purgeRun) tenant(ctx context.Context, id string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, done, err := s.store.PurgeBatch(ctx, id, r.opts.BatchSize, s.clock.Now())
+		now := s.clock.Now()
+		purged := s.Events().Emit(id, TenantPurged{TenantID: id, PurgedAt: eventTime(now)}, now)
+		n, done, err := s.store.PurgeBatch(ctx, id, r.opts.BatchSize, now, purged)
 		r.batches++
 		r.res.Documents += n
 		if err != nil {

@@ -2,6 +2,7 @@ package tenancy_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"github.com/tenantry/tenantry/internal/auth"
 	"github.com/tenantry/tenantry/internal/clock"
 	"github.com/tenantry/tenantry/internal/errs"
+	"github.com/tenantry/tenantry/internal/outbox/kinds"
 	"github.com/tenantry/tenantry/internal/plans"
 	"github.com/tenantry/tenantry/internal/tenancy"
 	"github.com/tenantry/tenantry/internal/testenv"
@@ -272,4 +274,57 @@ func TestPurgeInterruptedMidwayFinishesOnRerun(t *testing.T) {
 		t.Fatalf("rerun: %+v, %v; want the purge finished", res, err)
 	}
 	assertPurged(t, f, id, other, owner, testenv.Total(before))
+}
+
+// TestPurgeEmitsTenantPurgedOnce: with events on, the purge deletes the tenant's own outbox
+// entries (its earlier events among them) and leaves exactly one: tenant.purged, written by the
+// commit that deletes the tenant document. A purge interrupted and resumed, and a second run,
+// write no other.
+func TestPurgeEmitsTenantPurgedOnce(t *testing.T) {
+	clk := clock.NewManual(time.Now())
+	f := newFixture(t, clk)
+	catalog, _ := plans.Default()
+	f.svc = tenancy.NewService(f.st, catalog, clk, nil, tenancy.Config{Events: tenancy.NewEvents(true)})
+	id, other := testenv.UniqueID("evt"), testenv.UniqueID("nbr")
+	seedForPurge(t, f, id, other, clk.Now())
+	cancel(t, f, id)
+	if n := len(appEventsOf(t, f, id)); n == 0 {
+		t.Fatal("the cancellation wrote no event; the test needs one for the purge to delete")
+	}
+	clk.Advance(retention + time.Hour)
+
+	if _, err := f.svc.PurgeCancelled(context.Background(), tenancy.PurgeOptions{BatchSize: 4, MaxBatches: 5}, nil); !errors.Is(err, tenancy.ErrPurgeStopped) {
+		t.Fatalf("stopped run: %v, want ErrPurgeStopped", err)
+	}
+	purgedAt := clk.Now()
+	for range 2 { // the run that finishes, then one with nothing left to do
+		if _, err := f.svc.PurgeCancelled(context.Background(), tenancy.PurgeOptions{BatchSize: 4}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := appEventsOf(t, f, id)
+	if len(got) != 1 || got[0]["type"] != "tenant.purged" {
+		t.Fatalf("app events naming the purged tenant: %v; want exactly one, tenant.purged", got)
+	}
+	var data tenancy.TenantPurged
+	if err := json.Unmarshal([]byte(got[0]["data"].(string)), &data); err != nil {
+		t.Fatal(err)
+	}
+	if data.TenantID != id || !data.PurgedAt.Equal(purgedAt.UTC().Truncate(time.Microsecond)) {
+		t.Errorf("tenant.purged data %+v, want tenant %s purged at %s", data, id, purgedAt)
+	}
+}
+
+// appEventsOf returns the payloads of the app.event outbox entries naming tenant id.
+func appEventsOf(t *testing.T, f fixture, id string) []map[string]any {
+	t.Helper()
+	snaps, err := f.fs.Collection("outbox").Where("tenantId", "==", id).Where("kind", "==", kinds.AppEvent{}.Kind()).Documents(context.Background()).GetAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]map[string]any, len(snaps))
+	for i, s := range snaps {
+		out[i], _ = s.Data()["payload"].(map[string]any)
+	}
+	return out
 }
