@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/firestore"
-
 	"github.com/tenantry/tenantry/internal/faults"
+	"github.com/tenantry/tenantry/internal/outbox"
+	"github.com/tenantry/tenantry/internal/store"
 )
 
 // fault is one entry of the schedule: on for hold, then off.
@@ -129,11 +129,11 @@ func (w *workload) verify(bin string, rec *faults.StripeRecorder) ([]sideEffects
 // entries: reading thousands of pending documents every second would itself slow the dispatchers
 // down. It records the backlog and its drain time, and reports dead entries.
 func (w *workload) settle(ctx context.Context) {
-	pending := w.fs.Collection("outbox").Where("state", "==", "pending")
+	entries := store.NewOutboxStore(w.fs)
 	start, backlog := time.Now(), -1
 	least, progressAt := math.MaxInt, start
 	for {
-		n, err := countOf(ctx, pending)
+		n, err := entries.Count(ctx, outbox.StatePending)
 		if err == nil && backlog < 0 {
 			backlog = n
 		}
@@ -157,19 +157,6 @@ func (w *workload) settle(ctx context.Context) {
 	if err != nil {
 		w.st.broke("list the dead outbox entries: %v", err)
 	}
-}
-
-// countOf counts the documents q matches with an aggregation.
-func countOf(ctx context.Context, q firestore.Query) (int, error) {
-	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var out struct {
-		N int64 `firestore:"n"`
-	}
-	err = res.DataTo(&out)
-	return int(out.N), err
 }
 
 // checkCounters compares every tenant's counters with its documents, eight tenants at a time:
