@@ -98,7 +98,7 @@ func expireTrials(ctx context.Context, bin string, env []string, st *stats) {
 
 // verify waits for the outbox to drain, then checks what the soak promises: no outbox entry
 // dead, counters equal documents, one tenant per provisioning intent, one email per email intent,
-// one Stripe customer per tenant, and doctor clean. It returns the side effects' counts and
+// one Stripe customer and one subscription per tenant, and doctor clean. It returns the side effects' counts and
 // doctor's verdict; broken invariants go to w.st.
 func (w *workload) verify(bin string, rec *faults.StripeRecorder) ([]sideEffects, string) {
 	ctx := context.Background()
@@ -108,20 +108,27 @@ func (w *workload) verify(bin string, rec *faults.StripeRecorder) ([]sideEffects
 	began := time.Now()
 	tenants := w.allTenants(ctx)
 	w.checkCounters(ctx, tenants)
-	w.t.Logf("soak: counters of %d tenants checked in %s; counting emails and Stripe customers, then `tenantry doctor`", len(tenants), time.Since(began).Round(time.Second))
+	w.t.Logf("soak: counters of %d tenants checked in %s; counting emails and Stripe creations, then `tenantry doctor`", len(tenants), time.Since(began).Round(time.Second))
 	w.mu.Lock()
 	known := len(w.tenants)
 	w.mu.Unlock()
 	if len(tenants) < known || len(tenants) > known+w.want.unsettled {
 		w.st.broke("%d tenants stored for %d provisioned and %d calls without an answer", len(tenants), known, w.want.unsettled)
 	}
-	customers := customerEffects(w.want, rec)
-	for _, id := range customers.lost {
-		snap, _ := w.fs.Doc("billing/" + id).Get(ctx)
-		e, _ := w.fs.Doc("outbox/billing.setup-" + id).Get(ctx)
-		w.st.broke("no Stripe customer created for tenant %s: billing %v, setup entry %v", id, snap.Data(), e.Data())
+	effects := []sideEffects{w.emailEffects()}
+	for _, created := range []struct {
+		what string
+		keys map[string][]string
+	}{{"customer", rec.CustomerKeys()}, {"subscription", rec.SubscriptionKeys()}} {
+		e := stripeEffects("Stripe "+created.what+"s", w.want, created.keys)
+		for _, id := range e.lost {
+			snap, _ := w.fs.Doc("billing/" + id).Get(ctx)
+			entry, _ := w.fs.Doc("outbox/billing.setup-" + id).Get(ctx)
+			w.st.broke("no Stripe %s created for tenant %s: billing %v, setup entry %v", created.what, id, snap.Data(), entry.Data())
+		}
+		effects = append(effects, e.sideEffects)
 	}
-	return []sideEffects{w.emailEffects(), customers.sideEffects}, w.doctor(bin)
+	return effects, w.doctor(bin)
 }
 
 // settle waits until no outbox entry is pending, for as long as the backlog keeps shrinking: a
@@ -242,13 +249,14 @@ func (w *workload) emailEffects() sideEffects {
 	return e
 }
 
-// customerEffects counts the Stripe customers created per tenant (distinct idempotency keys).
-func customerEffects(want *intents, rec *faults.StripeRecorder) (e struct {
+// stripeEffects counts, for every tenant, the Stripe objects of one kind created for it: the
+// distinct idempotency keys of their creations. The soak's tenants each get exactly one
+// customer and one subscription from their billing setup (its webhooks come only after it).
+func stripeEffects(name string, want *intents, keys map[string][]string) (e struct {
 	sideEffects
 	lost []string
 }) {
-	keys := rec.CustomerKeys()
-	e.name = "Stripe customers"
+	e.name = name
 	want.mu.Lock()
 	defer want.mu.Unlock()
 	for _, id := range want.customers {

@@ -98,10 +98,18 @@ func (r *StripeRecorder) Calls() []StripeCall {
 // CustomerKeys maps each tenant to the distinct Idempotency-Keys of the customer creations
 // (POST /v1/customers) made for it. Stripe makes one customer per key, so a tenant with more
 // than one key has more than one customer; a creation without a key counts as a key of its own.
-func (r *StripeRecorder) CustomerKeys() map[string][]string {
+func (r *StripeRecorder) CustomerKeys() map[string][]string { return r.creationKeys("/v1/customers") }
+
+// SubscriptionKeys is CustomerKeys for subscription creations (POST /v1/subscriptions).
+func (r *StripeRecorder) SubscriptionKeys() map[string][]string {
+	return r.creationKeys("/v1/subscriptions")
+}
+
+// creationKeys maps each tenant to the distinct Idempotency-Keys of the POSTs to path.
+func (r *StripeRecorder) creationKeys(path string) map[string][]string {
 	out := map[string][]string{}
 	for i, c := range r.Calls() {
-		if c.Method != http.MethodPost || c.Path != "/v1/customers" {
+		if c.Method != http.MethodPost || c.Path != path {
 			continue
 		}
 		key := c.IdempotencyKey
